@@ -1,0 +1,179 @@
+"""Typed records passed between the pipeline steps.
+
+source files -> ParsedFile (parse.py) -> TreeIndex (index.py) -> Site (rules engine)
+-> Edit (rewrites) -> patches (series.py).
+
+All byte offsets are offsets into the *original* file bytes: normalisation
+masks text without moving it, so every range here can be used to edit the
+file the user has.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+Outcome = Literal["rewrite", "review"]
+
+
+@dataclass(frozen=True, slots=True)
+class Param:
+    type: str  # declared type text, e.g. "struct net_device *"
+    name: str  # "" for unnamed parameters
+
+
+@dataclass(frozen=True, slots=True)
+class FunctionDef:
+    name: str
+    file: str  # path relative to the tree root, '/' separated
+    start: int  # byte range of the whole definition (specifiers included)
+    end: int
+    body_start: int  # byte range of the body's { ... }
+    body_end: int
+    line: int  # 1-based line of the function name
+    is_static: bool
+    params: tuple[Param, ...]
+    has_error: bool  # tree-sitter produced ERROR/MISSING inside (after normalisation)
+
+
+@dataclass(frozen=True, slots=True)
+class CallSite:
+    caller: str  # enclosing function name
+    file: str
+    callee: str  # called identifier; for `x->ops->newlink(...)` the member name "newlink"
+    via_member: bool  # call through a struct member (function pointer)
+    receiver: str  # text of the object expression for member calls ("x->ops"), else ""
+    start: int  # byte range of the call expression
+    end: int
+    line: int
+    args: tuple[str, ...]  # argument source texts, as written
+
+
+@dataclass(frozen=True, slots=True)
+class FunctionRef:
+    """A function name used as a value inside a function (callback registration)."""
+
+    user: str  # enclosing function
+    file: str
+    name: str
+    start: int
+    line: int
+    context: str  # callee the name is passed to ("INIT_WORK"), or "" when assigned
+
+
+@dataclass(frozen=True, slots=True)
+class StructInit:
+    """A designated initializer: `static const struct rtnl_link_ops foo = { .newlink = f }`."""
+
+    file: str
+    var: str  # variable name ("" for anonymous / compound literals)
+    struct_type: str  # "rtnl_link_ops"
+    start: int  # byte range of the whole declaration
+    end: int
+    body_start: int  # byte range of the outermost { ... }
+    body_end: int
+    line: int
+    is_array: bool
+    # (member, value text) in source order; nested designators are dotted
+    # ("mandatory.data"); array elements repeat their members.
+    members: tuple[tuple[str, str], ...]
+
+    def member(self, name: str) -> str | None:
+        for key, value in self.members:
+            if key == name:
+                return value
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class ParseStats:
+    """Parse quality of one file's parsed definitions, before/after normalisation."""
+
+    functions: int = 0
+    functions_clean_raw: int = 0
+    functions_clean: int = 0
+    target_functions: int = 0  # functions containing a call to a stage target
+    target_functions_clean_raw: int = 0
+    target_functions_clean: int = 0
+
+    def __add__(self, other: ParseStats) -> ParseStats:
+        return ParseStats(*(a + b for a, b in zip(astuple(self), astuple(other), strict=True)))
+
+
+def astuple(stats: ParseStats) -> tuple[int, ...]:
+    return (
+        stats.functions,
+        stats.functions_clean_raw,
+        stats.functions_clean,
+        stats.target_functions,
+        stats.target_functions_clean_raw,
+        stats.target_functions_clean,
+    )
+
+
+@dataclass(slots=True)
+class ParsedFile:
+    path: str
+    functions: list[FunctionDef] = field(default_factory=list)
+    calls: list[CallSite] = field(default_factory=list)
+    refs: list[FunctionRef] = field(default_factory=list)
+    inits: list[StructInit] = field(default_factory=list)
+    stats: ParseStats = field(default_factory=ParseStats)
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class Edit:
+    """Replace bytes [start, end) of `file` (original text) by `replacement`."""
+
+    file: str
+    start: int
+    end: int
+    replacement: str
+    rule: str  # id of the rule that made it
+
+
+@dataclass(slots=True)
+class Site:
+    stage: int
+    template: str  # "T1".."T9", "link_deps", "report", "core"
+    outcome: Outcome
+    file: str
+    function: str
+    line: int
+    start: int
+    end: int
+    rule: str
+    reason: str  # one line: what is done, or why a human must decide
+    evidence: list[str] = field(default_factory=list)
+    edits: list[Edit] = field(default_factory=list)
+    patch: str | None = None  # file name of the patch that carries the edits
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "stage": self.stage,
+            "template": self.template,
+            "outcome": self.outcome,
+            "file": self.file,
+            "function": self.function,
+            "line": self.line,
+            "rule": self.rule,
+            "reason": self.reason,
+            "evidence": list(self.evidence),
+            "patch": self.patch,
+        }
+
+
+@dataclass(slots=True)
+class StagePlan:
+    """Everything one stage would do to a tree: its sites and their edits."""
+
+    stage: int
+    tree: str
+    sites: list[Site] = field(default_factory=list)
+    skipped_files: list[str] = field(default_factory=list)  # files that could not be examined
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def edits(self) -> list[Edit]:
+        return [edit for site in self.sites if site.outcome == "rewrite" for edit in site.edits]
