@@ -1,0 +1,54 @@
+"""`migrate` command line: one module per subcommand under migrator/commands/."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from migrator import __version__
+from migrator.errors import MigratorError
+
+# Each module defines `register(subparsers) -> None` and sets `func=run` on its parser.
+SUBCOMMANDS = ("scan", "stage", "review", "status")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="migrate",
+        description=(
+            "Migrate Linux networking code from RTNL to per-device nd_lock, "
+            "stage by stage, as a git-format-patch series."
+        ),
+    )
+    parser.add_argument("--version", action="version", version=f"migrate {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name in SUBCOMMANDS:
+        try:
+            module = importlib.import_module(f"migrator.commands.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"migrator.commands.{name}":
+                raise
+            continue
+        module.register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except MigratorError as exc:
+        print(f"migrate: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("migrate: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

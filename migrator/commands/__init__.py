@@ -1,0 +1,1 @@
+"""One module per `migrate` subcommand (b4 style)."""
