@@ -33,6 +33,7 @@ class FunctionDef:
     line: int  # 1-based line of the function name
     is_static: bool
     params: tuple[Param, ...]
+    locals: tuple[Param, ...]  # declarations anywhere in the body, in source order
     has_error: bool  # tree-sitter produced ERROR/MISSING inside (after normalisation)
 
 
@@ -47,18 +48,6 @@ class CallSite:
     end: int
     line: int
     args: tuple[str, ...]  # argument source texts, as written
-
-
-@dataclass(frozen=True, slots=True)
-class FunctionRef:
-    """A function name used as a value inside a function (callback registration)."""
-
-    user: str  # enclosing function
-    file: str
-    name: str
-    start: int
-    line: int
-    context: str  # callee the name is passed to ("INIT_WORK"), or "" when assigned
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,7 +105,6 @@ class ParsedFile:
     path: str
     functions: list[FunctionDef] = field(default_factory=list)
     calls: list[CallSite] = field(default_factory=list)
-    refs: list[FunctionRef] = field(default_factory=list)
     inits: list[StructInit] = field(default_factory=list)
     stats: ParseStats = field(default_factory=ParseStats)
     warnings: list[str] = field(default_factory=list)
