@@ -24,8 +24,8 @@ import tree_sitter
 import tree_sitter_c
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from migrator.chunks import split_top_level  # noqa: E402
-from migrator.normalize import normalize  # noqa: E402
+from migrator.chunks import split_top_level
+from migrator.normalize import normalize
 
 TARGETS = {
     b"register_netdevice",
