@@ -91,6 +91,8 @@ _TYPE_WORD = re.compile(
 
 _ARGS = rb"\((?:[^()]|\((?:[^()]|\((?:[^()]|\([^()]*\))*\))*\))*\)"
 _DUNDER = re.compile(rb"(?<![\w$])(?:__[A-Za-z_]\w*|noinline\w*|notrace|asmlinkage|noinstr)\b")
+_PAREN_BLOCK = re.compile(rb"\)[ \t]*(?:\n[ \t]*)?\{")
+_ITER_WORD = re.compile(rb"(?:for_each|foreach|_walk|for_all)\w*[ \t]*\(")
 _ITER_BLOCK = re.compile(rb"\b([A-Za-z_]\w*)[ \t]*" + _ARGS + rb"(?=[ \t]*(?:\n[ \t]*)?\{)")
 _ITER_STMT = re.compile(
     rb"\b(\w*(?:for_each|foreach|_walk|for_all)\w*)[ \t]*" + _ARGS + rb"(?=[ \t]*\n?[ \t]*[\w(*])"
@@ -238,7 +240,10 @@ def _resolve(t: _Text, branches: list[tuple[int, int, bool]], end: tuple[int, in
     if all(_self_contained(cv, a, b) for a, b in live):
         prev = _prev_sig(cv, branches[0][0])
         lasts = [cv[i] for a, b in live if (i := _prev_sig(cv, b)) >= a]
-        if (prev < 0 or cv[prev] in b";{}") and all(c in b";{}" for c in lasts):
+        firsts = [_word_at(cv, i) for a, b in live if (i := _next_sig(cv, a)) < b]
+        if b"else" in firsts:
+            keep_dirs = False  # `#ifdef X\n else if (...)`: no preproc node can hold it
+        elif (prev < 0 or cv[prev] in b";{}") and all(c in b";{}" for c in lasts):
             pass  # whole statements/declarations: tree-sitter has preproc nodes
         elif all(c in b",&|+" for c in lasts):
             keep_dirs = False  # list/expression continuation: plain text parses
@@ -358,28 +363,51 @@ def _terminate_call(t: _Text, s: int, close: int, name: bytes) -> bool:
     return False
 
 
+def _call_before(cv: bytearray, close: int) -> tuple[int, bytes] | None:
+    """For `)` ending at `close`, the start and name of the `name(` it closes."""
+    op = _open_paren(cv, close - 1)
+    if op < 0:
+        return None
+    q = _prev_sig(cv, op)
+    if q < 0 or cv[q] not in _IDCH:
+        return None
+    name = _word_before(cv, q)
+    if not name or name[:1].isdigit():
+        return None
+    return q + 1 - len(name), name
+
+
 def _iterators(t: _Text) -> None:
     cv = t.cv
     depth = _Depth(cv)
-    for m in list(_ITER_BLOCK.finditer(cv)):
-        name = m.group(1)
-        s = m.start()
+    # Prefilter on `) {` rather than trying a nested-paren regex at every word.
+    for m in list(_PAREN_BLOCK.finditer(cv)):
+        hit = _call_before(cv, m.start() + 1)
+        if hit is None:
+            continue
+        s, name = hit
         if name in _KEYWORDS or name in _STORAGE:
             continue
         if not _stmt_position(cv, s, b"for_each" in name):
             continue
         if depth.at(s) > 0:
-            _terminate_call(t, s, m.end(), name)
+            _terminate_call(t, s, m.start() + 1, name)
         elif len(name) >= 5 and name[:1].isupper():
             # top-level function-defining macro: `SYSCALL_DEFINE3(...) {`
             t.put(s, b"int ")
-    for m in list(_ITER_STMT.finditer(cv)):
+    for m in list(_ITER_WORD.finditer(cv)):
         s = m.start()
-        nx = _next_sig(cv, m.end())
-        if nx < len(cv) and cv[nx] in b";{":
+        while s > 0 and cv[s - 1] in _IDCH:
+            s -= 1
+        name = _word_at(cv, s)
+        close = _match_paren(cv, m.end() - 1)
+        if close < 0:
+            continue
+        nx = _next_sig(cv, close)
+        if nx >= len(cv) or not (cv[nx] in _IDCH or cv[nx] in b"(*"):
             continue
         if depth.at(s) > 0 and _stmt_position(cv, s, True):
-            _terminate_call(t, s, m.end(), m.group(1))
+            _terminate_call(t, s, close, name)
 
 
 def _call_args(t: _Text) -> None:
@@ -420,6 +448,13 @@ _BAD_NUMBER = re.compile(rb"(?<![\w.])(\d+)([A-Za-z_]\w*)")
 _NUM_SUFFIX = re.compile(rb"[uUlLfF]{1,3}|[eEpP][+-]?\w*")
 _OFFSETOF = re.compile(rb"\boffsetof(?=\s*\()")
 _ATTR_AFTER = re.compile(rb"(?<=\])[ \t]*(__attribute__[ \t]*\(\()")
+_MIDDLE_WORD = re.compile(
+    rb"(?<![\w*])([A-Za-z_]\w*)[ \t]+([A-Za-z_]\w*)(?=[ \t\n]+\**[ \t]*[A-Za-z_]\w*[ \t]*\()"
+)
+_TYPE_KW = frozenset(
+    b"""unsigned signed long short int char void bool _Bool float double const volatile
+    static extern inline struct union enum register auto typedef __inline__""".split()
+)
 _CAPS_SPEC = re.compile(rb"\b[A-Z][A-Z0-9_]{2,}(?=[ \t\n]+[A-Za-z_]\w*[ \t\n*]+[A-Za-z_*])")
 
 
@@ -437,10 +472,21 @@ def _misc(t: _Text) -> None:
     # `offsetof(type, a.b[0])`: tree-sitter only takes a plain member; make it a call
     for m in _OFFSETOF.finditer(cv):
         t.put(m.start(), b"_")
+    depth_top = _Depth(cv)
     for m in _ATTR_AFTER.finditer(cv):
         close = _match_paren(cv, m.end(1) - 2)
         if close > 0:
             t.blank(m.start(1), close)
+    # top-level `type MACRO name(`: the middle word is an annotation macro
+    for m in _MIDDLE_WORD.finditer(cv):
+        w1 = m.group(1)
+        if w1 in _TYPE_KW or w1 in _KEYWORDS or m.group(2) in _TYPE_KW:
+            continue
+        p = _prev_sig(cv, m.start())
+        if p >= 0 and cv[p] in _IDCH and _word_before(cv, p) in _TAGS:
+            continue
+        if depth_top.at(m.start()) == 0:
+            t.blank(m.start(2), m.end(2))
     # top-level ALL_CAPS specifier macros: `INDIRECT_CALLABLE_SCOPE int f(`
     depth = _Depth(cv)
     for m in _CAPS_SPEC.finditer(cv):
