@@ -280,7 +280,7 @@ def is_complete(dest: Path, *, git: bool) -> bool:
     if marker is not None and marker.get("complete") is True:
         return not git or _head_commit(dest) is not None
     # No marker: accept a tree prepared elsewhere only if it is plainly finished.
-    return git and (dest / "Makefile").is_file() and _head_commit(dest) is not None
+    return (dest / "Makefile").is_file() and _head_commit(dest) is not None
 
 
 @contextlib.contextmanager
@@ -310,7 +310,8 @@ def prepare_tree(
 ) -> Path:
     """Make *dest* an unpacked (and, if *git*, committed) copy of *tarball*.
 
-    Idempotent: returns at once when *dest* is already complete.  The work happens
+    Idempotent: returns at once when *dest* is already complete (an existing *dest*
+    that is not is left alone and :class:`KernelTreeError` raised).  The work happens
     in ``<dest.parent>/.tmp-<dest.name>-*`` and is renamed into place at the end, so
     an interrupted run leaves *dest* absent (or as it was) and is simply redone.
     A complete tree without git gets its repository added (built beside it, then
@@ -327,8 +328,12 @@ def prepare_tree(
         if is_complete(dest, git=False) and git:
             _add_git_in_place(dest, message)
             return dest
-        if dest.exists():  # half-made or foreign: never trust it
-            shutil.rmtree(dest)
+        if dest.exists():
+            # We only ever rename finished trees into place: this is not ours.
+            raise KernelTreeError(
+                f"{dest} exists but is not a complete tree (no {MARKER_NAME}, no commit); "
+                "remove it to have it prepared again"
+            )
         work = Path(tempfile.mkdtemp(prefix=f".tmp-{dest.name}-", dir=parent))
         try:
             unpack(Path(tarball), work)
