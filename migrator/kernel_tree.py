@@ -348,6 +348,8 @@ def prepare_tree(
             if git:
                 info["commit"] = git_commit_tree(root, message)
             _write_marker(root, info)
+            if root == work:  # no single top directory: mkdtemp made it 0700
+                root.chmod(0o755)
             root.rename(dest)
         finally:
             shutil.rmtree(work, ignore_errors=True)
