@@ -95,6 +95,12 @@ def _has_source_subdirs(directory: Path) -> bool:
     return False
 
 
+def _many_modules(directory: Path) -> bool:
+    """A directory whose Makefile builds several modules holds independent files."""
+    composites, singles = _makefile_objects(directory / "Makefile")
+    return len(composites) + len(singles) > 1
+
+
 def _kbuild_key(tree: Path, path: str) -> str | None:
     parts = path.split("/")
     for depth in range(len(parts) - 1, -1, -1):
@@ -120,7 +126,9 @@ def group_key(tree: Path, path: str) -> str:
         key = _kbuild_key(tree, path)
         if key is not None:
             return key
-        if directory and not _has_source_subdirs(tree / directory):
+        if directory and not _has_source_subdirs(tree / directory) and not _many_modules(
+            tree / directory
+        ):
             return directory + "/"
         return path
     if path.endswith(".h") and directory and not directory.startswith("include"):

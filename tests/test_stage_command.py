@@ -104,6 +104,8 @@ def make_repo(root: Path, files: dict[str, str] = FILES) -> Path:
     git(root, "add", "-A")
     git(root, "commit", "-q", "-m", "Initial import")
     for path, subject in HISTORY:
+        if path not in files:
+            continue
         with open(root / path, "a") as fh:
             fh.write(f"/* {subject} */\n")
         git(root, "commit", "-q", "-am", subject)
@@ -308,3 +310,24 @@ def test_stale_worktree_is_pruned(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     assert cli.main(["stage", "2", "--tree", str(repo), "--out", str(tmp_path / "o")]) == 0
     assert "migrate-wt-stale" not in git(repo, "worktree", "list")
     assert not holder.exists()
+
+
+def test_review_shows_hunks_with_evidence(tmp_path: Path,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    tree = tmp_path / "plain"  # no git needed
+    for path, text in FILES.items():
+        (tree / path).parent.mkdir(parents=True, exist_ok=True)
+        (tree / path).write_text(text)
+    manifest = tmp_path / "m.json"
+    assert cli.main(["review", "--tree", str(tree), "--stage", "2", "--color", "never",
+                     "--json", str(manifest)]) == 0
+    out = capsys.readouterr().out
+    assert "=== [2/3] bar: Use __register_netdevice() in .newlink" in out
+    note = "# T1 [t1-rename] drivers/net/bar.c:4 bar_newlink(): register_netdevice()"
+    assert note in out
+    assert out.index(note) < out.index("@@ -1,7 +1,7 @@")
+    assert "+\treturn __register_netdevice(dev);" in out
+    assert "drivers/net/bar.c:9 bar_ioctl(): T9: namespace move" in out
+    assert "\033[" not in out
+    assert len(json.loads(manifest.read_text())) == 5
+    assert (tree / "drivers/net/bar.c").read_text() == FILES["drivers/net/bar.c"]
