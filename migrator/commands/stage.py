@@ -1,0 +1,230 @@
+"""`migrate stage N|N-M`: build, verify and write the patch series of a stage.
+
+The series is committed in a temporary detached worktree of the base commit,
+so the user's branch, index and work tree are untouched (unless --apply).
+Output is written beside --out under a temporary name and renamed into place
+only once every patch applied with `git am` and passed checkpatch.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+from migrator import checkpatch, gitops, plan, series
+from migrator.errors import MigratorError
+from migrator.maintainers import Maintainers
+from migrator.plan import STAGES, PlanOptions
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "stage",
+        help="write the patch series of stage N (or stages N-M)",
+        description="Plan a stage on the committed base, commit one patch per driver or "
+        "subsystem in a temporary worktree and write it with git format-patch.",
+    )
+    parser.add_argument("stages", metavar="N|N-M", help="stage number or range")
+    parser.add_argument("--tree", default=".", help="kernel git work tree (default: .)")
+    parser.add_argument("--out", help="output folder (default: migrate-out/stage-N/)")
+    parser.add_argument("--base", default="HEAD", help="base revision (default: HEAD)")
+    parser.add_argument("--dry-run", action="store_true", help="plan and print, write nothing")
+    parser.add_argument("--json", metavar="FILE", help="write the site manifest (SPEC §4)")
+    parser.add_argument("--max-patches", type=int, default=15,
+                        help="split longer series into part-K/ folders (default: 15)")
+    parser.add_argument("--subject-prefix", default="PATCH",
+                        help='subject prefix, e.g. "PATCH net-next" (default: PATCH)')
+    parser.add_argument("--apply", action="store_true",
+                        help="fast-forward the checked-out branch to the series (clean tree)")
+    parser.add_argument("--force", action="store_true", help="replace a non-empty --out")
+    parser.add_argument("--strict", action="store_true", help="exit 1 when review sites remain")
+    parser.set_defaults(func=run)
+
+
+def parse_stages(text: str) -> list[int]:
+    first, _, last = text.partition("-")
+    try:
+        low, high = int(first), int(last or first)
+    except ValueError:
+        raise MigratorError(f"stage {text!r}: expected N or N-M") from None
+    if low > high or low not in STAGES or high not in STAGES:
+        raise MigratorError(f"stage {text!r}: stages are {STAGES[0]}..{STAGES[-1]}")
+    return list(range(low, high + 1))
+
+
+def out_dirs(out: str | None, stages: list[int]) -> dict[int, Path]:
+    if out is None:
+        return {stage: Path("migrate-out", f"stage-{stage}").absolute() for stage in stages}
+    root = Path(out).absolute()
+    if len(stages) == 1:
+        return {stages[0]: root}
+    return {stage: root / f"stage-{stage}" for stage in stages}
+
+
+def check_out_dir(repo_root: Path, repo: object, out: Path, force: bool) -> None:
+    if out.exists() and (not out.is_dir() or any(out.iterdir())) and not force:
+        raise MigratorError(f"{out}: exists and is not empty (use --force to replace it)")
+    try:
+        relative = out.resolve().relative_to(repo_root.resolve())
+    except ValueError:
+        return
+    if relative.parts and gitops.tracked_under(repo, relative.parts[0]):  # type: ignore[arg-type]
+        raise MigratorError(
+            f"{out}: inside the tree's tracked paths ({relative.parts[0]}); "
+            "choose an --out outside the sources"
+        )
+
+
+def say(message: str) -> None:
+    print(message, file=sys.stderr)
+
+
+def run(args: argparse.Namespace) -> int:
+    stages = parse_stages(args.stages)
+    tree = Path(args.tree).absolute()
+    repo = gitops.open_repo(tree)
+    repo_root = Path(str(repo.working_tree_dir))
+    who = gitops.identity(repo)
+    base = gitops.resolve_commit(repo, args.base)
+    destinations = out_dirs(args.out, stages)
+    if not args.dry_run:
+        for out in destinations.values():
+            check_out_dir(repo_root, repo, out, args.force)
+    if gitops.is_dirty(repo):
+        if args.apply and not args.dry_run:
+            raise MigratorError(f"{repo_root}: work tree has uncommitted changes; "
+                                "--apply needs a clean tree")
+        say(f"migrate: {repo_root} has uncommitted changes; the series is built from "
+            f"the committed base {base[:12]}")
+    maintainers = Maintainers.from_tree(repo_root)
+    options = PlanOptions()
+    date = gitops.source_date()
+    for stale in gitops.prune_stale_worktrees(repo):
+        say(f"migrate: removed stale worktree {stale}")
+
+    built_stages: list[series.StageSeries] = []
+    plans: list[object] = []
+    staging: dict[int, Path] = {}
+    try:
+        with gitops.cleanup_on_signals(), gitops.temporary_worktree(repo, base) as work:
+            work_tree = Path(str(work.working_tree_dir))
+            for stage in stages:
+                stage_plan = plan.plan_stage(work_tree, stage, options)
+                for warning in stage_plan.warnings:
+                    say(f"migrate: {warning}")
+                built = series.build_stage(work, stage, stage_plan, who, date, say)
+                plans.append(built)
+                if not built.groups:
+                    print(f"stage {stage}: nothing to do")
+                    continue
+                out = destinations[stage]
+                if args.dry_run:  # write nothing beside --out
+                    staging[stage] = Path(tempfile.mkdtemp(prefix="migrate-dry-run-"))
+                else:
+                    out.parent.mkdir(parents=True, exist_ok=True)
+                    staging[stage] = Path(
+                        tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent)
+                    )
+                series.write_stage(work, built, base, staging[stage], args.max_patches,
+                                   maintainers, args.subject_prefix)
+                built_stages.append(built)
+            if built_stages:
+                verify(work, base, built_stages, who)
+                check_style(work, built_stages)
+            if args.json:
+                write_json(Path(args.json), series.manifest(plans))  # type: ignore[arg-type]
+            if args.dry_run:
+                print_dry_run(built_stages, destinations)
+                return exit_code(plans, args.strict)  # type: ignore[arg-type]
+            for built in built_stages:
+                move_into_place(staging.pop(built.stage), destinations[built.stage])
+                print_written(built, destinations[built.stage])
+            if args.apply and built_stages:
+                gitops.fast_forward(repo, built_stages[-1].head)
+                say(f"migrate: fast-forwarded {repo_root} to {built_stages[-1].head[:12]}")
+    finally:
+        for folder in staging.values():
+            shutil.rmtree(folder, ignore_errors=True)
+    return exit_code(plans, args.strict)  # type: ignore[arg-type]
+
+
+def exit_code(plans: list[series.StageSeries], strict: bool) -> int:
+    review = sum(len(built.review) for built in plans)
+    if review:
+        say(f"migrate: {review} site(s) left for review")
+    return 1 if strict and review else 0
+
+
+def verify(work: object, base: str, built_stages: list[series.StageSeries],
+           who: gitops.Identity) -> None:
+    """Every patch applies with git am, in order, and gives the series' final tree."""
+    patches = [patch for built in built_stages for patch in built.patch_files]
+    applied_tree = gitops.am_verify(work, base, patches, who)  # type: ignore[arg-type]
+    expected_tree = gitops.tree_of(work, built_stages[-1].head)  # type: ignore[arg-type]
+    if applied_tree != expected_tree:
+        raise MigratorError(
+            f"the series applied with git am gives tree {applied_tree[:12]}, "
+            f"not the planned tree {expected_tree[:12]}"
+        )
+
+
+def check_style(work: object, built_stages: list[series.StageSeries]) -> None:
+    """New checkpatch ERROR/WARNING issues fail the run; new CHECKs are reported."""
+    tree = Path(str(work.working_tree_dir))  # type: ignore[attr-defined]
+    if checkpatch.script_path(tree) is None:
+        return
+    failures: list[str] = []
+    for built in built_stages:
+        for group, patch in zip(built.groups, built.patch_files, strict=True):
+            result = checkpatch.check_patch(work, patch, group.commit)  # type: ignore[arg-type]
+            for issue in result.new_issues:
+                line = f"{group.patch_name}: checkpatch: {issue}"
+                if issue.level in checkpatch.FAILING:
+                    failures.append(line)
+                else:
+                    say(f"migrate: {line}")
+    if failures:
+        raise MigratorError("new checkpatch issues, series not written:\n  "
+                            + "\n  ".join(failures))
+
+
+def write_json(path: Path, records: list[dict[str, object]]) -> None:
+    try:
+        path.write_text(json.dumps(records, indent=2) + "\n", encoding="utf-8")
+    except OSError as exc:
+        raise MigratorError(f"{path}: cannot write manifest: {exc.strerror}") from None
+
+
+def move_into_place(staged: Path, out: Path) -> None:
+    old: Path | None = None
+    if out.exists():
+        old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
+        out.rename(old / out.name)
+    staged.rename(out)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def print_written(built: series.StageSeries, out: Path) -> None:
+    print(f"stage {built.stage}: {len(built.groups)} patch(es), "
+          f"{len(built.rewritten)} site(s) rewritten, {len(built.review)} for review -> {out}")
+    for group in built.groups:
+        print(f"  {group.patch_name}  {group.subject}")
+
+
+def print_dry_run(built_stages: list[series.StageSeries], destinations: dict[int, Path]) -> None:
+    for built in built_stages:
+        out = destinations[built.stage]
+        print(f"stage {built.stage}: would write {len(built.groups)} patch(es) and "
+              f"{len(built.parts)} cover letter(s) to {out}")
+        for group in built.groups:
+            print(f"  {group.patch_name}  {group.subject}")
+            for path in group.files:
+                print(f"      {path}")
+        for site in built.review:
+            print(f"  review: {site.file}:{site.line} {site.function}(): "
+                  f"{site.template}: {site.reason}")

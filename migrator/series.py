@@ -1,0 +1,547 @@
+"""Turn a StagePlan into a patch series: grouping, order, messages, format-patch.
+
+Grouping rule (one commit per driver or subsystem), derived from the tree's
+kbuild Makefiles: a .c file belongs to the module its nearest Makefile builds
+it into. Files linked into one composite module (`vxlan-objs := vxlan_core.o
+vxlan_mdb.o ...`, `bonding-y += bond_main.o ...`) form one commit; a file that
+is an object of its own (`obj-$(CONFIG_VETH) += veth.o`, `obj-y += dev.o`) is
+a commit of its own. So catch-all directories (drivers/net, net/ipv4,
+net/core) split per file and driver directories stay whole, without a list of
+directory names. Without a Makefile that names the file, a leaf directory is
+one group and a directory with source subdirectories is a catch-all (per
+file). A header goes with the module when every .c of its directory maps to
+one group, else it is a group of its own.
+
+Order: groups touching include/ or net/core/ first, then the rest, each by
+key. Signature changes: the sites of a T6 helper change (definition, header
+prototype, netlink and ioctl callers) are merged into one commit when they
+name each other (function name, call in an edit, or evidence), so every
+commit builds; header edits outside T6 live under include/ and come first.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+import textwrap
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+
+import jinja2
+from git import Repo as git_Repo
+
+from migrator import TEMPLATES_DIR, edits
+from migrator.errors import EditConflict, MigratorError, RewriteRefused
+from migrator.gitops import Identity, commit_files, format_patch, log_subjects
+from migrator.maintainers import Maintainers, format_headers
+from migrator.maintainers import merge as merge_recipients
+from migrator.model import Edit, Site, StagePlan
+
+CORE_PREFIXES = ("include/", "net/core/")
+BODY_WIDTH = 75
+MAKEFILE_ASSIGN = re.compile(
+    r"^\s*([A-Za-z0-9_.-]+?)-(objs|y|m|\$\([A-Za-z0-9_]+\))\s*[:+?]?=(.*)$"
+)
+NOT_MODULES = frozenset({"lib", "extra", "always", "targets", "hostprogs", "userprogs", "subdir"})
+CALLED_NAME = re.compile(r"\b([A-Za-z_]\w*)\s*\(")
+SOURCE_SUFFIXES = (".c", ".h")
+
+
+# --- grouping ---------------------------------------------------------------
+
+
+@cache
+def _makefile_objects(makefile: Path) -> tuple[dict[str, frozenset[str]], frozenset[str]]:
+    """(composite module -> member objects, single-object modules) of a kbuild file."""
+    try:
+        text = makefile.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return {}, frozenset()
+    text = re.sub(r"\\\n", " ", text)
+    composites: dict[str, set[str]] = defaultdict(set)
+    singles: set[str] = set()
+    for line in text.splitlines():
+        line = line.split("#", 1)[0]
+        match = MAKEFILE_ASSIGN.match(line)
+        if not match:
+            continue
+        name, _, value = match.groups()
+        objects = [token for token in value.split() if token.endswith(".o")]
+        if name == "obj":
+            singles.update(objects)
+        elif name not in NOT_MODULES and not name.startswith(("CFLAGS_", "ccflags", "asflags")):
+            composites[name].update(objects)
+    composite_objects = {f"{name}.o" for name in composites}
+    return (
+        {name: frozenset(members) for name, members in composites.items()},
+        frozenset(singles - composite_objects),
+    )
+
+
+def _has_source_subdirs(directory: Path) -> bool:
+    try:
+        entries = list(os.scandir(directory))
+    except OSError:
+        return False
+    for entry in entries:
+        if entry.is_dir(follow_symlinks=False):
+            for _, _, files in os.walk(entry.path):
+                if any(name.endswith(SOURCE_SUFFIXES) for name in files):
+                    return True
+    return False
+
+
+def _many_modules(directory: Path) -> bool:
+    """A directory whose Makefile builds several modules holds independent files."""
+    composites, singles = _makefile_objects(directory / "Makefile")
+    return len(composites) + len(singles) > 1
+
+
+def _kbuild_key(tree: Path, path: str) -> str | None:
+    parts = path.split("/")
+    for depth in range(len(parts) - 1, -1, -1):
+        directory = "/".join(parts[:depth])
+        for name in ("Makefile", "Kbuild"):
+            makefile = tree / directory / name
+            if not makefile.is_file():
+                continue
+            composites, singles = _makefile_objects(makefile)
+            obj = "/".join(parts[depth:])[:-2] + ".o"
+            for module, members in sorted(composites.items()):
+                if obj in members:
+                    return f"{directory}/{module}.ko" if directory else f"{module}.ko"
+            if obj in singles:
+                return path
+    return None
+
+
+def group_key(tree: Path, path: str) -> str:
+    """Name of the commit a changed file belongs to (see the module docstring)."""
+    directory = path.rsplit("/", 1)[0] if "/" in path else ""
+    if path.endswith(".c"):
+        key = _kbuild_key(tree, path)
+        if key is not None:
+            return key
+        if directory and not _has_source_subdirs(tree / directory) and not _many_modules(
+            tree / directory
+        ):
+            return directory + "/"
+        return path
+    if path.endswith(".h") and directory and not directory.startswith("include"):
+        sources = sorted(p.name for p in (tree / directory).glob("*.c"))
+        keys = {group_key(tree, f"{directory}/{name}") for name in sources}
+        if len(keys) == 1:
+            return keys.pop()
+    return path
+
+
+def is_core(path: str) -> bool:
+    return path.startswith(CORE_PREFIXES)
+
+
+@dataclass(slots=True)
+class PatchGroup:
+    """The edits of one commit."""
+
+    key: str
+    sites: list[Site]
+    files: list[str]
+    subject: str = ""
+    message: str = ""
+    commit: str = ""
+    patch_name: str = ""  # path relative to the stage's output folder
+
+    @property
+    def core(self) -> bool:
+        return any(is_core(path) for path in self.files)
+
+    @property
+    def templates(self) -> list[str]:
+        counts: dict[str, int] = defaultdict(int)
+        for site in self.sites:
+            counts[site.template] += 1
+        return sorted(counts, key=lambda t: (-counts[t], t))
+
+
+class _UnionFind:
+    def __init__(self) -> None:
+        self.parent: dict[str, str] = {}
+
+    def find(self, item: str) -> str:
+        self.parent.setdefault(item, item)
+        while self.parent[item] != item:
+            self.parent[item] = self.parent[self.parent[item]]
+            item = self.parent[item]
+        return item
+
+    def union(self, a: str, b: str) -> None:
+        ra, rb = self.find(a), self.find(b)
+        if ra != rb:
+            self.parent[max(ra, rb)] = min(ra, rb)
+
+
+def _mentions(site: Site) -> set[str]:
+    names = {m.group(1) for edit in site.edits for m in CALLED_NAME.finditer(edit.replacement)}
+    names |= {m.group(1) for line in site.evidence for m in CALLED_NAME.finditer(line)}
+    names |= set(re.findall(r"[A-Za-z_]\w*", " ".join(site.evidence)))
+    return names
+
+
+def group_sites(tree: Path, sites: Iterable[Site]) -> list[PatchGroup]:
+    """Rewrite sites with edits -> ordered commits (see the module docstring)."""
+    rewrites = [site for site in sites if site.outcome == "rewrite" and site.edits]
+    keys = _UnionFind()
+    site_keys: list[list[str]] = []
+    for site in rewrites:
+        file_keys = sorted({group_key(tree, edit.file) for edit in site.edits})
+        for key in file_keys[1:]:
+            keys.union(file_keys[0], key)  # one site is never split over commits
+        site_keys.append(file_keys)
+    signature_sites = [
+        (site, file_keys[0])
+        for site, file_keys in zip(rewrites, site_keys, strict=True)
+        if site.template == "T6"
+    ]
+    for index, (site, key) in enumerate(signature_sites):
+        mentioned = _mentions(site)
+        for other, other_key in signature_sites[index + 1 :]:
+            if (
+                other.function == site.function
+                or other.function in mentioned
+                or site.function in _mentions(other)
+            ):
+                keys.union(key, other_key)
+    by_root: dict[str, list[Site]] = defaultdict(list)
+    for site, file_keys in zip(rewrites, site_keys, strict=True):
+        by_root[keys.find(file_keys[0])].append(site)
+    groups = [
+        PatchGroup(
+            key=root,
+            sites=sorted(members, key=lambda s: (s.file, s.start)),
+            files=sorted({edit.file for site in members for edit in site.edits}),
+        )
+        for root, members in by_root.items()
+    ]
+    groups.sort(key=lambda group: (not group.core, group.key))
+    return groups
+
+
+# --- applying edits ---------------------------------------------------------
+
+
+def _read(tree: Path, path: str) -> bytes:
+    try:
+        return (tree / path).read_bytes()
+    except OSError as exc:
+        raise MigratorError(f"{path}: cannot read planned file: {exc.strerror}") from None
+
+
+def _demote(site: Site, why: str) -> None:
+    site.evidence = [f"planned {site.template} rewrite: {site.reason}", *site.evidence]
+    site.outcome = "review"
+    site.reason = f"rewrite not applied: {why}"
+
+
+def apply_plan(
+    tree: Path,
+    plan: StagePlan,
+    report: Callable[[str], None] | None = None,
+) -> dict[str, bytes]:
+    """New contents of every file the plan's rewrite sites edit.
+
+    A file whose edits conflict or would add parse errors is retried site by
+    site; the sites that cannot be applied become review sites (all of their
+    edits in every file are dropped, so no site is half-rewritten).
+    """
+    report = report or (lambda message: print(message, file=sys.stderr))
+    originals: dict[str, bytes] = {}
+    while True:
+        by_file: dict[str, list[Site]] = defaultdict(list)
+        for site in plan.sites:
+            if site.outcome == "rewrite":
+                for path in sorted({edit.file for edit in site.edits}):
+                    by_file[path].append(site)
+        results: dict[str, bytes] = {}
+        refused: list[tuple[Site, str]] = []
+        for path, sites in sorted(by_file.items()):
+            original = originals.setdefault(path, _read(tree, path))
+            try:
+                results[path] = edits.rewrite_checked(path, original, _edits_in(sites, path))
+                continue
+            except (EditConflict, RewriteRefused) as exc:
+                report(f"migrate: {exc}; retrying its sites one by one")
+            accepted: list[Site] = []
+            for site in sorted(sites, key=lambda s: (s.start, s.rule)):
+                try:
+                    edits.rewrite_checked(path, original, _edits_in([*accepted, site], path))
+                    accepted.append(site)
+                except (EditConflict, RewriteRefused) as exc:
+                    refused.append((site, str(exc)))
+        if not refused:
+            return results
+        for site, why in refused:
+            report(
+                f"migrate: {site.file}:{site.line} {site.function}(): rule {site.rule} "
+                f"({site.template}) not applied, listed for review: {why}"
+            )
+            _demote(site, why)
+
+
+def _edits_in(sites: Iterable[Site], path: str) -> list[Edit]:
+    return [edit for site in sites for edit in site.edits if edit.file == path]
+
+
+# --- messages ---------------------------------------------------------------
+
+
+def wrap(text: str, width: int = BODY_WIDTH, indent: str = "", subsequent: str | None = None
+         ) -> str:
+    """Wrap a paragraph; no line may start with '-' or '+' (git am / diff markers)."""
+    lines = textwrap.wrap(
+        " ".join(text.split()),
+        width=width,
+        initial_indent=indent,
+        subsequent_indent=indent if subsequent is None else subsequent,
+        break_long_words=False,
+        break_on_hyphens=False,
+    )
+    return "\n".join("  " + line if line.startswith(("-", "+")) else line for line in lines)
+
+
+@cache
+def _environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(TEMPLATES_DIR)),
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        autoescape=False,
+    )
+    env.filters["wrap"] = wrap
+    return env
+
+
+def render(template: str, **context: object) -> str:
+    return _environment().get_template(template).render(**context)
+
+
+def texts() -> jinja2.environment.TemplateModule:
+    """The per-template summaries and explanations of templates/texts.j2."""
+    return _environment().get_template("texts.j2").module
+
+
+def _prefix_of(subject: str) -> str | None:
+    if ": " not in subject or subject.startswith(("Revert ", "Merge ", "Reapply ")):
+        return None
+    prefix = subject.rsplit(": ", 1)[0].strip()
+    if not prefix or len(prefix) > 40 or prefix.startswith("["):
+        return None
+    return prefix + ":"
+
+
+def history_prefix(subjects: Sequence[str]) -> str | None:
+    """Most used `prefix:` of the subjects (newest wins a tie)."""
+    counts: dict[str, int] = {}
+    for subject in subjects:
+        prefix = _prefix_of(subject)
+        if prefix:
+            counts[prefix] = counts.get(prefix, 0) + 1
+    if not counts:
+        return None
+    return max(counts, key=lambda prefix: counts[prefix])  # dicts keep first-seen order
+
+
+def path_prefix(key: str) -> str:
+    """Prefix derived from a group key: `veth:`, `vxlan:`, `net: bridge:`, `net:`."""
+    if is_core(key):
+        return "net:"
+    if key.endswith((".ko", "/")):
+        directory = key.rsplit("/", 1)[0] if key.endswith(".ko") else key.rstrip("/")
+        name = key.rsplit("/", 1)[-1].removesuffix(".ko") if key.endswith(".ko") else ""
+        parts = directory.split("/")
+        if len(parts) == 2 and parts[0] == "net" and parts[1] not in ("ipv4", "ipv6"):
+            return f"net: {parts[1]}:"
+        return f"{name or parts[-1]}:"
+    return f"{key.rsplit('/', 1)[-1].rsplit('.', 1)[0]}:"
+
+
+def history_paths(group: PatchGroup) -> list[str]:
+    """What to ask `git log` about: the driver directory or the files."""
+    if group.key.endswith("/"):
+        return [group.key]
+    if group.key.endswith(".ko"):
+        return [group.key.rsplit("/", 1)[0] + "/"] if "/" in group.key else list(group.files)
+    return list(group.files)
+
+
+def commit_message(
+    group: PatchGroup, stage: int, prefix: str, signoff: str
+) -> tuple[str, str]:
+    """(subject, full message) of one group's commit."""
+    module = texts()
+    templates = group.templates
+    if len(templates) == 1:
+        summary = module.summaries.get(templates[0], module.stage_summaries[stage])
+    else:
+        summary = module.stage_summaries.get(stage, "Convert to nd_lock")
+    subject = f"{prefix} {summary}"
+    message = render(
+        "commit.j2",
+        subject=subject,
+        stage=stage,
+        group=group,
+        templates=templates,
+        signoff=signoff,
+    )
+    return subject, message
+
+
+# --- building and writing a stage's series -----------------------------------
+
+
+@dataclass(slots=True)
+class StageSeries:
+    """A stage planned and committed in a scratch worktree."""
+
+    stage: int
+    plan: StagePlan
+    groups: list[PatchGroup]
+    start: str  # commit the stage's series starts from
+    head: str = ""  # last commit of the stage
+    parts: list[list[PatchGroup]] = field(default_factory=list)
+    patch_files: list[Path] = field(default_factory=list)  # written, cover letters excluded
+    cover_letters: list[Path] = field(default_factory=list)
+
+    @property
+    def rewritten(self) -> list[Site]:
+        return [site for group in self.groups for site in group.sites]
+
+    @property
+    def review(self) -> list[Site]:
+        return [site for site in self.plan.sites if site.outcome == "review"]
+
+    @property
+    def remaining(self) -> int:
+        return len(self.review) + sum(1 for s in self.plan.sites if s.template == "report")
+
+
+def build_stage(
+    repo: git_Repo,
+    stage: int,
+    plan: StagePlan,
+    who: Identity,
+    date: str | None,
+    report: Callable[[str], None] | None = None,
+) -> StageSeries:
+    """Apply `plan` in the worktree of `repo` and commit it, one commit per group."""
+    tree = Path(str(repo.working_tree_dir))
+    start = repo.head.commit.hexsha
+    contents = apply_plan(tree, plan, report)
+    groups = group_sites(tree, plan.sites)
+    for group in groups:
+        prefix = history_prefix(log_subjects(repo, history_paths(group))) or path_prefix(group.key)
+        group.subject, group.message = commit_message(group, stage, prefix, who.signoff)
+        for path in group.files:
+            (tree / path).write_bytes(contents[path])
+        group.commit = commit_files(repo, group.files, group.message, who, date)
+    built = StageSeries(stage=stage, plan=plan, groups=groups, start=start)
+    built.head = repo.head.commit.hexsha
+    return built
+
+
+def split_parts(groups: Sequence[PatchGroup], max_patches: int) -> list[list[PatchGroup]]:
+    size = max(1, max_patches)
+    return [list(groups[index : index + size]) for index in range(0, len(groups), size)]
+
+
+def insert_headers(patch_file: Path, headers: str) -> None:
+    """Add To:/Cc: lines at the end of the mail header block of a patch file."""
+    if not headers:
+        return
+    text = patch_file.read_text(encoding="utf-8")
+    end = text.find("\n\n")
+    if end < 0:
+        raise MigratorError(f"{patch_file}: no mail header in format-patch output")
+    patch_file.write_text(text[: end + 1] + headers + text[end + 1 :], encoding="utf-8")
+
+
+def fill_cover_letter(cover: Path, subject: str, body: str) -> None:
+    text = cover.read_text(encoding="utf-8")
+    if "*** SUBJECT HERE ***" not in text or "*** BLURB HERE ***" not in text:
+        raise MigratorError(f"{cover}: unexpected git format-patch cover letter")
+    text = text.replace("*** SUBJECT HERE ***", subject, 1)
+    text = text.replace("*** BLURB HERE ***\n", body.rstrip("\n") + "\n", 1)
+    cover.write_text(text, encoding="utf-8")
+
+
+def cover_subject(stage: int, part: int, part_count: int) -> str:
+    summary = texts().stage_summaries.get(stage, "Convert to nd_lock")
+    suffix = f" (part {part}/{part_count})" if part_count > 1 else ""
+    return f"net: nd_lock stage {stage}: {summary}{suffix}"
+
+
+def write_stage(
+    repo: git_Repo,
+    built: StageSeries,
+    base: str,
+    out_dir: Path,
+    max_patches: int,
+    maintainers: Maintainers | None,
+    subject_prefix: str = "PATCH",
+) -> None:
+    """format-patch the stage's commits into out_dir (split into part-k/ folders)."""
+    built.parts = split_parts(built.groups, max_patches)
+    part_count = len(built.parts)
+    part_dirs = ", ".join(f"part-{index}/" for index in range(1, part_count + 1))
+    start = built.start
+    for number, part in enumerate(built.parts, 1):
+        folder = out_dir if part_count == 1 else out_dir / f"part-{number}"
+        # --base is the stage's real base for every part: git then lists the
+        # earlier parts' (and stages') patches as prerequisite-patch-id.
+        written = format_patch(repo, base, start, part[-1].commit, folder, subject_prefix)
+        cover, patches = written[0], written[1:]
+        if len(patches) != len(part):
+            raise MigratorError(f"{folder}: git format-patch wrote {len(patches)} patches, "
+                                f"expected {len(part)}")
+        all_recipients = []
+        for group, patch in zip(part, patches, strict=True):
+            group.patch_name = str(patch.relative_to(out_dir))
+            for site in group.sites:
+                site.patch = group.patch_name
+            if maintainers is not None:
+                recipients = maintainers.recipients(group.files)
+                all_recipients.append(recipients)
+                insert_headers(patch, format_headers(recipients))
+        body = render(
+            "cover.j2",
+            stage=built.stage,
+            part=number,
+            part_count=part_count,
+            part_dirs=part_dirs,
+            rewritten=len(built.rewritten),
+            review=built.review,
+            remaining=built.remaining,
+            skipped=built.plan.skipped_files,
+            show_review=number == 1,
+        )
+        fill_cover_letter(cover, cover_subject(built.stage, number, part_count), body)
+        if maintainers is not None:
+            insert_headers(cover, format_headers(merge_recipients(all_recipients)))
+        built.cover_letters.append(cover)
+        built.patch_files.extend(patches)
+        start = part[-1].commit
+
+
+def manifest(series: Iterable[StageSeries | StagePlan]) -> list[dict[str, object]]:
+    """SPEC §4 records, one per site, in stage then file order."""
+    records: list[dict[str, object]] = []
+    for item in series:
+        plan = item.plan if isinstance(item, StageSeries) else item
+        for site in sorted(plan.sites, key=lambda s: (s.file, s.line, s.template)):
+            records.append(site.to_json())
+    return records

@@ -1,0 +1,144 @@
+"""Grouping, ordering, prefixes, wrapping, demotion and checkpatch comparison."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import types
+from pathlib import Path
+
+import pytest
+
+from migrator import checkpatch, cli, series
+from migrator.model import Edit, Site, StagePlan
+
+sys.path.insert(0, str(Path(__file__).parent))
+from test_stage_command import fake_engine, make_repo  # noqa: F401
+
+CHECKPATCH = sorted(Path("/tmp/ckp").glob("*/scripts/checkpatch.pl"))
+
+
+def write(root: Path, files: dict[str, str]) -> None:
+    for path, text in files.items():
+        (root / path).parent.mkdir(parents=True, exist_ok=True)
+        (root / path).write_text(text)
+
+
+def site(file: str, template: str = "T1", function: str = "f", text: str = "x",
+         evidence: tuple[str, ...] = ()) -> Site:
+    return Site(stage=2, template=template, outcome="rewrite", file=file, function=function,
+                line=1, start=0, end=1, rule=f"r-{template}", reason="because",
+                evidence=list(evidence), edits=[Edit(file, 0, 1, text, f"r-{template}")])
+
+
+def test_group_key_from_makefiles(tmp_path: Path) -> None:
+    write(tmp_path, {
+        "drivers/net/Makefile": "obj-$(CONFIG_VETH) += veth.o\nobj-$(CONFIG_VXLAN) += vxlan/\n",
+        "drivers/net/veth.c": "", "drivers/net/vxlan/vxlan_private.h": "",
+        "drivers/net/vxlan/Makefile": (
+            "obj-$(CONFIG_VXLAN) += vxlan.o\n"
+            "vxlan-objs := vxlan_core.o \\\n\tvxlan_mdb.o # comment\n"),
+        "drivers/net/vxlan/vxlan_core.c": "", "drivers/net/vxlan/vxlan_mdb.c": "",
+        "net/ipv4/Makefile": "obj-y := route.o\nobj-$(CONFIG_NET_FOU) += fou.o\n"
+                             "fou-y := fou_core.o fou_nl.o\n",
+        "net/ipv4/ip_gre.c": "", "net/ipv4/fou_core.c": "", "net/ipv4/fou_nl.c": "",
+        "drivers/net/foo/foo.c": "", "drivers/net/foo/foo2.c": "",
+    })
+    key = lambda path: series.group_key(tmp_path, path)  # noqa: E731
+    assert key("drivers/net/veth.c") == "drivers/net/veth.c"
+    assert key("drivers/net/vxlan/vxlan_core.c") == key("drivers/net/vxlan/vxlan_mdb.c")
+    assert key("drivers/net/vxlan/vxlan_private.h") == "drivers/net/vxlan/vxlan.ko"
+    assert key("net/ipv4/fou_nl.c") == key("net/ipv4/fou_core.c") == "net/ipv4/fou.ko"
+    # Not named by any Makefile: a leaf dir is one group, a catch-all is per file.
+    assert key("net/ipv4/ip_gre.c") == "net/ipv4/ip_gre.c"
+    assert key("drivers/net/foo/foo2.c") == "drivers/net/foo/"
+    assert series.path_prefix("drivers/net/vxlan/vxlan.ko") == "vxlan:"
+    assert series.path_prefix("net/bridge/bridge.ko") == "net: bridge:"
+    assert series.path_prefix("drivers/net/veth.c") == "veth:"
+    assert series.path_prefix("net/core/dev.c") == "net:"
+    assert series.path_prefix("net/ipv4/ip_gre.c") == "ip_gre:"
+
+
+def test_order_core_first_and_t6_merged(tmp_path: Path) -> None:
+    write(tmp_path, {"drivers/net/a.c": "", "drivers/net/b.c": "", "drivers/net/x/y.c": "",
+                     "include/net/ip_tunnels.h": "", "net/core/dev.c": ""})
+    sites = [
+        site("drivers/net/x/y.c"),
+        site("drivers/net/b.c", "T6", "b_ioctl", "tun_locate(net, parms, nd_lock)("),
+        site("drivers/net/a.c", "T6", "tun_locate"),
+        site("include/net/ip_tunnels.h", "T6", "tun_locate"),
+        site("net/core/dev.c", "core"),
+    ]
+    groups = series.group_sites(tmp_path, sites)
+    assert [g.files for g in groups] == [
+        ["drivers/net/a.c", "drivers/net/b.c", "include/net/ip_tunnels.h"],
+        ["net/core/dev.c"],
+        ["drivers/net/x/y.c"],
+    ]
+
+
+def test_history_prefix_and_wrap() -> None:
+    assert series.history_prefix(["vxlan: a", "net: vxlan: b", "vxlan: c: d",
+                                  "Revert \"x: y\"", "vxlan: e"]) == "vxlan:"
+    assert series.history_prefix(["no prefix here"]) is None
+    wrapped = series.wrap("returns " + "word " * 12 + "-ENOMEM and +1 " * 6)
+    assert all(len(line) <= 75 for line in wrapped.splitlines())
+    assert not any(line.startswith(("-", "+")) for line in wrapped.splitlines())
+
+
+def test_refused_rewrite_becomes_review(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    parse_stub = types.ModuleType("migrator.parse")
+    parse_stub.count_errors = lambda text: text.count(b"{") - text.count(b"}")  # type: ignore
+    monkeypatch.setitem(sys.modules, "migrator.parse", parse_stub)
+    write(tmp_path, {"a.c": "abcdef\n", "b.c": "xyz\n"})
+    good = Site(2, "T1", "rewrite", "a.c", "f", 1, 0, 1, "r1", "ok",
+                edits=[Edit("a.c", 0, 1, "A", "r1")])
+    clash = Site(2, "T2", "rewrite", "a.c", "g", 1, 0, 2, "r2", "ok",
+                 edits=[Edit("a.c", 0, 2, "Q", "r2"), Edit("b.c", 0, 1, "X", "r2")])
+    broken = Site(2, "T3", "rewrite", "b.c", "h", 1, 1, 2, "r3", "ok",
+                  edits=[Edit("b.c", 1, 2, "{", "r3")])
+    plan = StagePlan(2, str(tmp_path), [good, clash, broken])
+    messages: list[str] = []
+    contents = series.apply_plan(tmp_path, plan, messages.append)
+    assert contents == {"a.c": b"Abcdef\n"}  # clash dropped in b.c too: never half-applied
+    assert (good.outcome, clash.outcome, broken.outcome) == ("rewrite", "review", "review")
+    assert clash.reason.startswith("rewrite not applied: a.c: rules r1 and r2")
+    assert "parse errors" in broken.reason
+    assert any("b.c:1 h()" in m for m in messages)
+
+
+def test_checkpatch_new_issue_comparison() -> None:
+    forward = [checkpatch.Issue("WARNING", "LONG_LINE", "m", "a.c", 3),
+               checkpatch.Issue("WARNING", "LONG_LINE", "m", "a.c", 9),
+               checkpatch.Issue("ERROR", "BAD_SIGN_OFF", "m", "", 0)]
+    original = [checkpatch.Issue("WARNING", "LONG_LINE", "m", "a.c", 4)]
+    new = checkpatch.new_issues(forward, original)
+    assert [(i.line, i.type) for i in new] == [(9, "LONG_LINE"), (0, "BAD_SIGN_OFF")]
+
+
+@pytest.mark.skipif(not CHECKPATCH or not shutil.which("perl"), reason="no checkpatch.pl")
+def test_stage_runs_trees_checkpatch(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    script_dir = CHECKPATCH[0].parent
+    long_call = "\treturn register_netdevice(" + "a" * 64 + ");\n"
+    files = {
+        "drivers/net/ok.c": "// SPDX-License-Identifier: GPL-2.0\nint f(void)\n{\n"
+                            "\treturn register_netdevice(dev);\n}\n",
+        "drivers/net/long.c": "// SPDX-License-Identifier: GPL-2.0\nint g(void)\n{\n"
+                              + long_call + "}\n",
+    }
+    repo = make_repo(tmp_path / "linux", files)
+    (repo / "scripts").mkdir()
+    for name in ("checkpatch.pl", "spelling.txt", "const_structs.checkpatch"):
+        shutil.copy(script_dir / name, repo / "scripts" / name)
+    subprocess.run(["git", "add", "-A"], cwd=repo, check=True)
+    subprocess.run(["git", "commit", "-qm", "scripts: add checkpatch"], cwd=repo, check=True)
+    # long.c: the rename pushes the line past 100 columns -> new LONG_LINE, refused.
+    out = tmp_path / "out"
+    assert cli.main(["stage", "2", "--tree", str(repo), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "LONG_LINE" in err and "drivers/net/long.c" in err and "ok.c" not in err
+    assert not out.exists()
+    (repo / "drivers/net/long.c").unlink()
+    subprocess.run(["git", "commit", "-qam", "long: remove"], cwd=repo, check=True)
+    assert cli.main(["stage", "2", "--tree", str(repo), "--out", str(out)]) == 0
