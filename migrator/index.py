@@ -9,8 +9,10 @@ themselves, and files mentioning them join, until nothing new appears.
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import multiprocessing
+import multiprocessing.pool
 import os
 import pickle
 import re
@@ -18,12 +20,13 @@ import sys
 import time
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from migrator import __version__
 from migrator.chunks import split_top_level
-from migrator.discover import grep_files, is_git_tree, tree_fingerprint
+from migrator.discover import grep_hits, is_git_tree, tree_fingerprint
 from migrator.model import CallSite, FunctionDef, ParsedFile, ParseStats, StructInit
 from migrator.parse import ChunkFacts, chunk_stats, extract_chunk
 from migrator.progress import Progress
@@ -40,6 +43,16 @@ class IndexRequest:
     names: frozenset[str]  # call targets and other identifiers that select chunks
     root_members: frozenset[str] = frozenset()  # "rtnl_link_ops.newlink": parse the callbacks
     stats_targets: frozenset[str] = frozenset()  # calls that make a function a "target function"
+    # A function calling one of these (rtnl_lock...) is a boundary: the paths the rules
+    # follow run under RTNL, so they cannot pass through it; its callers are not searched.
+    boundaries: frozenset[str] = frozenset()
+    # Requested names whose callers are searched in the same file only (wide APIs such
+    # as device lookups, whose interesting callers are local helpers of a callback).
+    local_names: frozenset[str] = frozenset()
+    # Callers of the functions found are searched in the files that mention one of these
+    # (e.g. "net_device"): a caller elsewhere cannot be on a path the rules follow in
+    # practice, and searching the whole tree for hundreds of names costs seconds a round.
+    scope_names: frozenset[str] = frozenset()
 
 
 @dataclass(slots=True)
@@ -105,28 +118,67 @@ class TreeIndex:
 @dataclass(slots=True)
 class _FileState:
     chunks: list[tuple[int, int]]
-    line_bases: list[int]
-    parsed: set[int] = field(default_factory=set)  # chunk indexes already parsed
+    line_bases: list[int]  # 0-based line number at which each chunk starts
+    keys: list[bytes]  # content key of each chunk
+    parsed: set[int] = field(default_factory=set)  # chunk indexes parsed (or being parsed)
     facts: dict[int, ChunkFacts] = field(default_factory=dict)
 
-
-def _word_pattern(names: Iterable[str]) -> re.Pattern[bytes]:
-    alternatives = sorted({re.escape(n.encode()) for n in names}, key=len, reverse=True)
-    return re.compile(rb"\b(?:" + b"|".join(alternatives) + rb")\b")
+    def chunk_of_line(self, line: int) -> int:
+        return bisect.bisect_right(self.line_bases, line - 1) - 1
 
 
 def _chunk_key(chunk: bytes) -> bytes:
     return hashlib.blake2b(chunk, digest_size=16, person=FACTS_VERSION.encode()[:16]).digest()
 
 
-def _parse_job(job: tuple[str, bytes, list[tuple[int, int]]]) -> list[tuple[int, ChunkFacts]]:
+def read_source(root: Path, path: str) -> tuple[bytes | None, str]:
+    """The file's bytes, or None and why it is skipped."""
+    full = root / path
+    try:
+        if full.is_symlink():
+            target = full.resolve()
+            if not target.is_relative_to(root):
+                return None, "symlink to outside the tree"
+            if not target.exists():
+                return None, "dangling symlink"
+        size = full.stat().st_size
+        if size > MAX_FILE_BYTES:
+            return None, f"larger than {MAX_FILE_BYTES >> 20} MB"
+        src = full.read_bytes()
+    except OSError as exc:
+        return None, f"cannot read ({exc.strerror or exc})"
+    except RuntimeError as exc:  # symlink loop
+        return None, f"cannot read ({exc})"
+    if b"\0" in src[:8192]:
+        return None, "binary file"
+    return src, ""
+
+
+def _prepare_job(job: tuple[Path, str]) -> tuple[str, _FileState | None, str]:
+    """Worker: read and split one file."""
+    root, path = job
+    src, reason = read_source(root, path)
+    if src is None:
+        return path, None, reason
+    chunks = split_top_level(src)
+    bases, keys, line = [], [], 0
+    for start, end in chunks:
+        bases.append(line)
+        keys.append(_chunk_key(src[start:end]))
+        line += src.count(b"\n", start, end)
+    return path, _FileState(chunks, bases, keys), ""
+
+
+def _parse_job(job: tuple[Path, str, list[tuple[int, int]]]) -> list[tuple[int, ChunkFacts]]:
     """Worker: parse the given chunks of one file. Returns (chunk start, facts)."""
-    _path, src, spans = job
+    root, path, spans = job
+    src = (root / path).read_bytes()
     return [(start, extract_chunk(src[start:end])) for start, end in spans]
 
 
-def _stats_job(job: tuple[str, bytes, list[tuple[int, int]], str]) -> ParseStats:
-    _path, src, spans, pattern = job
+def _stats_job(job: tuple[Path, str, list[tuple[int, int]], str]) -> ParseStats:
+    root, path, spans, pattern = job
+    src = (root / path).read_bytes()
     target = re.compile(pattern.encode())
     total = ParseStats()
     for start, end in spans:
@@ -150,6 +202,12 @@ class IndexBuilder:
         self._states: dict[str, _FileState] = {}
         self._chunk_cache: dict[bytes, ChunkFacts] = {}
         self._used_keys: set[bytes] = set()
+        self._pool: multiprocessing.pool.Pool | None = None
+
+    def _map(self, func, jobs: list) -> Iterable:  # type: ignore[no-untyped-def]
+        if self._pool is not None and len(jobs) > 8:
+            return self._pool.imap(func, jobs, chunksize=4)
+        return map(func, jobs)
 
     # cache files: one per tree, pruned to the chunks this tree uses
     def _cache_path(self, kind: str) -> Path | None:
@@ -201,187 +259,195 @@ class IndexBuilder:
         cached_chunks = self._load("chunks")
         if isinstance(cached_chunks, dict):
             self._chunk_cache = cached_chunks
-        pool = None
         try:
             if self.jobs > 1:
-                pool = multiprocessing.get_context("fork").Pool(self.jobs)
-            self._closure(pool)
+                self._pool = multiprocessing.get_context("fork").Pool(self.jobs)
+            self._closure()
             if self.stats:
-                self._collect_stats(pool)
+                self._collect_stats()
         finally:
-            if pool is not None:
-                pool.terminate()
-                pool.join()
+            if self._pool is not None:
+                self._pool.terminate()
+                self._pool.join()
+                self._pool = None
         self.progress.done(f"indexed {len(self._states)} files in "
                            f"{time.monotonic() - started:.1f}s")
         for path in sorted(self._states):
             self.index._add(self._parsed_file(path))
-        self._store("chunks", {k: self._chunk_cache[k] for k in self._used_keys})
+        self._store("chunks", {k: self._chunk_cache[k] for k in self._used_keys
+                               if k in self._chunk_cache})
         if fingerprint is not None:
-            self.index._sources.clear()
             self._store("index", (request_key, self.index))
         return self.index
 
-    def _read(self, path: str) -> bytes | None:
-        full = self.root / path
-        try:
-            if full.is_symlink() and not full.resolve().is_relative_to(self.root):
-                self.index.skipped.append(f"{path}: symlink to outside the tree")
-                return None
-            size = full.stat().st_size
-            if size > MAX_FILE_BYTES:
-                self.index.skipped.append(f"{path}: larger than {MAX_FILE_BYTES >> 20} MB")
-                return None
-            src = full.read_bytes()
-        except OSError as exc:
-            self.index.skipped.append(f"{path}: cannot read ({exc.strerror or exc})")
-            return None
-        if b"\0" in src[:8192]:
-            self.index.skipped.append(f"{path}: binary file")
-            return None
-        self.index._sources[path] = src
-        return src
+    # -- closure -----------------------------------------------------------------------------
 
-    def _add_files(self, paths: Iterable[str]) -> list[str]:
-        added = []
-        for path in sorted(paths):
-            if path in self._states:
-                continue
-            src = self._read(path)
-            if src is None:
-                self._states[path] = _FileState([], [])
-                continue
-            chunks = split_top_level(src)
-            bases, line = [], 0
-            for start, end in chunks:
-                bases.append(line)
-                line += src.count(b"\n", start, end)
-            self._states[path] = _FileState(chunks, bases)
-            added.append(path)
-        return added
+    def _closure(self) -> None:
+        """Parse what mentions the requested names, then, round after round, what mentions
+        the functions found to call them, until no new function appears."""
+        searched_global: set[str] = set(self.request.names)
+        searched_static: set[tuple[str, str]] = set()
+        with ThreadPoolExecutor(2) as executor:  # two greps at once: they wait on I/O
+            first = executor.submit(grep_hits, self.root, searched_global, git=self.git)
+            scope_job = (executor.submit(grep_hits, self.root, self.request.scope_names,
+                                         git=self.git, files_only=True)
+                         if self.request.scope_names else None)
+            hits = first.result()
+            scope = set(scope_job.result()) if scope_job is not None else None
+        self._parse_hits(hits)
+        while True:
+            self.index.rounds += 1
+            global_names, static_defs = self._interesting()
+            new_global = global_names - searched_global
+            new_static = static_defs - searched_static
+            if not new_global and not new_static:
+                break
+            if new_static:  # same-file callers first: no tree-wide search needed
+                new_global = set()
+            searched_global |= new_global
+            searched_static |= new_static
+            hits = (grep_hits(self.root, new_global, git=self.git,
+                              paths=None if scope is None else scope | set(self._states))
+                    if new_global else {})
+            for path, name in new_static:
+                hits.setdefault(path, []).extend(self._hits_in_file(path, name))
+            if os.environ.get("MIGRATOR_DEBUG"):
+                print(f"round {self.index.rounds}: +{len(new_global)} global names, "
+                      f"+{len(new_static)} static, {len(hits)} files", file=sys.stderr)
+            self._parse_hits(hits)
 
-    def _select(self, names: set[str], paths: Iterable[str]) -> dict[str, list[int]]:
-        """Chunks of `paths` not parsed yet that mention any of `names`."""
-        if not names:
-            return {}
-        pattern = _word_pattern(names)
-        selected: dict[str, list[int]] = {}
-        for path in paths:
+    def _hits_in_file(self, path: str, name: str) -> list[tuple[int, str]]:
+        src = self.index.source(path)
+        pattern = re.compile(rb"\b" + re.escape(name.encode()) + rb"\b")
+        return [(src.count(b"\n", 0, m.start()) + 1, name) for m in pattern.finditer(src)]
+
+    def _parse_hits(self, hits: dict[str, list[tuple[int, str]]]) -> None:
+        new_paths = sorted(p for p in hits if p not in self._states)
+        for path, state, reason in self._map(_prepare_job, [(self.root, p) for p in new_paths]):
+            if state is None:
+                self.index.skipped.append(f"{path}: {reason}")
+                state = _FileState([], [], [])
+            self._states[path] = state
+        jobs: list[tuple[Path, str, list[tuple[int, int]]]] = []
+        for path, lines in hits.items():
             state = self._states[path]
             if not state.chunks:
                 continue
-            src = self.index._sources[path]
-            hits = []
-            chunk_i = 0
-            for match in pattern.finditer(src):
-                while state.chunks[chunk_i][1] <= match.start():
-                    chunk_i += 1
-                if chunk_i not in state.parsed and (not hits or hits[-1] != chunk_i):
-                    hits.append(chunk_i)
-            if hits:
-                selected[path] = hits
-        return selected
-
-    def _parse_selected(self, selected: dict[str, list[int]], pool: object) -> None:
-        jobs: list[tuple[str, bytes, list[tuple[int, int]]]] = []
-        keys: dict[tuple[str, int], bytes] = {}
-        for path, chunk_ids in selected.items():
-            state = self._states[path]
-            src = self.index._sources[path]
             todo = []
-            for i in chunk_ids:
-                state.parsed.add(i)
-                start, end = state.chunks[i]
-                key = _chunk_key(src[start:end])
-                keys[(path, start)] = key
+            for chunk_i in sorted({state.chunk_of_line(line) for line, _name in lines}):
+                if chunk_i in state.parsed:
+                    continue
+                state.parsed.add(chunk_i)
+                key = state.keys[chunk_i]
                 self._used_keys.add(key)
                 if key in self._chunk_cache:
-                    state.facts[i] = self._chunk_cache[key]
+                    state.facts[chunk_i] = self._chunk_cache[key]
                 else:
-                    todo.append((start, end))
+                    todo.append(state.chunks[chunk_i])
             if todo:
-                jobs.append((path, src, todo))
-        if not jobs:
-            return
+                jobs.append((self.root, path, todo))
         self.progress.total += len(jobs)
-        results = (pool.imap(_parse_job, jobs, chunksize=4) if pool is not None  # type: ignore[attr-defined]
-                   else map(_parse_job, jobs))
-        for (path, _src, _spans), facts_list in zip(jobs, results, strict=True):
+        for (_root, path, _spans), results in zip(jobs, self._map(_parse_job, jobs), strict=True):
             state = self._states[path]
-            starts = {start: i for i, (start, _end) in enumerate(state.chunks)}
-            for start, facts in facts_list:
-                state.facts[starts[start]] = facts
-                self._chunk_cache[keys[(path, start)]] = facts
+            index_of = {start: i for i, (start, _end) in enumerate(state.chunks)}
+            for start, facts in results:
+                chunk_i = index_of[start]
+                state.facts[chunk_i] = facts
+                self._chunk_cache[state.keys[chunk_i]] = facts
             self.progress.step(path)
 
-    def _closure(self, pool: object) -> None:
-        request = self.request
-        searched: set[str] = set(request.names)
-        self._add_files(grep_files(self.root, searched, git=self.git))
-        self._parse_selected(self._select(searched, self._states), pool)
-        while True:
-            self.index.rounds += 1
-            new_names = self._interesting_names() - searched
-            if not new_names:
-                break
-            searched |= new_names
-            global_names = {n for n in new_names if not self._only_static(n)}
-            added = self._add_files(grep_files(self.root, global_names, git=self.git)
-                                    if global_names else set())
-            selected = self._select(new_names, self._states)
-            for path, ids in self._select(searched, added).items():
-                selected[path] = sorted(set(selected.get(path, [])) | set(ids))
-            self._parse_selected(selected, pool)
+    def _interesting(self) -> tuple[set[str], set[tuple[str, str]]]:
+        """Functions to look for callers of next: (global names, static (file, name)).
 
-    def _only_static(self, name: str) -> bool:
-        defs = [f for s in self._states.values() for facts in s.facts.values()
-                for f in facts.functions if f.name == name]
-        return bool(defs) and all(f.is_static for f in defs)
-
-    def _interesting_names(self) -> set[str]:
-        """Fixpoint of: functions calling a name of interest, member names holding such
-        functions, and the callbacks named by the request's root members."""
-        calls_by_fn: dict[str, set[tuple[str, bool]]] = defaultdict(set)
-        member_values: dict[str, set[str]] = defaultdict(set)  # function -> members holding it
+        The fixpoint of definitions that call a requested name or an interesting
+        definition (a call resolves to the static function of the same file when there
+        is one, else to every global definition), plus the callbacks named by the
+        request's root members. Calls through a struct member (`ops->newlink(...)`)
+        reach every function assigned to that member; such edges are followed from root
+        callbacks only, and member names are never searched tree-wide ("probe" or
+        "open" would pull in the whole kernel).
+        """
+        definitions: dict[str, list[tuple[str, bool]]] = defaultdict(list)
+        calls: dict[tuple[str, str], set[tuple[str, bool]]] = defaultdict(set)
+        member_values: dict[str, set[str]] = defaultdict(set)
         roots: set[str] = set()
         wanted_roots = {tuple(r.split(".", 1)) for r in self.request.root_members}
-        for state in self._states.values():
+        for path, state in self._states.items():
             for facts in state.facts.values():
+                for fn in facts.functions:
+                    definitions[fn.name].append((path, fn.is_static))
                 for call in facts.calls:
-                    calls_by_fn[call.caller].add((call.callee, call.via_member))
+                    calls[(path, call.caller)].add((call.callee, call.via_member))
                 for init in facts.inits:
                     for member, value in init.members:
                         if value.isidentifier():
                             member_values[value].add(member.rsplit(".", 1)[-1])
                             if (init.struct_type, member) in wanted_roots:
                                 roots.add(value)
-        interesting = set(self.request.names) | roots
+
+        def resolve(path: str, name: str) -> list[tuple[str, str]]:
+            defs = definitions.get(name, [])
+            if (path, True) in defs:
+                return [(path, name)]
+            return [(p, name) for p, is_static in defs if not is_static]
+
+        requested = self.request.names - self.request.local_names
+        local = self.request.local_names
+        boundaries = self.request.boundaries
+        interesting: set[tuple[str, str]] = set()
+        local_only: set[tuple[str, str]] = set()  # reach only a local name
         members: set[str] = set()
         changed = True
         while changed:
             changed = False
-            for fn, callees in calls_by_fn.items():
-                if fn in interesting:
+            for (path, fn), callees in calls.items():
+                if ((path, fn) in interesting and (path, fn) not in local_only) or (
+                        fn in boundaries or any(c in boundaries for c, _ in callees)):
                     continue
-                if any((c in members) if via else (c in interesting) for c, via in callees):
-                    interesting.add(fn)
-                    members |= member_values.get(fn, set())
-                    changed = True
-            for fn in list(interesting):
-                new = member_values.get(fn, set()) - members
-                if new:
-                    members |= new
-                    changed = True
-        return interesting | members
+                reached = None
+                for callee, via_member in callees:
+                    if via_member:
+                        # framework dispatch (`ops->newlink(...)`) is followed from root
+                        # callbacks only: from anywhere, "open" or "probe" reach everything
+                        if fn in roots and callee in members:
+                            reached = "global"
+                    elif callee in requested:
+                        reached = "global"
+                    elif callee in local:
+                        reached = reached or "local"
+                    else:
+                        for target in resolve(path, callee):
+                            if target not in interesting:
+                                continue
+                            if target not in local_only:
+                                reached = "global"
+                            elif target[0] == path:  # local reach stays in its file
+                                reached = reached or "local"
+                    if reached == "global":
+                        break
+                if reached is None or (reached == "local" and (path, fn) in interesting):
+                    continue
+                interesting.add((path, fn))
+                if reached == "local":
+                    local_only.add((path, fn))
+                else:
+                    local_only.discard((path, fn))
+                members |= member_values.get(fn, set())
+                changed = True
+        static_defs = {(p, n) for p, n in interesting
+                       if (p, n) in local_only or (p, True) in definitions.get(n, [])}
+        global_names = {n for p, n in interesting if (p, n) not in static_defs}
+        return global_names | roots | set(requested), static_defs
 
-    def _collect_stats(self, pool: object) -> None:
-        pattern = (rb"\b(?:" + b"|".join(re.escape(n.encode())
-                                         for n in sorted(self.request.stats_targets)) + rb")\s*\(")
-        jobs = [(path, self.index._sources[path], state.chunks, pattern.decode())
+    # -- statistics and results ----------------------------------------------------------------
+
+    def _collect_stats(self) -> None:
+        names = sorted(self.request.stats_targets)
+        pattern = r"\b(?:" + "|".join(map(re.escape, names)) + r")\s*\("
+        jobs = [(self.root, path, state.chunks, pattern)
                 for path, state in self._states.items() if state.chunks]
-        results = (pool.imap(_stats_job, jobs, chunksize=4) if pool is not None  # type: ignore[attr-defined]
-                   else map(_stats_job, jobs))
-        self._stats_by_file = dict(zip((j[0] for j in jobs), results, strict=True))
+        results = self._map(_stats_job, jobs)
+        self._stats_by_file = dict(zip((j[1] for j in jobs), results, strict=True))
 
     def _parsed_file(self, path: str) -> ParsedFile:
         state = self._states[path]
