@@ -64,8 +64,20 @@ class StructInit:
     line: int
     is_array: bool
     # (member, value text) in source order; nested designators are dotted
-    # ("mandatory.data"); array elements repeat their members.
+    # ("mandatory.data"); each element of an array starts with a ("[]", "") marker.
     members: tuple[tuple[str, str], ...]
+
+    def elements(self) -> list[dict[str, str]]:
+        """Members per element (one element unless the initializer is an array)."""
+        if not self.is_array:
+            return [dict(self.members)]
+        out: list[dict[str, str]] = []
+        for name, value in self.members:
+            if name == "[]":
+                out.append({})
+            elif out:
+                out[-1][name] = value
+        return out
 
     def member(self, name: str) -> str | None:
         for key, value in self.members:

@@ -268,7 +268,8 @@ def _flatten_initializer(
             else:
                 out.append((key, text(src, value)))
         elif child.type == "initializer_list" and depth < 0:
-            # element of an array of structs: its members keep their plain names
+            # element of an array of structs: a "[]" marker, then its members
+            out.append(("[]", ""))
             _flatten_initializer(src, child, prefix, out, depth + 1)
 
 

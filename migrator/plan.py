@@ -14,6 +14,7 @@ STAGES = (1, 2, 3, 4, 5, 6)
 class PlanOptions:
     rules_dir: Path | None = None  # default: migrator.RULES_DIR
     cache_dir: Path | None = None  # default: ~/.cache/migrator
+    use_cache: bool = True
     jobs: int = 0  # 0: all cores
     progress: bool = False  # progress on stderr
     # Per-rule options from the command line (e.g. {"t0": "pernet", "t5": "review",

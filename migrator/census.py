@@ -1,0 +1,164 @@
+"""`migrate status`: how far each stage has got, and the RTNL handler census."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from migrator.engine import Engine
+from migrator.model import CallSite
+
+CENSUS_NAMES = frozenset({
+    "__register_netdevice", "__unregister_netdevice", "attach_nd_lock", "double_lock_netdev",
+    "lock_netdev", "fallback_nd_lock", "rtnl_register", "rtnl_register_module",
+    "__rtnl_register_many", "rtnl_register_many", "rtnl_msg_handler", "NETDEV_REGISTER",
+    "register_netdevice_notifier", "notifier_block",
+})
+NEWLINK_CALLBACKS = ("rtnl_link_ops.newlink", "rtnl_link_ops.changelink")
+_FLAG_DEF = re.compile(rb"^\s*(?:#\s*define\s+(RTNL_FLAG_\w+)\s+([^\n]+)|(RTNL_FLAG_\w+)\s*=\s*([^,\n]+))",
+                       re.MULTILINE)
+
+
+@dataclass(slots=True)
+class StageCensus:
+    stage: int
+    what: str
+    done: int
+    todo: int
+
+
+@dataclass(slots=True)
+class HandlerCensus:
+    doit: int = 0
+    doit_unlocked: int = 0
+    dumpit: int = 0
+    dumpit_unlocked: int = 0
+    registrations: list[str] = field(default_factory=list)  # file:line of each
+
+    def summary(self) -> str:
+        return (f"{self.doit_unlocked} out of {self.doit} doit()s, {self.dumpit_unlocked} out of "
+                f"{self.dumpit} dumpit()s run without RTNL")
+
+
+def _calls(engine: Engine, *names: str) -> list[CallSite]:
+    wanted = set(names)
+    return [c for c in engine.index.calls() if not c.via_member and c.callee in wanted]
+
+
+def _preceded_in_function(engine: Engine, call: CallSite, names: set[str]) -> bool:
+    fn = engine.index.function(call.file, call.caller)
+    if fn is None:
+        return False
+    return any(c.callee in names and c.start < call.start for c in engine.index.calls_in(fn))
+
+
+def stage_census(engine: Engine) -> list[StageCensus]:
+    reach, _ = engine.reach(NEWLINK_CALLBACKS)
+
+    def in_newlink(call: CallSite) -> bool:
+        return (call.file, call.caller) in reach
+
+    out = []
+    register_netdev = _calls(engine, "register_netdev")
+    out.append(StageCensus(1, "register_netdev() callers left", 0, len(register_netdev)))
+    reg = [c for c in _calls(engine, "register_netdevice", "__register_netdevice") if in_newlink(c)]
+    out.append(StageCensus(2, "newlink/changelink registrations use __register_netdevice",
+                           sum(c.callee.startswith("__") for c in reg),
+                           sum(not c.callee.startswith("__") for c in reg)))
+    unreg = [c for c in _calls(engine, "unregister_netdevice", "__unregister_netdevice")
+             if in_newlink(c)]
+    out.append(StageCensus(2, "newlink/changelink unregistrations use __unregister_netdevice",
+                           sum(c.callee.startswith("__") for c in unreg),
+                           sum(not c.callee.startswith("__") for c in unreg)))
+    other = [c for c in _calls(engine, "register_netdevice", "__register_netdevice")
+             if not in_newlink(c)]
+    attached = [_preceded_in_function(engine, c, {"attach_nd_lock", "attach_new_nd_lock"})
+                for c in other]
+    out.append(StageCensus(3, "other register_netdevice() users with a lock attached",
+                           sum(attached), len(attached) - sum(attached)))
+    links = _calls(engine, "netdev_master_upper_dev_link")
+    locked = [_preceded_in_function(engine, c, {"double_lock_netdev"}) for c in links]
+    out.append(StageCensus(4, "netdev_master_upper_dev_link() under double_lock_netdev()",
+                           sum(locked), len(locked) - sum(locked)))
+    moves = _calls(engine, "dev_change_net_namespace")
+    moved = [_preceded_in_function(engine, c, {"lock_netdev", "mutex_lock"}) and
+             b"nd_lock" in _function_text(engine, c) for c in moves]
+    out.append(StageCensus(5, "dev_change_net_namespace() under nd_lock",
+                           sum(moved), len(moved) - sum(moved)))
+    handlers = _register_handlers(engine)
+    out.append(StageCensus(6, "netdevice notifier handlers reacting to NETDEV_REGISTER", 0,
+                           len(handlers)))
+    return out
+
+
+def _function_text(engine: Engine, call: CallSite) -> bytes:
+    fn = engine.index.function(call.file, call.caller)
+    if fn is None:
+        return b""
+    return engine.index.source(call.file)[fn.body_start : fn.body_end]
+
+
+def _register_handlers(engine: Engine) -> list[str]:
+    """notifier_call handlers whose body mentions NETDEV_REGISTER."""
+    out = []
+    for root in engine.graph.roots(["notifier_block.notifier_call"]):
+        fn = root.function
+        body = engine.index.source(fn.file)[fn.body_start : fn.body_end]
+        if re.search(rb"\bNETDEV_REGISTER\b", body):
+            out.append(f"{fn.file}:{fn.line} {fn.name}")
+    return sorted(set(out))
+
+
+def unlocked_flags(engine: Engine) -> tuple[set[str], set[str]]:
+    """Flag names meaning "doit without RTNL" / "dumpit without RTNL", aliases included,
+    read from the tree's include/net/rtnetlink.h."""
+    doit, dump = {"RTNL_FLAG_DOIT_UNLOCKED"}, {"RTNL_FLAG_DUMP_UNLOCKED"}
+    header = engine.tree / "include/net/rtnetlink.h"
+    try:
+        text = header.read_bytes()
+    except OSError:
+        return doit, dump
+    definitions = []
+    for match in _FLAG_DEF.finditer(text):
+        name = (match.group(1) or match.group(3)).decode()
+        value = (match.group(2) or match.group(4)).decode()
+        definitions.append((name, value))
+    changed = True
+    while changed:  # aliases of aliases
+        changed = False
+        for name, value in definitions:
+            words = set(re.findall(r"\w+", value))
+            for group in (doit, dump):
+                if name not in group and words & group:
+                    group.add(name)
+                    changed = True
+    return doit, dump
+
+
+def handler_census(engine: Engine) -> HandlerCensus:
+    doit_flags, dump_flags = unlocked_flags(engine)
+    census = HandlerCensus()
+
+    def count(doit: str, dumpit: str, flags: str, where: str) -> None:
+        words = set(re.findall(r"\w+", flags))
+        if doit and doit not in ("NULL", "0"):
+            census.doit += 1
+            census.doit_unlocked += bool(words & doit_flags)
+        if dumpit and dumpit not in ("NULL", "0"):
+            census.dumpit += 1
+            census.dumpit_unlocked += bool(words & dump_flags)
+        census.registrations.append(where)
+
+    for call in _calls(engine, "rtnl_register", "rtnl_register_module"):
+        args = list(call.args)
+        if call.callee == "rtnl_register_module":
+            args = args[1:]
+        if len(args) < 4:
+            continue
+        flags = args[4] if len(args) > 4 else "0"
+        count(args[2], args[3], flags, f"{call.file}:{call.line}")
+    for init in engine.index.inits_of("rtnl_msg_handler"):
+        for element in init.elements():
+            count(element.get("doit", ""), element.get("dumpit", ""), element.get("flags", ""),
+                  f"{init.file}:{init.line}")
+    return census

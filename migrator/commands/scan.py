@@ -1,0 +1,75 @@
+"""`migrate scan`: find every stage's sites; change nothing."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections import Counter
+from pathlib import Path
+
+from migrator.commands.common import add_engine_options, parse_stages, plan_options, write_manifest
+from migrator.engine import open_engine
+from migrator.model import ParseStats, Site
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    parser = subparsers.add_parser(
+        "scan", help="find sites, change nothing",
+        description="Index the tree and list, per stage, every site a stage must convert: "
+                    "rewrite (template known) or review (a human decides).")
+    parser.add_argument("--tree", type=Path, default=Path("."),
+                        help="kernel source tree (default: .)")
+    parser.add_argument("--stage", default="all", metavar="N|N-M|all",
+                        help="stages to scan (default: all)")
+    parser.add_argument("--json", metavar="FILE", help="write the site manifest (SPEC §4)")
+    parser.add_argument("--stats", action="store_true",
+                        help="also report how many functions parse cleanly, before and after "
+                             "normalisation")
+    parser.add_argument("--list", action="store_true", help="list every site, not only counts")
+    add_engine_options(parser)
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    stages = parse_stages(args.stage, allow_all=True)
+    engine = open_engine(args.tree, plan_options(args), stats=args.stats)
+    sites: list[Site] = []
+    for stage in stages:
+        sites.extend(engine.plan(stage).sites)
+    out = sys.stdout
+    counts = Counter((s.stage, s.template, s.outcome) for s in sites)
+    out.write(f"{'stage':>5}  {'template':<10} {'outcome':<8} {'sites':>6}\n")
+    for (stage, template, outcome), n in sorted(counts.items()):
+        out.write(f"{stage:>5}  {template:<10} {outcome:<8} {n:>6}\n")
+    rewrite = sum(s.outcome == "rewrite" for s in sites)
+    out.write(f"total: {len(sites)} sites, {rewrite} rewrite, {len(sites) - rewrite} review "
+              f"({len(engine.index.files)} files indexed)\n")
+    if args.list:
+        for site in sites:
+            out.write(f"{site.file}:{site.line}: stage {site.stage} {site.template} "
+                      f"{site.outcome}: {site.function}: {site.reason}\n")
+    if engine.index.skipped:
+        out.write(f"not examined: {len(engine.index.skipped)} files\n")
+        for reason in engine.index.skipped:
+            out.write(f"  {reason}\n")
+    if args.stats:
+        write_stats(engine.index.stats)
+    if args.json:
+        write_manifest(args.json, sites)
+    return 0
+
+
+def write_stats(stats: ParseStats) -> None:
+    def pct(part: int, whole: int) -> str:
+        return f"{100.0 * part / whole:.2f}%" if whole else "n/a"
+
+    sys.stdout.write(
+        "parse quality (functions in the files indexed, no ERROR/MISSING node):\n"
+        f"  all functions:    {stats.functions:>7}  raw {stats.functions_clean_raw:>7} "
+        f"({pct(stats.functions_clean_raw, stats.functions)})  normalised "
+        f"{stats.functions_clean:>7} ({pct(stats.functions_clean, stats.functions)})\n"
+        f"  target functions: {stats.target_functions:>7}  raw "
+        f"{stats.target_functions_clean_raw:>7} "
+        f"({pct(stats.target_functions_clean_raw, stats.target_functions)})  normalised "
+        f"{stats.target_functions_clean:>7} "
+        f"({pct(stats.target_functions_clean, stats.target_functions)})\n")

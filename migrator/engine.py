@@ -1,0 +1,182 @@
+"""Rule engine: one index for all rules, then candidates -> sites -> edits per stage."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from migrator.callgraph import CallGraph, FnKey, Root, key
+from migrator.discover import check_tree
+from migrator.index import IndexRequest, TreeIndex, build_index
+from migrator.model import CallSite, Edit, FunctionDef, Site, StagePlan
+from migrator.plan import PlanOptions
+from migrator.rules import Rule, load_rules
+
+# Calls that take or drop RTNL: the paths rules follow (callbacks run under RTNL) never
+# pass through a function making them, so the index does not search its callers.
+RTNL_BOUNDARIES = frozenset({"rtnl_lock", "rtnl_lock_killable", "rtnl_trylock", "rtnl_unlock",
+                             "__rtnl_unlock", "rtnl_net_lock", "rtnl_net_unlock"})
+# Files mentioning one of these bound the search for callers of helpers (see index.py).
+SCOPE_NAMES = frozenset({"net_device"})
+# Calls counted by `scan --stats` when telling "functions containing a target call".
+STATS_TARGETS = frozenset({"register_netdevice", "register_netdev", "unregister_netdevice",
+                           "netdev_master_upper_dev_link", "dev_change_net_namespace"})
+
+
+def default_cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "migrator"
+
+
+@dataclass(slots=True)
+class Candidate:
+    """A selected call whose function satisfies the rule's context."""
+
+    call: CallSite
+    function: FunctionDef
+    chain: list[str]  # root callback -> ... -> function (empty without reachable_from)
+    root: Root | None
+
+    def evidence(self) -> list[str]:
+        out = []
+        if self.chain:
+            out.append("call chain: " + " -> ".join([*self.chain, self.call.callee]))
+        if self.root is not None:
+            out.append("callback: " + self.root.describe())
+        out.append(f"call: {self.call.file}:{self.call.line} "
+                   f"{self.call.callee}({', '.join(self.call.args)})")
+        return out
+
+
+@dataclass(slots=True)
+class RuleContext:
+    """What an analysis function gets: the rule, the tree's index, its candidates."""
+
+    rule: Rule
+    index: TreeIndex
+    graph: CallGraph
+    candidates: list[Candidate]
+    options: dict[str, Any]
+    engine: Engine
+
+    def site(self, candidate: Candidate, *, outcome: str, reason: str,
+             edits: list[Edit] | None = None, evidence: list[str] | None = None,
+             template: str | None = None) -> Site:
+        call = candidate.call
+        return Site(
+            stage=self.rule.stage, template=template or self.rule.template,
+            outcome=outcome,  # type: ignore[arg-type]
+            file=call.file, function=candidate.function.name, line=call.line,
+            start=call.start, end=call.end, rule=self.rule.id, reason=reason,
+            evidence=evidence if evidence is not None else candidate.evidence(),
+            edits=edits or [],
+        )
+
+
+@dataclass(slots=True)
+class Engine:
+    tree: Path
+    rules: list[Rule]
+    index: TreeIndex
+    graph: CallGraph
+    options: PlanOptions
+    _reach: dict[tuple[str, ...], tuple[dict[FnKey, list[str]], dict[FnKey, Root]]] = field(
+        default_factory=dict)
+
+    def reach(self, members: tuple[str, ...]) -> tuple[dict[FnKey, list[str]], dict[FnKey, Root]]:
+        """Functions reachable from the callbacks `members`, chains, and the root of each."""
+        if members not in self._reach:
+            roots = self.graph.roots(members)
+            self._reach[members] = (self.graph.reach(roots), {key(r.function): r for r in roots})
+        return self._reach[members]
+
+    def candidates(self, rule: Rule) -> list[Candidate]:
+        wanted = set(rule.calls)
+        reach, roots = self.reach(rule.reachable_from) if rule.reachable_from else ({}, {})
+        excluded, _ = (self.reach(rule.not_reachable_from) if rule.not_reachable_from
+                       else ({}, {}))
+        out = []
+        for call in self.index.calls():
+            if call.via_member or call.callee not in wanted:
+                continue
+            fn = self.index.function(call.file, call.caller)
+            if fn is None:
+                continue
+            k = key(fn)
+            if rule.reachable_from and k not in reach:
+                continue
+            if k in excluded:
+                continue
+            chain = reach.get(k, [])
+            root = None
+            if chain:
+                first = self.index.functions_by_name.get(chain[0], [])
+                root = next((roots[key(f)] for f in first if key(f) in roots), None)
+            out.append(Candidate(call, fn, chain, root))
+        out.sort(key=lambda c: (c.call.file, c.call.start))
+        return out
+
+    def run_rule(self, rule: Rule) -> list[Site]:
+        candidates = self.candidates(rule) if rule.calls else []
+        options = {**rule.options, **self.options.rule_options}
+        ctx = RuleContext(rule, self.index, self.graph, candidates, options, self)
+        analysis = rule.analysis_function()
+        if analysis is not None:
+            return list(analysis(ctx))
+        sites = []
+        for candidate in candidates:
+            edits = []
+            if rule.outcome == "rewrite" and rule.rename:
+                call = candidate.call
+                edits.append(Edit(call.file, call.start, call.start + len(call.callee),
+                                  rule.rename, rule.id))
+            sites.append(ctx.site(candidate, outcome=rule.outcome,
+                                  reason=rule.reason or rule.title, edits=edits))
+        return sites
+
+    def plan(self, stage: int) -> StagePlan:
+        plan = StagePlan(stage=stage, tree=str(self.tree))
+        plan.skipped_files = list(self.index.skipped)
+        for rule in self.rules:
+            if rule.stage == stage:
+                plan.sites.extend(self.run_rule(rule))
+        plan.sites.sort(key=lambda s: (s.file, s.line, s.rule))
+        return plan
+
+
+def index_request(rules: list[Rule], extra_names: frozenset[str] = frozenset()) -> IndexRequest:
+    from migrator.census import CENSUS_NAMES
+
+    names = {n for r in rules for n in r.calls} | set(extra_names) | CENSUS_NAMES
+    local = {n for r in rules if r.local for n in r.calls}
+    global_ = {n for r in rules if not r.local for n in r.calls}
+    for rule in rules:
+        names |= set(rule.options.get("index_names", []))
+    roots = {m for r in rules for m in (*r.reachable_from, *r.not_reachable_from)}
+    for rule in rules:
+        roots |= set(rule.options.get("index_roots", []))
+    return IndexRequest(
+        names=frozenset(names),
+        root_members=frozenset(roots),
+        stats_targets=STATS_TARGETS,
+        boundaries=RTNL_BOUNDARIES,
+        local_names=frozenset((names - global_) | (local - global_)),
+        scope_names=SCOPE_NAMES,
+    )
+
+
+def open_engine(tree: Path, options: PlanOptions, *, stats: bool = False) -> Engine:
+    tree = check_tree(tree)
+    rules = load_rules(options.rules_dir)
+    request = index_request(rules)
+    cache_dir = (None if not options.use_cache
+                 else options.cache_dir if options.cache_dir is not None else default_cache_dir())
+    index = build_index(tree, request, jobs=options.jobs, cache_dir=cache_dir,
+                        progress=options.progress, stats=stats)
+    return Engine(tree, rules, index, CallGraph(index), options)
+
+
+def run_stage(tree: Path, stage: int, options: PlanOptions) -> StagePlan:
+    return open_engine(tree, options).plan(stage)
