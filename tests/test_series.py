@@ -5,7 +5,6 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
-import types
 from pathlib import Path
 
 import pytest
@@ -88,9 +87,10 @@ def test_history_prefix_and_wrap() -> None:
 
 
 def test_refused_rewrite_becomes_review(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    parse_stub = types.ModuleType("migrator.parse")
-    parse_stub.count_errors = lambda text: text.count(b"{") - text.count(b"}")  # type: ignore
-    monkeypatch.setitem(sys.modules, "migrator.parse", parse_stub)
+    # A stand-in parser whose error count is the brace imbalance: the test controls
+    # which rewrite "adds a parse error".
+    monkeypatch.setattr("migrator.parse.count_errors",
+                        lambda text: text.count(b"{") - text.count(b"}"))
     write(tmp_path, {"a.c": "abcdef\n", "b.c": "xyz\n"})
     good = Site(2, "T1", "rewrite", "a.c", "f", 1, 0, 1, "r1", "ok",
                 edits=[Edit("a.c", 0, 1, "A", "r1")])

@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 import re
 import subprocess
-import sys
-import types
 from pathlib import Path
 
 import pytest
@@ -148,9 +146,6 @@ def fake_plan_stage(tree: Path, stage: int, options: object = None) -> StagePlan
 @pytest.fixture(autouse=True)
 def fake_engine(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(plan, "plan_stage", fake_plan_stage)
-    parse_stub = types.ModuleType("migrator.parse")
-    parse_stub.count_errors = lambda text: 0  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "migrator.parse", parse_stub)
 
 
 def state(repo: Path) -> tuple[str, str, str, str]:
