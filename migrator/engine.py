@@ -128,12 +128,16 @@ class Engine:
         sites = []
         for candidate in candidates:
             edits = []
+            outcome, reason = rule.outcome, rule.reason or rule.title
             if rule.outcome == "rewrite" and rule.rename:
                 call = candidate.call
-                edits.append(Edit(call.file, call.start, call.start + len(call.callee),
-                                  rule.rename, rule.id))
-            sites.append(ctx.site(candidate, outcome=rule.outcome,
-                                  reason=rule.reason or rule.title, edits=edits))
+                end = call.start + len(call.callee)
+                if self.index.source(call.file)[call.start : end] != call.callee.encode():
+                    # never edit bytes that are not the ones the rule matched
+                    outcome, reason = "review", "source changed since indexing; not rewritten"
+                else:
+                    edits.append(Edit(call.file, call.start, end, rule.rename, rule.id))
+            sites.append(ctx.site(candidate, outcome=outcome, reason=reason, edits=edits))
         return sites
 
     def plan(self, stage: int) -> StagePlan:

@@ -146,10 +146,21 @@ class ChunkFacts:
 def extract_chunk(chunk: bytes) -> ChunkFacts:
     """Functions, calls and struct initializers of one chunk (relative offsets)."""
     root = parse(chunk).root_node
-    captures = tree_sitter.QueryCursor(_query(_FACTS_QUERY)).captures(root)
+    functions: list[tree_sitter.Node] = []
+    calls: list[tuple[tree_sitter.Node, tree_sitter.Node, tree_sitter.Node]] = []
+    struct_decls: list[tree_sitter.Node] = []
+    # matches(), not captures(): a call's callee and arguments must stay paired even when
+    # calls nest or start at the same byte (`a(b)->c(d)`).
+    for _pattern, match in tree_sitter.QueryCursor(_query(_FACTS_QUERY)).matches(root):
+        if "function" in match:
+            functions.extend(match["function"])
+        elif "call" in match:
+            calls.append((match["call"][0], match["callee"][0], match["args"][0]))
+        elif "struct_decl" in match:
+            struct_decls.extend(match["struct_decl"])
     facts = ChunkFacts()
-    functions = [_function_def(chunk, node) for node in captures.get("function", [])]
-    facts.functions = [f for f in functions if f is not None]
+    defs = [_function_def(chunk, node) for node in functions]
+    facts.functions = [f for f in defs if f is not None]
     spans = sorted((f.body_start, f.body_end, f.name) for f in facts.functions)
 
     def enclosing(offset: int) -> str:
@@ -158,17 +169,14 @@ def extract_chunk(chunk: bytes) -> ChunkFacts:
                 return name
         return ""
 
-    for call, callee, args in zip(
-        captures.get("call", []), captures.get("callee", []), captures.get("args", []),
-        strict=True,
-    ):
+    for call, callee, args in sorted(calls, key=lambda c: c[0].start_byte):
         caller = enclosing(call.start_byte)
         if not caller:
             continue
         site = _call_site(chunk, call, callee, args, caller)
         if site is not None:
             facts.calls.append(site)
-    for decl in captures.get("struct_decl", []):
+    for decl in struct_decls:
         facts.inits.extend(_struct_inits(chunk, decl))
     return facts
 
