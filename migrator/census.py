@@ -15,8 +15,10 @@ CENSUS_NAMES = frozenset({
     "register_netdevice_notifier", "notifier_block",
 })
 NEWLINK_CALLBACKS = ("rtnl_link_ops.newlink", "rtnl_link_ops.changelink")
-_FLAG_DEF = re.compile(rb"^\s*(?:#\s*define\s+(RTNL_FLAG_\w+)\s+([^\n]+)|(RTNL_FLAG_\w+)\s*=\s*([^,\n]+))",
-                       re.MULTILINE)
+_FLAG_DEF = re.compile(
+    rb"^\s*(?:#\s*define\s+(RTNL_FLAG_\w+)\s+([^\n]+)|(RTNL_FLAG_\w+)\s*=\s*([^,\n]+))",
+    re.MULTILINE,
+)
 
 
 @dataclass(slots=True)

@@ -96,7 +96,8 @@ def tree_fingerprint(tree: Path) -> str | None:
     head = subprocess.run(["git", "-C", str(tree), "rev-parse", "HEAD"],
                           capture_output=True, check=False)
     status = subprocess.run(
-        ["git", "--no-optional-locks", "-C", str(tree), "status", "--porcelain=v1", "-z", "--untracked-files=all",
+        ["git", "--no-optional-locks", "-C", str(tree), "status", "--porcelain=v1", "-z",
+         "--untracked-files=all",
          "--", *(f"*{s}" for s in C_SUFFIXES)],
         capture_output=True, check=False,
     )

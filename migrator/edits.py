@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import itertools
 from collections import defaultdict
 from collections.abc import Iterable
 
@@ -27,7 +28,7 @@ def normalise_edits(edits: Iterable[Edit]) -> list[Edit]:
             continue
         seen.add(key)
         unique.append(edit)
-    for prev, cur in zip(unique, unique[1:], strict=False):
+    for prev, cur in itertools.pairwise(unique):
         if prev.file != cur.file:
             continue
         overlapping = cur.start < prev.end or (

@@ -13,9 +13,10 @@ import sys
 from pathlib import Path
 
 from migrator import edits, plan, series
+from migrator.commands.common import add_engine_options, plan_options
 from migrator.errors import MigratorError
 from migrator.model import Site
-from migrator.plan import STAGES, PlanOptions
+from migrator.plan import STAGES
 
 HUNK = re.compile(r"^@@ -(\d+)(?:,(\d+))? \+\d+(?:,\d+)? @@")
 COLORS = {"subject": "\033[1m", "note": "\033[33m", "+": "\033[32m", "-": "\033[31m",
@@ -33,6 +34,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--stage", type=int, default=1, choices=STAGES, help="stage (default 1)")
     parser.add_argument("--json", metavar="FILE", help="write the site manifest (SPEC §4)")
     parser.add_argument("--color", choices=("auto", "always", "never"), default="auto")
+    add_engine_options(parser)
     parser.set_defaults(func=run)
 
 
@@ -94,7 +96,7 @@ def run(args: argparse.Namespace) -> int:
     if not tree.is_dir():
         raise MigratorError(f"{tree}: no such directory")
     paint = Painter(args.color == "always" or (args.color == "auto" and sys.stdout.isatty()))
-    stage_plan = plan.plan_stage(tree, args.stage, PlanOptions())
+    stage_plan = plan.plan_stage(tree, args.stage, plan_options(args))
     contents = series.apply_plan(tree, stage_plan)
     groups = series.group_sites(tree, stage_plan.sites)
     repo = None

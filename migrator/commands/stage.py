@@ -16,9 +16,10 @@ import tempfile
 from pathlib import Path
 
 from migrator import checkpatch, gitops, plan, series
+from migrator.commands.common import add_engine_options, plan_options
 from migrator.errors import MigratorError
 from migrator.maintainers import Maintainers
-from migrator.plan import STAGES, PlanOptions
+from migrator.plan import STAGES
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -42,6 +43,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                         help="fast-forward the checked-out branch to the series (clean tree)")
     parser.add_argument("--force", action="store_true", help="replace a non-empty --out")
     parser.add_argument("--strict", action="store_true", help="exit 1 when review sites remain")
+    add_engine_options(parser)
     parser.set_defaults(func=run)
 
 
@@ -101,7 +103,7 @@ def run(args: argparse.Namespace) -> int:
         say(f"migrate: {repo_root} has uncommitted changes; the series is built from "
             f"the committed base {base[:12]}")
     maintainers = Maintainers.from_tree(repo_root)
-    options = PlanOptions()
+    options = plan_options(args)
     date = gitops.source_date()
     for stale in gitops.prune_stale_worktrees(repo):
         say(f"migrate: removed stale worktree {stale}")
