@@ -16,7 +16,7 @@ CENSUS_NAMES = frozenset({
 })
 NEWLINK_CALLBACKS = ("rtnl_link_ops.newlink", "rtnl_link_ops.changelink")
 _FLAG_DEF = re.compile(
-    rb"^\s*(?:#\s*define\s+(RTNL_FLAG_\w+)\s+([^\n]+)|(RTNL_FLAG_\w+)\s*=\s*([^,\n]+))",
+    rb"^\s*(?:#\s*define\s+(RTNL_FLAG_\w+)\s+([^\n]+)|(RTNL_FLAG_\w+)\s*=\s*([^,}]+))",
     re.MULTILINE,
 )
 
