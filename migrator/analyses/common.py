@@ -8,10 +8,12 @@ cedit.py (stage 2) until that lands; the API is small enough to swap.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
 
 import tree_sitter
 
+from migrator.edits import line_of
 from migrator.model import Edit, FunctionDef
 from migrator.parse import parse
 
@@ -314,3 +316,30 @@ def in_family(path: str, families: list[str]) -> str | None:
         if path.startswith(d):
             return fam.rstrip("/")
     return None
+
+
+def real_calls(ctx: object, names: tuple[str, ...] | None = None
+               ) -> Iterator[tuple[object, FnTree, Node]]:
+    """(candidate, parsed function, call node) for each call of the rule's names.
+
+    Calls are re-located in the re-parsed function rather than taken from the index
+    offsets, so each site's line and range are those of the call itself."""
+    from migrator.engine import Candidate
+
+    seen: set[tuple[str, str]] = set()
+    for cand in ctx.candidates:  # type: ignore[attr-defined]
+        k = (cand.function.file, cand.function.name)
+        if k in seen:
+            continue
+        seen.add(k)
+        src = ctx.index.source(cand.function.file)  # type: ignore[attr-defined]
+        ft = FnTree(src, cand.function, ctx.rule.id)  # type: ignore[attr-defined]
+        for name in names or ctx.rule.calls:  # type: ignore[attr-defined]
+            for node in ft.calls(name):
+                args = node.child_by_field_name("arguments")
+                call = replace(
+                    cand.call, callee=name, start=ft.a(node), end=ft.b(node),
+                    line=line_of(src, ft.a(node)),
+                    args=tuple(ft.text(a) for a in (args.named_children if args else [])
+                               if a.type != "comment"))
+                yield Candidate(call, cand.function, cand.chain, cand.root), ft, node

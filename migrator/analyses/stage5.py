@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from migrator.analyses.common import FnTree, Unsafe, in_family
+from migrator.analyses.common import FnTree, Unsafe, in_family, real_calls
 from migrator.engine import Candidate, RuleContext
 from migrator.model import Site
 
@@ -17,12 +17,11 @@ def t9(ctx: RuleContext) -> Iterable[Site]:
     families = list(ctx.options.get("families", []))
     known = list(ctx.options.get("known_families", []))
     done_loops: set[tuple[str, int]] = set()
-    for cand in ctx.candidates:
+    for cand, ft, node in real_calls(ctx):
+        assert isinstance(cand, Candidate)
         call = cand.call
         fam = in_family(call.file, families)
         try:
-            ft = FnTree(ctx.index.source(call.file), cand.function, ctx.rule.id)
-            node = ft.call_at(call.start, call.end)
             stmt = ft.statement_of(node)
             if fam or in_family(call.file, known):
                 if not fam:
