@@ -42,6 +42,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                         help="fast-forward the checked-out branch to the series (clean tree)")
     parser.add_argument("--force", action="store_true", help="replace a non-empty --out")
     parser.add_argument("--strict", action="store_true", help="exit 1 when review sites remain")
+    # Stages 1, 3-6 options (rule_options).
+    parser.add_argument("--with-core", action="store_true",
+                        help="stage 1: add the nd_lock API declarations as a first patch")
+    parser.add_argument("--t0", choices=("all", "pernet", "none"), default="pernet",
+                        help="stage 1: register_netdev() callers to convert (default: pernet)")
+    parser.add_argument("--t5", choices=("review", "rewrite"), default="review",
+                        help="stage 3: registrations from notifiers (default: review)")
     parser.set_defaults(func=run)
 
 
@@ -101,7 +108,8 @@ def run(args: argparse.Namespace) -> int:
         say(f"migrate: {repo_root} has uncommitted changes; the series is built from "
             f"the committed base {base[:12]}")
     maintainers = Maintainers.from_tree(repo_root)
-    options = PlanOptions()
+    options = PlanOptions(rule_options={"with_core": args.with_core, "t0": args.t0,
+                                        "t5": args.t5})
     date = gitops.source_date()
     for stale in gitops.prune_stale_worktrees(repo):
         say(f"migrate: removed stale worktree {stale}")
