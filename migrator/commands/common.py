@@ -22,16 +22,26 @@ def add_engine_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--no-cache", action="store_true", help="neither read nor write the cache")
     group.add_argument("--jobs", "-j", type=int, default=0,
                        help="parser processes (default: all cores)")
+    rules = parser.add_argument_group("rule options")
+    rules.add_argument("--with-core", action="store_true",
+                       help="stages 1, 2, 6: include the core API patches (netdevice.h, ...)")
+    rules.add_argument("--t0", choices=("all", "pernet", "none"), default="pernet",
+                       help="stage 1: register_netdev() callers to convert (default: pernet)")
+    rules.add_argument("--t5", choices=("review", "rewrite"), default="review",
+                       help="stage 3: registrations from notifiers (default: review)")
 
 
-def plan_options(args: argparse.Namespace, **rule_options: object) -> PlanOptions:
+def plan_options(args: argparse.Namespace) -> PlanOptions:
     cache_dir = getattr(args, "cache_dir", None)
     jobs = getattr(args, "jobs", 0) or 0
     if jobs < 0:
         raise MigratorError(f"--jobs must be >= 0, not {jobs}")
     return PlanOptions(rules_dir=getattr(args, "rules", None), cache_dir=cache_dir,
                        use_cache=not getattr(args, "no_cache", False), jobs=jobs,
-                       progress=sys.stderr.isatty(), rule_options=dict(rule_options))
+                       progress=sys.stderr.isatty(),
+                       rule_options={"with_core": getattr(args, "with_core", False),
+                                     "t0": getattr(args, "t0", "pernet"),
+                                     "t5": getattr(args, "t5", "review")})
 
 
 def parse_stages(text: str, *, allow_all: bool = False) -> list[int]:

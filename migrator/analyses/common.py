@@ -1,0 +1,345 @@
+"""C edit helpers for stages 1, 3-6: statements, indentation, brackets, exits, locals.
+
+Each function body is re-parsed on its own (normalised, offsets = original bytes);
+all offsets returned are offsets into the original file.  Kept separate from
+cedit.py (stage 2) until that lands; the API is small enough to swap.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
+
+import tree_sitter
+
+from migrator.edits import line_of
+from migrator.model import Edit, FunctionDef
+from migrator.parse import parse
+
+Node = tree_sitter.Node
+
+STATEMENTS = frozenset({
+    "expression_statement", "return_statement", "if_statement", "for_statement",
+    "while_statement", "do_statement", "switch_statement", "goto_statement",
+    "break_statement", "continue_statement", "compound_statement", "labeled_statement",
+    "declaration", "case_statement",
+})
+LOOPS = frozenset({"for_statement", "while_statement", "do_statement"})
+_ITER = re.compile(r"(for_each|foreach|_walk|for_all)\w*$")
+
+
+class Unsafe(Exception):
+    """An edit cannot be made safely: the site becomes review with this reason."""
+
+
+@dataclass(slots=True)
+class FnTree:
+    """One function re-parsed; node offsets are shifted by `base` into the file."""
+
+    src: bytes  # whole file
+    fn: FunctionDef
+    rule: str
+    root: Node = field(init=False)
+    base: int = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.base = self.fn.start
+        self.root = parse(self.src[self.fn.start:self.fn.end]).root_node
+
+    # -- positions ---------------------------------------------------------------------------
+    def a(self, node: Node) -> int:
+        return self.base + node.start_byte
+
+    def b(self, node: Node) -> int:
+        return self.base + node.end_byte
+
+    def text(self, node: Node) -> str:
+        return self.src[self.a(node):self.b(node)].decode("utf-8", "surrogateescape")
+
+    def body(self) -> Node:
+        def walk(n: Node) -> Node | None:
+            if n.type == "function_definition":
+                return n.child_by_field_name("body")
+            for c in n.named_children:
+                found = walk(c)
+                if found is not None:
+                    return found
+            return None
+        body = walk(self.root)
+        if body is None:
+            raise Unsafe(f"{self.fn.name}: function body not parsed")
+        return body
+
+    def call_at(self, start: int, end: int) -> Node:
+        node = self.root.descendant_for_byte_range(start - self.base, end - self.base)
+        while node is not None and node.type != "call_expression":
+            node = node.parent
+        if node is None or self.a(node) != start:
+            raise Unsafe(f"call at byte {start} not found in the re-parsed function")
+        return node
+
+    def calls(self, name: str) -> list[Node]:
+        out: list[Node] = []
+
+        def walk(n: Node) -> None:
+            if n.type == "call_expression":
+                f = n.child_by_field_name("function")
+                if f is not None and f.type == "identifier" and self.text(f) == name:
+                    out.append(n)
+            for c in n.named_children:
+                walk(c)
+        walk(self.root)
+        return out
+
+    def statement_of(self, node: Node) -> Node:
+        cur: Node | None = node
+        while cur is not None and cur.type not in STATEMENTS - {"compound_statement"}:
+            cur = cur.parent
+        if cur is None:
+            raise Unsafe("no enclosing statement")
+        return cur
+
+    def line_start(self, offset: int) -> int:
+        return self.src.rfind(b"\n", 0, offset) + 1
+
+    def indent(self, node: Node) -> str:
+        start = self.a(node)
+        ls = self.line_start(start)
+        lead = self.src[ls:start]
+        if lead.strip():
+            raise Unsafe(f"statement at byte {start} does not start its line")
+        return lead.decode()
+
+    def is_unbraced_body(self, stmt: Node) -> bool:
+        parent = stmt.parent
+        if parent is None:
+            return False
+        if parent.type == "else_clause":
+            return True
+        if parent.type in ("if_statement", "for_statement", "while_statement", "do_statement"):
+            return parent.child_by_field_name("condition") != stmt and (
+                parent.type != "for_statement" or stmt == parent.child_by_field_name("body"))
+        return False
+
+    # -- edits -------------------------------------------------------------------------------
+    def edit(self, start: int, end: int, text: str) -> Edit:
+        return Edit(self.fn.file, start, end, text, self.rule)
+
+    def wrap(self, stmt: Node, before: list[str], after: list[str]) -> list[Edit]:
+        """Insert `before` lines in front of `stmt` and `after` lines behind it (braces added
+        when `stmt` is an unbraced branch).  Insertions only: the statement's own text
+        stays editable by other edits."""
+        if not self.is_unbraced_body(stmt):
+            ind = self.indent(stmt)
+            edits = []
+            if before:
+                edits.append(self.edit(self.a(stmt), self.a(stmt),
+                                       "".join(f"{line}\n{ind}" for line in before)))
+            if after:
+                edits.append(self.edit(self.b(stmt), self.b(stmt),
+                                       "".join(f"\n{ind}{line}" for line in after)))
+            return edits
+        parent = stmt.parent
+        assert parent is not None
+        if parent.type == "do_statement":
+            raise Unsafe("unbraced do-while body")
+        owner = parent.parent if parent.type == "else_clause" else parent
+        assert owner is not None
+        outer = self._else_indent(owner)
+        ind = outer + "\t"
+        if self.indent(stmt) != ind:
+            raise Unsafe("unbraced branch not indented one tab deeper than its head")
+        prev = stmt.prev_sibling
+        if prev is None:
+            raise Unsafe("unbraced statement without a head")
+        edits = [self.edit(self.b(prev), self.a(stmt),
+                           " {\n" + "".join(f"{ind}{line}\n" for line in before) + ind)]
+        tail = "".join(f"\n{ind}{line}" for line in after) + f"\n{outer}}}"
+        alt = parent.child_by_field_name("alternative") if parent.type == "if_statement" else None
+        if alt is not None and stmt == parent.child_by_field_name("consequence"):
+            edits.append(self.edit(self.b(stmt), self.a(alt), tail + " "))
+            # checkpatch --strict: braces on all arms once one arm has them.
+            arm = alt.named_children[0] if alt.named_children else None
+            if arm is not None and arm.type not in ("compound_statement", "if_statement"):
+                edits.extend(self.wrap(arm, [], []))
+        else:
+            edits.append(self.edit(self.b(stmt), self.b(stmt), tail))
+        return edits
+
+    def _else_indent(self, if_stmt: Node) -> str:
+        # `} else if (...)` chains: the indentation of the first `if` of the chain.
+        cur = if_stmt
+        while cur.parent is not None and cur.parent.type == "else_clause":
+            assert cur.parent.parent is not None
+            cur = cur.parent.parent
+        return self.indent(cur)
+
+    def insert_before(self, stmt: Node, line: str) -> list[Edit]:
+        if self.is_unbraced_body(stmt):
+            return self.wrap(stmt, [line], [])
+        ind = self.indent(stmt)
+        return [self.edit(self.a(stmt), self.a(stmt), f"{line}\n{ind}")]
+
+    # -- locals ------------------------------------------------------------------------------
+    def declares(self, name: str) -> bool:
+        return any(p.name == name for p in (*self.fn.params, *self.fn.locals))
+
+    def local_type(self, name: str) -> str | None:
+        for p in (*self.fn.params, *self.fn.locals):
+            if p.name == name:
+                return p.type.strip()
+        return None
+
+    def add_local(self, decl: str) -> list[Edit]:
+        """Add `decl` to the body's leading declarations, reverse-christmas-tree order."""
+        body = self.body()
+        decls = []
+        for c in body.named_children:
+            if c.type == "comment":
+                continue
+            if c.type != "declaration":
+                break
+            decls.append(c)
+        width = len(("\t" + decl).expandtabs(8))
+        for d in decls:
+            first = self.src[self.line_start(self.a(d)):self.b(d)].split(b"\n")[0]
+            if len(first.decode("utf-8", "replace").expandtabs(8)) < width:
+                ind = self.indent(d)
+                return [self.edit(self.a(d), self.a(d), f"{decl}\n{ind}")]
+        if decls:
+            last = decls[-1]
+            return [self.edit(self.b(last), self.b(last), f"\n{self.indent(last)}{decl}")]
+        open_brace = self.a(body) + 1
+        return [self.edit(open_brace, open_brace, f"\n\t{decl}\n")]
+
+    # -- control flow ------------------------------------------------------------------------
+    def labels_in(self, region: list[Node]) -> set[str]:
+        out: set[str] = set()
+
+        def walk(n: Node) -> None:
+            if n.type == "labeled_statement":
+                lab = n.child_by_field_name("label")
+                if lab is not None:
+                    out.add(self.text(lab))
+            for c in n.named_children:
+                walk(c)
+        for n in region:
+            walk(n)
+        return out
+
+    def exits(self, region: list[Node]) -> list[Node]:
+        """Statements leaving the region: return, goto out, break/continue to outside."""
+        labels = self.labels_in(region)
+        out: list[Node] = []
+
+        def walk(n: Node, in_loop: bool, in_switch: bool) -> None:
+            t = n.type
+            if t == "return_statement":
+                out.append(n)
+            elif t == "goto_statement":
+                lab = n.child_by_field_name("label")
+                if lab is None or self.text(lab) not in labels:
+                    out.append(n)
+            elif (t == "break_statement" and not (in_loop or in_switch)) or (
+                    t == "continue_statement" and not in_loop):
+                out.append(n)
+            if t in ("function_definition",):
+                return
+            loop = in_loop or t in LOOPS or self.is_iter_body(n)
+            sw = in_switch or t == "switch_statement"
+            for c in n.named_children:
+                walk(c, loop, sw)
+        for n in region:
+            walk(n, False, False)
+        return out
+
+    def is_iter_body(self, n: Node) -> bool:
+        """The `{ ... }` after `list_for_each_entry(...)` (a loop in disguise)."""
+        if n.type != "compound_statement":
+            return False
+        prev = n.prev_named_sibling
+        return prev is not None and self.iter_call(prev) is not None
+
+    def iter_call(self, n: Node) -> str | None:
+        if n.type != "expression_statement" or not n.named_children:
+            return None
+        call = n.named_children[0]
+        if call.type != "call_expression":
+            return None
+        f = call.child_by_field_name("function")
+        if f is None or f.type != "identifier" or not _ITER.search(self.text(f)):
+            return None
+        if self.src[self.b(n) - 1:self.b(n)] == b";":
+            return None
+        return self.text(f)
+
+    def enclosing_loop(self, node: Node) -> list[Node] | None:
+        """The innermost loop around node, as its statement nodes."""
+        cur: Node | None = node.parent
+        while cur is not None and cur.type != "function_definition":
+            if cur.type in LOOPS:
+                return [cur]
+            if self.is_iter_body(cur):
+                prev = cur.prev_named_sibling
+                assert prev is not None
+                return [prev, cur]
+            cur = cur.parent
+        return None
+
+    def bracket(self, region: list[Node], lock: str, unlock: str) -> list[Edit]:
+        """`lock` before the region, `unlock` after it and before every exit from it."""
+        first, last = region[0], region[-1]
+        if len(region) == 1:
+            edits = self.wrap(first, [lock], [unlock])
+        else:
+            if self.is_unbraced_body(first):
+                raise Unsafe("multi-statement region in an unbraced branch")
+            ind = self.indent(first)
+            edits = [self.edit(self.a(first), self.a(first), f"{lock}\n{ind}"),
+                     self.edit(self.b(last), self.b(last), f"\n{ind}{unlock}")]
+        for ex in self.exits(region):
+            if ex is first or ex == first:
+                raise Unsafe("the bracketed statement itself leaves the function")
+            edits.extend(self.insert_before(ex, unlock))
+        return edits
+
+
+def arg_is_simple(text: str) -> bool:
+    return re.fullmatch(r"[\w.\->\[\]&* ()]+", text) is not None
+
+
+def in_family(path: str, families: list[str]) -> str | None:
+    """The configured directory (e.g. "net/wireless") that contains `path`, if any."""
+    for fam in families:
+        d = fam.rstrip("/") + "/"
+        if path.startswith(d):
+            return fam.rstrip("/")
+    return None
+
+
+def real_calls(ctx: object, names: tuple[str, ...] | None = None
+               ) -> Iterator[tuple[object, FnTree, Node]]:
+    """(candidate, parsed function, call node) for each call of the rule's names.
+
+    Calls are re-located in the re-parsed function rather than taken from the index
+    offsets, so each site's line and range are those of the call itself."""
+    from migrator.engine import Candidate
+
+    seen: set[tuple[str, str]] = set()
+    for cand in ctx.candidates:  # type: ignore[attr-defined]
+        k = (cand.function.file, cand.function.name)
+        if k in seen:
+            continue
+        seen.add(k)
+        src = ctx.index.source(cand.function.file)  # type: ignore[attr-defined]
+        ft = FnTree(src, cand.function, ctx.rule.id)  # type: ignore[attr-defined]
+        for name in names or ctx.rule.calls:  # type: ignore[attr-defined]
+            for node in ft.calls(name):
+                args = node.child_by_field_name("arguments")
+                call = replace(
+                    cand.call, callee=name, start=ft.a(node), end=ft.b(node),
+                    line=line_of(src, ft.a(node)),
+                    args=tuple(ft.text(a) for a in (args.named_children if args else [])
+                               if a.type != "comment"))
+                yield Candidate(call, cand.function, cand.chain, cand.root), ft, node

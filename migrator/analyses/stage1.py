@@ -1,0 +1,200 @@
+"""Stage 1: T0 (register_netdev() -> rtnl_lock_killable() + register_netdevice()) and
+the optional core declarations patch."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+from migrator.analyses.common import FnTree, Node, Unsafe, in_family, real_calls
+from migrator.engine import Candidate, RuleContext
+from migrator.model import Edit, Site
+
+RTNL_TAKE = ("rtnl_lock", "rtnl_lock_killable", "rtnl_trylock", "rtnl_net_lock")
+RTNL_DROP = ("rtnl_unlock", "__rtnl_unlock", "rtnl_net_unlock")
+
+
+def rtnl_held_at(ft: FnTree, offset: int) -> bool:
+    """RTNL taken earlier in the function and not dropped before `offset`."""
+    events = sorted([(ft.a(n), 1) for name in RTNL_TAKE for n in ft.calls(name)]
+                    + [(ft.a(n), -1) for name in RTNL_DROP for n in ft.calls(name)])
+    held = False
+    for pos, kind in events:
+        if pos >= offset:
+            break
+        held = kind == 1
+    return held
+
+
+def callers_hold_rtnl(ctx: RuleContext, cand: Candidate, depth: int = 3) -> list[str]:
+    """Evidence when every caller of the function calls it with RTNL held."""
+    callers = ctx.graph.callers(cand.function)
+    if not callers or depth == 0:
+        return []
+    out = []
+    for call in callers:
+        fn = ctx.index.function(call.file, call.caller)
+        if fn is None:
+            return []
+        ft = FnTree(ctx.index.source(call.file), fn, ctx.rule.id)
+        if not any(rtnl_held_at(ft, ft.a(n)) for n in ft.calls(cand.function.name)):
+            return []
+        out.append(f"{call.file}:{call.line} {call.caller}() calls it with RTNL held")
+    return out
+
+
+def t0(ctx: RuleContext) -> Iterable[Site]:
+    mode = str(ctx.options.get("t0", "pernet"))
+    families = list(ctx.options.get("t0_families", []))
+    pernet, _ = ctx.engine.reach(("pernet_operations.init",))
+    for cand, ft, node in real_calls(ctx):
+        assert isinstance(cand, Candidate)
+        fk = (cand.function.file, cand.function.name)
+        selected = (mode == "all" or (mode == "pernet" and fk in pernet)
+                    or in_family(cand.call.file, families) is not None)
+        if not selected:
+            continue  # not a site: counted as remaining by status
+        if fk in pernet:
+            cand.chain = pernet[fk]
+        try:
+            if rtnl_held_at(ft, ft.a(node)):
+                yield ctx.site(cand, outcome="review",
+                               reason="register_netdev() called with RTNL already held "
+                               "(rtnl_lock() earlier in the function): T0 would take it "
+                               "again")
+                continue
+            held = callers_hold_rtnl(ctx, cand)
+            if held:
+                yield ctx.site(cand, outcome="review", evidence=[*cand.evidence(), *held],
+                               reason="every caller holds RTNL: T0 would take it again")
+                continue
+            edits = rewrite_t0(ft, node)
+        except Unsafe as exc:
+            yield ctx.site(cand, outcome="review", reason=f"T0 not applied: {exc}")
+            continue
+        yield ctx.site(cand, outcome="rewrite", edits=edits,
+                       reason="T0: private nd_lock via rtnl_lock_killable() + "
+                       "register_netdevice()")
+
+
+def _block(var: str, args: str, ind: str) -> str:
+    return (f"{var} = rtnl_lock_killable();\n{ind}if (!{var}) {{\n"
+            f"{ind}\t{var} = register_netdevice({args});\n{ind}\trtnl_unlock();\n{ind}}}")
+
+
+def rewrite_t0(ft: FnTree, call: Node) -> list[Edit]:
+    args_node = call.child_by_field_name("arguments")
+    assert args_node is not None
+    args = ft.text(args_node)[1:-1]
+    stmt = ft.statement_of(call)
+    parent = call.parent
+    assert parent is not None
+    if "\n" in args:
+        # Keep a split argument list valid at the new, deeper indentation.
+        args = " ".join(part.strip() for part in args.split("\n"))
+    # `v = register_netdev(x);`
+    if (stmt.type == "expression_statement" and parent.type == "assignment_expression"
+            and parent.parent == stmt):
+        var = ft.text(parent.child_by_field_name("left"))  # type: ignore[arg-type]
+        op = parent.child_by_field_name("operator")
+        if not var.isidentifier() or (op is not None and ft.text(op) != "="):
+            raise Unsafe(f"result stored in {var!r}, not a plain variable")
+        if ft.is_unbraced_body(stmt):
+            raise Unsafe("call is an unbraced branch")
+        return [ft.edit(ft.a(stmt), ft.b(stmt), _block(var, args, ft.indent(stmt)))]
+    if stmt.type == "return_statement" and parent == stmt:
+        var, edits = _result_var(ft, reuse=True)
+        ind = ft.indent(stmt)
+        if ft.is_unbraced_body(stmt):
+            raise Unsafe("return is an unbraced branch")
+        edits.append(ft.edit(ft.a(stmt), ft.b(stmt),
+                             _block(var, args, ind) + f"\n{ind}return {var};"))
+        return edits
+    if stmt.type == "if_statement":
+        cond = stmt.child_by_field_name("condition")
+        if cond is None or not (ft.a(cond) <= ft.a(call) < ft.b(cond)):
+            raise Unsafe("call in the body of an if, not its condition")
+        if ft.is_unbraced_body(stmt):
+            raise Unsafe("if statement is an unbraced branch")
+        ind = ft.indent(stmt)
+        edits: list[Edit] = []
+        if parent.type == "assignment_expression":
+            var = ft.text(parent.child_by_field_name("left"))  # type: ignore[arg-type]
+            if not var.isidentifier():
+                raise Unsafe(f"result stored in {var!r}, not a plain variable")
+            target = parent.parent if parent.parent and \
+                parent.parent.type == "parenthesized_expression" else parent
+            assert target is not None
+            if target.parent == cond:
+                target = parent  # `if ((err = f()))`: keep one pair of parentheses
+            edits.append(ft.edit(ft.a(target), ft.b(target), var))
+        elif not (parent == cond or (parent.type in ("unary_expression", "binary_expression")
+                                     and parent.parent == cond)):
+            raise Unsafe("call nested in another expression")
+        else:
+            var, edits = _result_var(ft, reuse=False)
+            edits.append(ft.edit(ft.a(call), ft.b(call), var))
+        edits.append(ft.edit(ft.a(stmt), ft.a(stmt), _block(var, args, ind) + f"\n{ind}"))
+        return edits
+    raise Unsafe(f"call form {stmt.type.replace('_', ' ')} not covered by T0")
+
+
+def _result_var(ft: FnTree, *, reuse: bool) -> tuple[str, list[Edit]]:
+    """A variable for the result: an existing int `err`/`ret` when its value is dead
+    right after (return), else a new `int err;` (review when `err` is taken)."""
+    for name in ("err", "ret", "rc", "error"):
+        if reuse and ft.local_type(name) == "int":
+            return name, []
+    if ft.declares("err"):
+        raise Unsafe("result needs a variable and `err` is already in use; "
+                     "reusing it could change later behaviour")
+    return "err", ft.add_local("int err;")
+
+
+CORE_MARK = "lock_netdev("
+
+
+def core(ctx: RuleContext) -> Iterable[Site]:
+    """SPEC §2 declarations at the register_netdevice() prototype (idempotent)."""
+    if not ctx.options.get("with_core"):
+        return
+    path = str(ctx.options.get("core_header", "include/linux/netdevice.h"))
+    try:
+        src = ctx.index.source(path)
+    except OSError:
+        return
+    text = src.decode("utf-8", "surrogateescape")
+    if CORE_MARK in text:
+        return
+    import jinja2
+
+    from migrator import TEMPLATES_DIR
+
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES_DIR)),
+                             keep_trailing_newline=True)
+    decls = env.get_template("netdevice_nd_lock.h.j2").render()
+    proto = text.find("int register_netdevice(struct net_device *dev);")
+    struct = text.find("struct net_device {")
+    if proto < 0 or struct < 0:
+        yield Site(stage=1, template="core", outcome="review", file=path, function="",
+                   line=1, start=0, end=0, rule=ctx.rule.id,
+                   reason="register_netdevice() prototype or struct net_device not found")
+        return
+    body_end = text.find("\n};", struct)
+    edits = [
+        Edit(path, _b(text, struct), _b(text, struct), "struct nd_lock;\n\n", ctx.rule.id),
+        Edit(path, _b(text, body_end), _b(text, body_end),
+             "\n\tstruct nd_lock __rcu\t*nd_lock;", ctx.rule.id),
+        Edit(path, _b(text, proto), _b(text, proto), decls, ctx.rule.id),
+    ]
+    line = text.count("\n", 0, proto) + 1
+    yield Site(stage=1, template="core", outcome="rewrite", file=path,
+               function="register_netdevice", line=line, start=_b(text, proto),
+               end=_b(text, proto), rule=ctx.rule.id, edits=edits,
+               reason="nd_lock API declarations (SPEC §2)",
+               evidence=[f"{path}:{line} register_netdevice() prototype",
+                         f"{Path(path).name}: struct net_device gains nd_lock"])
+
+
+def _b(text: str, idx: int) -> int:
+    return len(text[:idx].encode("utf-8", "surrogateescape"))

@@ -1,0 +1,134 @@
+"""Stage 4, T8: master links under double_lock_netdev(), at the link call or at the
+legacy enslave entry point (ioctl/sysfs caller of a function reaching the link)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import replace
+
+from migrator.analyses.common import FnTree, Unsafe, real_calls
+from migrator.callgraph import key
+from migrator.edits import line_of
+from migrator.engine import Candidate, RuleContext
+from migrator.model import FunctionDef, Site
+
+LINK = "netdev_master_upper_dev_link"
+IOCTL_ROOTS = ("net_device_ops.ndo_siocdevprivate", "net_device_ops.ndo_do_ioctl",
+               "net_device_ops.ndo_eth_ioctl", "net_device_ops.ndo_siocbond")
+# The core holds both devices' locks around these callbacks.
+LOCKED_ROOTS = ("net_device_ops.ndo_add_slave", "rtnl_link_ops.newlink",
+                "rtnl_link_ops.changelink")
+NOTIFIER_ROOTS = ("notifier_block.notifier_call",)
+SYSFS_PARAM = re.compile(r"struct (device|class|kobj)_attribute\b")
+DECL = "struct nd_lock *nd_lock, *nd_lock2;"
+
+
+def is_sysfs_handler(fn: FunctionDef) -> bool:
+    return any(SYSFS_PARAM.search(p.type) for p in fn.params)
+
+
+def _bracket(ft: FnTree, stmt: object, a: str, b: str) -> list:  # type: ignore[type-arg]
+    if ft.declares("nd_lock") or ft.declares("nd_lock2"):
+        raise Unsafe("nd_lock/nd_lock2 already declared in the function")
+    edits = ft.add_local(DECL)
+    edits += ft.bracket([stmt],  # type: ignore[list-item]
+                        f"double_lock_netdev({a}, &nd_lock, {b}, &nd_lock2);\n"
+                        + ft.indent(stmt)  # type: ignore[arg-type]
+                        + "nd_lock_transfer_devices(&nd_lock, &nd_lock2);",
+                        "double_unlock_netdev(nd_lock, nd_lock2);")
+    return edits
+
+
+def t8(ctx: RuleContext) -> Iterable[Site]:
+    ioctl, _ = ctx.engine.reach(IOCTL_ROOTS)
+    locked, _ = ctx.engine.reach(LOCKED_ROOTS)
+    notif, _ = ctx.engine.reach(NOTIFIER_ROOTS)
+    for cand, ft, node in real_calls(ctx):
+        assert isinstance(cand, Candidate)
+        fn = cand.function
+        k = key(fn)
+        if k in notif:
+            cand.chain = notif[k]
+            yield ctx.site(cand, outcome="review",
+                           reason="master link made from a netdevice notifier: needs "
+                           "deferral out of the notifier (work item)")
+            continue
+        callers = [c for c in ctx.graph.callers(fn) if c.caller != fn.name]
+        entries, uncovered = [], []
+        for call in callers:
+            g = ctx.index.function(call.file, call.caller)
+            if g is None:
+                uncovered.append(call)
+            elif key(g) in ioctl or is_sysfs_handler(g):
+                entries.append((call, g))
+            elif key(g) not in locked:
+                uncovered.append(call)
+        if k in locked and not entries and not uncovered:
+            continue  # .ndo_add_slave / newlink: the core holds both locks
+        try:
+            stmt = ft.statement_of(node)
+            if entries and not uncovered:
+                yield from _entries(ctx, cand, ft, node, entries)
+                continue
+            if stmt.type != "expression_statement":
+                raise Unsafe(f"link call inside a {stmt.type.replace('_', ' ')}")
+            a, b = cand.call.args[0], cand.call.args[1]
+            edits = _bracket(ft, stmt, a, b)
+        except Unsafe as exc:
+            yield ctx.site(cand, outcome="review", reason=f"T8 not applied: {exc}")
+            continue
+        yield ctx.site(cand, outcome="rewrite", edits=edits,
+                       reason="T8: master link under double_lock_netdev()")
+
+
+def _entries(ctx: RuleContext, cand: Candidate, ft: FnTree, node: object,
+             entries: list) -> Iterable[Site]:  # type: ignore[type-arg]
+    """Bracket each ioctl/sysfs call of the function instead of the link inside it."""
+    fn = cand.function
+    params = [p.name for p in fn.params]
+    done: set[tuple[str, str]] = set()
+    for _call, g in entries:
+        if (g.file, g.name) in done:
+            continue
+        done.add((g.file, g.name))
+        gft = FnTree(ctx.index.source(g.file), g, ctx.rule.id)
+        for gnode in gft.calls(fn.name):
+            args_node = gnode.child_by_field_name("arguments")
+            args = tuple(gft.text(a) for a in (args_node.named_children if args_node else [])
+                         if a.type != "comment")
+            call = replace(_call, start=gft.a(gnode), end=gft.b(gnode), args=args,
+                           line=line_of(gft.src, gft.a(gnode)))
+            entry = Candidate(call, g, [g.name, fn.name], None)
+            try:
+                if len(args) != len(params):
+                    raise Unsafe("argument count differs from the definition")
+                subst = dict(zip(params, args, strict=True))
+                devs = []
+                for expr in cand.call.args[:2]:
+                    root = re.match(r"\w+", expr)
+                    if root is None or root.group(0) not in subst:
+                        raise Unsafe(f"link argument {expr!r} is not derived from a parameter")
+                    devs.append((params.index(root.group(0)),
+                                 _sub(subst[root.group(0)], expr[root.end():])))
+                devs.sort()
+                stmt = gft.statement_of(gnode)
+                if stmt.type != "expression_statement":
+                    raise Unsafe(f"entry call inside a {stmt.type.replace('_', ' ')}")
+                edits = _bracket(gft, stmt, devs[0][1], devs[1][1])
+            except Unsafe as exc:
+                yield ctx.site(entry, outcome="review",
+                               reason=f"T8 entry point not applied: {exc}")
+                continue
+            yield ctx.site(entry, outcome="rewrite", edits=edits,
+                           evidence=[*entry.evidence(),
+                                     f"{fn.file}:{cand.call.line} {fn.name}() links "
+                                     f"{', '.join(cand.call.args[:2])}"],
+                           reason=f"T8: legacy enslave entry point {fn.name}() under "
+                           "double_lock_netdev()")
+
+
+def _sub(arg: str, rest: str) -> str:
+    if not rest:
+        return arg
+    return (arg if re.fullmatch(r"[\w.\->]+", arg) else f"({arg})") + rest

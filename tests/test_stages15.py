@@ -1,0 +1,127 @@
+"""Stages 1, 3-6 on corpus/sample: exact rewrites and review evidence."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from migrator.edits import apply_edits, group_by_file
+from migrator.engine import open_engine
+from migrator.parse import count_errors
+from migrator.plan import PlanOptions
+
+SAMPLE = Path(__file__).resolve().parent.parent / "corpus" / "sample"
+
+
+@pytest.fixture(scope="module")
+def tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    dst = tmp_path_factory.mktemp("s") / "tree"
+    shutil.copytree(SAMPLE, dst)
+    return dst
+
+
+def plan(tree: Path, stage: int, **opts: object):  # type: ignore[no-untyped-def]
+    return open_engine(tree, PlanOptions(use_cache=False, rule_options=opts)).plan(stage)
+
+
+def applied(tree: Path, p) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    out = {}
+    for f, es in group_by_file(p.edits).items():
+        src = (tree / f).read_bytes()
+        new = apply_edits(src, es)
+        assert count_errors(new) <= count_errors(src), f
+        out[f] = new.decode("latin-1")
+    return out
+
+
+def test_t0_default_pernet_only(tree: Path) -> None:
+    p = plan(tree, 1)
+    assert [(s.file, s.outcome) for s in p.sites] == [("drivers/net/sinkhole.c", "rewrite")]
+    assert ("\terr = rtnl_lock_killable();\n\tif (!err) {\n\t\terr = register_netdevice(dev);"
+            "\n\t\trtnl_unlock();\n\t}\n\tif (err)\n\t\tgoto out_free_netdev;"
+            ) in applied(tree, p)["drivers/net/sinkhole.c"]
+
+
+def test_t0_forms_and_rtnl_held(tree: Path) -> None:
+    p = plan(tree, 1, t0_families=["drivers/net/ethernet/acme"])
+    acme = {s.line: s for s in p.sites if "acme" in s.file}
+    assert acme[120].outcome == "review" and "RTNL already held" in acme[120].reason
+    assert all(acme[n].outcome == "rewrite" for n in (52, 74, 82, 163))
+    text = applied(tree, p)["drivers/net/ethernet/acme/acme_main.c"]
+    assert "\tint err;\n\n\tmdev = alloc_netdev" in text
+    assert "\t\trtnl_unlock();\n\t}\n\treturn err;\n}" in text
+    assert "\t\tif (err) {\n\t\t\tdev_err(&ad->pdev->dev, \"port %d" in text
+    assert "ret = rtnl_lock_killable();\n\tif (!ret) {" in text
+
+
+def test_core_idempotent(tree: Path) -> None:
+    p = plan(tree, 1, with_core=True)
+    text = applied(tree, p)["include/linux/netdevice.h"]
+    assert "struct nd_lock __rcu\t*nd_lock;" in text and "extern struct nd_lock fallback" in text
+    t2 = tree.parent / "t2"
+    shutil.copytree(tree, t2)
+    (t2 / "include/linux/netdevice.h").write_text(text, encoding="latin-1")
+    assert not [s for s in plan(t2, 1, with_core=True).sites if s.template == "core"]
+
+
+def test_t3_t5_t7(tree: Path) -> None:
+    p = plan(tree, 3)
+    by = {s.file: s for s in p.sites}
+    assert by["drivers/net/ghost.c"].template == "T5"
+    assert by["drivers/net/ghost.c"].outcome == "review"
+    assert by["net/wireless/core.c"].outcome == "review"
+    p = plan(tree, 3, families=["net/wireless"])
+    assert ("\tattach_nd_lock(dev, &fallback_nd_lock);\n\tret = __register_netdevice(dev);"
+            in applied(tree, p)["net/wireless/core.c"])
+
+
+def test_t8(tree: Path) -> None:
+    p = plan(tree, 4)
+    out = {(s.file, s.line): s for s in p.sites}
+    assert out[("drivers/net/fover.c", 64)].outcome == "review"
+    assert not any(f == "net/bridge/br_if.c" for f, _ in out)
+    text = applied(tree, p)
+    assert ("\tif (isadd) {\n\t\tdouble_lock_netdev(br->dev, &nd_lock, dev, &nd_lock2);\n"
+            "\t\tnd_lock_transfer_devices(&nd_lock, &nd_lock2);\n"
+            "\t\tret = br_add_if(br, dev, NULL);\n"
+            "\t\tdouble_unlock_netdev(nd_lock, nd_lock2);\n\t} else {\n"
+            "\t\tret = br_del_if(br, dev);\n\t}\n") in text["net/bridge/br_ioctl.c"]
+    assert "double_unlock_netdev(nd_lock, nd_lock2);\n\tif (err) {" in text["drivers/net/qteam.c"]
+    assert "netdev_master" not in "".join(
+        line for line in text["drivers/net/bonding/bond_main.c"].splitlines()
+        if "double_lock" in line)
+
+
+def test_t9_and_fallback_loops(tree: Path) -> None:
+    p = plan(tree, 5)
+    assert {s.template: s.outcome for s in p.sites} == {"T9": "rewrite", "T7": "review"}
+    p = plan(tree, 5, families=["net/wireless"])
+    text = applied(tree, p)["net/wireless/core.c"]
+    assert text.count("mutex_lock(&fallback_nd_lock.mutex);") == 2
+    assert ("\t\t}\n\t\tmutex_unlock(&fallback_nd_lock.mutex);\n\t\treturn err;" in text)
+
+
+def test_exits_unlocked(tmp_path: Path) -> None:
+    (tmp_path / "net/wireless").mkdir(parents=True)
+    (tmp_path / "net/wireless/x.c").write_text(
+        "int x_move(struct phy *phy, struct net *net)\n{\n\tstruct wdev *w;\n\tint err;\n\n"
+        "\tlist_for_each_entry(w, &phy->list, list) {\n"
+        "\t\tif (w->bad)\n\t\t\treturn -EINVAL;\n"
+        "\t\tif (w->skip)\n\t\t\tgoto out;\n"
+        "\t\terr = dev_change_net_namespace(w->netdev, net, \"w%d\");\n"
+        "\t\tif (err)\n\t\t\tbreak;\n\t}\nout:\n\treturn err;\n}\n")
+    p = plan(tmp_path, 5, families=["net/wireless"])
+    text = applied(tmp_path, p)["net/wireless/x.c"]
+    assert ("\t\tif (w->bad) {\n\t\t\tmutex_unlock(&fallback_nd_lock.mutex);\n"
+            "\t\t\treturn -EINVAL;\n\t\t}\n") in text
+    assert "\t\t\tmutex_unlock(&fallback_nd_lock.mutex);\n\t\t\tgoto out;" in text
+    assert "\t\t\tbreak;\n\t\t}" not in text  # break leaves only the loop: unlocked after it
+
+
+def test_stage6_report(tree: Path) -> None:
+    p = plan(tree, 6)
+    assert sorted(s.file for s in p.sites) == ["drivers/net/fover.c", "drivers/net/ghost.c"]
+    fover = next(s for s in p.sites if "fover" in s.file)
+    assert any("fover.c:64 netdev_master_upper_dev_link" in e for e in fover.evidence)
