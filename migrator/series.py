@@ -384,7 +384,11 @@ def commit_message(
 ) -> tuple[str, str]:
     """(subject, full message) of one group's commit."""
     module = texts()
-    templates = group.templates
+    # A rule may have texts of its own (keyed by rule id) where its template's texts
+    # would be wrong (the .dellink rename is a T1 rename with another reason).
+    rules = sorted({site.rule for site in group.sites})
+    templates = [rules[0]] if len(rules) == 1 and rules[0] in module.summaries \
+        else group.templates
     if len(templates) == 1:
         summary = module.summaries.get(templates[0], module.stage_summaries[stage])
     else:
