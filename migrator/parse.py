@@ -158,10 +158,13 @@ def extract_chunk(chunk: bytes) -> ChunkFacts:
                 return name
         return ""
 
-    for call, callee, args in zip(
-        captures.get("call", []), captures.get("callee", []), captures.get("args", []),
-        strict=True,
-    ):
+    # Callee and arguments are taken from each call node: the per-name capture lists
+    # are each in their own order and do not line up when calls nest.
+    for call in captures.get("call", []):
+        callee = call.child_by_field_name("function")
+        args = call.child_by_field_name("arguments")
+        if callee is None or args is None:
+            continue
         caller = enclosing(call.start_byte)
         if not caller:
             continue
