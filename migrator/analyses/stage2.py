@@ -420,12 +420,17 @@ def link_deps(ctx: RuleContext) -> list[Site]:
                 continue
             root_fn = roots[0].function
             chains = ctx.graph.reach(roots)
-            funcs = [f for k, _ in chains.items() for f in [ctx.index.function(*k)] if f]
+            # Helpers of the driver itself: reach also follows member calls (ops->x())
+            # into other drivers, whose lookups are not this callback's dependencies.
+            home = init.file.rpartition("/")[0]
+            funcs = [f for k, _ in chains.items() for f in [ctx.index.function(*k)]
+                     if f and f.file.rpartition("/")[0] == home]
             found: dict[str, list[str]] = {}
             ev: list[str] = []
             for fn in funcs:
                 for table, attr, call, how in _lookup_attrs(ctx, fn, funcs):
-                    mand = _is_mandatory(ctx.index.source(root_fn.file), root_fn, table, attr)
+                    mand = any(_is_mandatory(ctx.index.source(f.file), f, table, attr)
+                               for f in (root_fn, fn))
                     kind = "mandatory" if mand else "optional"
                     slot = f"{kind}.{table}"
                     if attr not in found.setdefault(slot, []):
