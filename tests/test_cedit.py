@@ -1,0 +1,88 @@
+"""migrator.cedit: statement-level C edits keep kernel style and never overlap renames."""
+
+from __future__ import annotations
+
+import pytest
+
+from migrator import cedit
+from migrator.edits import apply_edits
+
+SRC = b"""static int foo(struct net_device *dev)
+{
+	struct net_device *peer;
+	int err;
+
+	peer = alloc_netdev(0, "x", 0, setup);
+	err = register_netdevice(peer);
+	if (err < 0)
+		goto err_peer;
+	return 0;
+err_peer:
+	free_netdev(peer);
+	return err;
+}
+"""
+
+
+def _fn(src: bytes, needle: bytes) -> tuple[object, int]:
+    off = src.index(needle)
+    fn = cedit.function_node(src, off)
+    assert fn is not None
+    return fn, off
+
+
+def test_insert_before_statement_copies_indentation() -> None:
+    fn, off = _fn(SRC, b"register_netdevice")
+    stmt = cedit.enclosing_statement(fn, off)
+    edit = cedit.insert_before_statement("f.c", SRC, stmt, ["attach(peer);"], "r")
+    out = apply_edits(SRC, [edit])
+    assert b"\tattach(peer);\n\terr = register_netdevice(peer);\n" in out
+    assert edit.start < off  # never the same byte as the callee: a rename can coexist
+
+
+def test_error_goto_after_and_labels() -> None:
+    fn, off = _fn(SRC, b"register_netdevice")
+    stmt = cedit.enclosing_statement(fn, off)
+    assert cedit.error_goto_after(SRC, stmt) == "err_peer"
+    assert "err_peer" in cedit.labels(SRC, fn)
+
+
+def test_declaration_reverse_christmas_tree_and_no_duplicate() -> None:
+    fn, _ = _fn(SRC, b"register_netdevice")
+    edit = cedit.add_local_declaration("f.c", SRC, fn, "struct nd_lock *nd_lock;", "r")
+    assert edit is not None
+    out = apply_edits(SRC, [edit])
+    assert b"\tstruct net_device *peer;\n\tstruct nd_lock *nd_lock;\n\tint err;\n" in out
+    fn2, _ = _fn(out, b"register_netdevice")
+    assert cedit.add_local_declaration("f.c", out, fn2, "struct nd_lock *nd_lock;", "r") is None
+
+
+def test_declaration_after_unordered_declarations() -> None:
+    src = b"int f(void)\n{\n\tint a;\n\tstruct net_device *dev;\n\n\treturn 0;\n}\n"
+    fn, _ = _fn(src, b"return")
+    edit = cedit.add_local_declaration("f.c", src, fn, "struct nd_lock *nd_lock;", "r")
+    assert apply_edits(src, [edit]).endswith(
+        b"\tstruct net_device *dev;\n\tstruct nd_lock *nd_lock;\n\n\treturn 0;\n}\n")
+
+
+def test_declaration_in_function_without_locals() -> None:
+    src = b"int f(void)\n{\n\treturn g();\n}\n"
+    fn, _ = _fn(src, b"return")
+    edit = cedit.add_local_declaration("f.c", src, fn, "struct nd_lock *nd_lock;", "r")
+    assert apply_edits(src, [edit]) == \
+        b"int f(void)\n{\n\tstruct nd_lock *nd_lock;\n\n\treturn g();\n}\n"
+
+
+def test_unbraced_if_body_is_refused() -> None:
+    src = b"int f(void)\n{\n\tif (x)\n\t\tregister_netdevice(d);\n\treturn 0;\n}\n"
+    fn, off = _fn(src, b"register_netdevice")
+    with pytest.raises(cedit.CannotEdit):
+        cedit.enclosing_statement(fn, off)
+
+
+def test_exits_lists_gotos_and_returns_leaving_region() -> None:
+    fn, _ = _fn(SRC, b"register_netdevice")
+    start = SRC.index(b"err = register")
+    end = SRC.index(b"err_peer:")
+    found = cedit.exits(SRC, fn, start, end)
+    assert [(e.kind, e.label) for e in found] == [("goto", "err_peer"), ("return", "")]
