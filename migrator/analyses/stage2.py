@@ -523,7 +523,12 @@ def _core_site(ctx: RuleContext, env: Environment) -> Site | None:
                     line=1, start=0, end=0, rule=ctx.rule.id,
                     reason="struct rtnl_link_ops or its newlink/changelink members not found")
     template = env.get_template("rtnetlink_link_deps.h.j2")
-    edits = [Edit(RTNETLINK_H, decl.start(), decl.start(),
+    # Insert above the struct's kernel-doc comment, which must stay attached to it.
+    insert_at = decl.start()
+    doc = re.search(rb"/\*\*(?:(?!\*/).)*\*/[ \t]*\n\Z", src[:insert_at], re.S)
+    if doc is not None:
+        insert_at = doc.start()
+    edits = [Edit(RTNETLINK_H, insert_at, insert_at,
                   template.render(part="declarations"), ctx.rule.id)]
     for name, m in zip(("newlink", "changelink"), members, strict=True):
         assert m is not None
@@ -531,7 +536,7 @@ def _core_site(ctx: RuleContext, env: Environment) -> Site | None:
                           template.render(part="member", name=name,
                                           indent=m.group(1).decode()), ctx.rule.id))
     return Site(stage=2, template="core", outcome="rewrite", file=RTNETLINK_H,
-                function="rtnl_link_ops", line=line_of(src, decl.start()), start=decl.start(),
+                function="struct rtnl_link_ops", line=line_of(src, decl.start()), start=decl.start(),
                 end=decl.end(), rule=ctx.rule.id,
                 reason="declare struct link_deps and the rtnl_link_ops *_deps members",
                 evidence=["link_deps tables are used by this stage's rewrites"], edits=edits)
