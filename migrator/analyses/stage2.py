@@ -536,7 +536,7 @@ def _core_site(ctx: RuleContext, env: Environment) -> Site | None:
                           template.render(part="member", name=name,
                                           indent=m.group(1).decode()), ctx.rule.id))
     return Site(stage=2, template="core", outcome="rewrite", file=RTNETLINK_H,
-                function="struct rtnl_link_ops", line=line_of(src, decl.start()), start=decl.start(),
-                end=decl.end(), rule=ctx.rule.id,
+                function="struct rtnl_link_ops", line=line_of(src, decl.start()),
+                start=decl.start(), end=decl.end(), rule=ctx.rule.id,
                 reason="declare struct link_deps and the rtnl_link_ops *_deps members",
                 evidence=["link_deps tables are used by this stage's rewrites"], edits=edits)
