@@ -64,11 +64,31 @@ def t8(ctx: RuleContext) -> Iterable[Site]:
                 entries.append((call, g))
             elif key(g) not in locked:
                 uncovered.append(call)
-        if k in locked and not entries and not uncovered:
-            continue  # .ndo_add_slave / newlink: the core holds both locks
+        if k in locked:
+            cand.chain = locked[k]
+        if k in locked and uncovered:
+            # Bracketing here would nest inside the locks the core already holds on the
+            # .ndo_add_slave/.newlink path; the other callers need them: a human decides.
+            yield ctx.site(cand, outcome="review", evidence=[
+                *cand.evidence(), *(f"{c.file}:{c.line} {c.caller}() calls {fn.name}() "
+                                    "without the locks" for c in uncovered)],
+                reason="T8 not applied: reached from a callback the core calls with both "
+                "locks held and from callers that do not hold them")
+            continue
+        if k in locked and not entries:
+            yield ctx.site(cand, outcome="review",
+                           reason="no edit: reached only from "
+                           f"{_root_name(ctx, cand)}: the core holds both locks")
+            continue
         try:
             stmt = ft.statement_of(node)
             if entries and not uncovered:
+                yield ctx.site(cand, outcome="review", evidence=[
+                    *cand.evidence(), *(f"{c.file}:{c.line} {g.name}() (ioctl/sysfs "
+                                        "entry point) is bracketed instead"
+                                        for c, g in entries)],
+                    reason="no edit at the link: every caller holds both locks "
+                    "(the core, or T8 at the ioctl/sysfs entry point)")
                 yield from _entries(ctx, cand, ft, node, entries)
                 continue
             if stmt.type != "expression_statement":
@@ -80,6 +100,14 @@ def t8(ctx: RuleContext) -> Iterable[Site]:
             continue
         yield ctx.site(cand, outcome="rewrite", edits=edits,
                        reason="T8: master link under double_lock_netdev()")
+
+
+def _root_name(ctx: RuleContext, cand: Candidate) -> str:
+    first = cand.chain[0] if cand.chain else cand.function.name
+    for root in ctx.graph.roots(LOCKED_ROOTS):
+        if root.function.name == first:
+            return f".{root.member} ({root.function.name})"
+    return ".ndo_add_slave/.newlink/.changelink"
 
 
 def _entries(ctx: RuleContext, cand: Candidate, ft: FnTree, node: object,
