@@ -7,7 +7,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import replace
 
-from migrator.analyses.common import FnTree, Unsafe, real_calls
+from migrator.analyses.common import FnTree, Unsafe, netdev_notifier_roots, real_calls
 from migrator.callgraph import key
 from migrator.edits import line_of
 from migrator.engine import Candidate, RuleContext
@@ -44,6 +44,7 @@ def t8(ctx: RuleContext) -> Iterable[Site]:
     ioctl, _ = ctx.engine.reach(IOCTL_ROOTS)
     locked, _ = ctx.engine.reach(LOCKED_ROOTS)
     notif, _ = ctx.engine.reach(NOTIFIER_ROOTS)
+    notif = {**ctx.graph.reach(netdev_notifier_roots(ctx)), **notif}  # type: ignore[arg-type]
     for cand, ft, node in real_calls(ctx):
         assert isinstance(cand, Candidate)
         fn = cand.function
