@@ -122,6 +122,16 @@ class FnTree:
                 parent.type != "for_statement" or stmt == parent.child_by_field_name("body"))
         return False
 
+    def preceded_by(self, stmt: Node, needle: str) -> bool:
+        """The statement right before `stmt` (same block) contains `needle`: the site was
+        converted already."""
+        prev = stmt.prev_named_sibling
+        while prev is not None and prev.type == "comment":
+            prev = prev.prev_named_sibling
+        if prev is None and stmt.parent is not None and stmt.parent.type == "compound_statement":
+            return False
+        return prev is not None and needle in self.text(prev)
+
     # -- edits -------------------------------------------------------------------------------
     def edit(self, start: int, end: int, text: str) -> Edit:
         return Edit(self.fn.file, start, end, text, self.rule)

@@ -29,6 +29,9 @@ def is_sysfs_handler(fn: FunctionDef) -> bool:
 
 
 def _bracket(ft: FnTree, stmt: object, a: str, b: str) -> list:  # type: ignore[type-arg]
+    done = "nd_lock_transfer_devices(&nd_lock, &nd_lock2)"
+    if ft.preceded_by(stmt, done):  # type: ignore[arg-type]
+        return []  # converted already
     if ft.declares("nd_lock") or ft.declares("nd_lock2"):
         raise Unsafe("nd_lock/nd_lock2 already declared in the function")
     edits = ft.add_local(DECL)
@@ -100,7 +103,8 @@ def t8(ctx: RuleContext) -> Iterable[Site]:
             yield ctx.site(cand, outcome="review", reason=f"T8 not applied: {exc}")
             continue
         yield ctx.site(cand, outcome="rewrite", edits=edits,
-                       reason="T8: master link under double_lock_netdev()")
+                       reason="T8: master link under double_lock_netdev()"
+                       if edits else "already converted")
 
 
 def _root_name(ctx: RuleContext, cand: Candidate) -> str:
