@@ -81,7 +81,11 @@ def test_t8(tree: Path) -> None:
     p = plan(tree, 4)
     out = {(s.file, s.line): s for s in p.sites}
     assert out[("drivers/net/fover.c", 64)].outcome == "review"
-    assert not any(f == "net/bridge/br_if.c" for f, _ in out)
+    br = [s for (f, _), s in out.items() if f == "net/bridge/br_if.c"]
+    assert [(s.outcome, s.edits) for s in br] == [("review", [])]
+    assert "every caller holds both locks" in br[0].reason
+    assert sum(1 for s in p.sites if s.template == "T8" and s.function in
+               ("br_add_if", "bond_enslave", "qteam_port_add", "fover_slave_register")) == 4
     text = applied(tree, p)
     assert ("\tif (isadd) {\n\t\tdouble_lock_netdev(br->dev, &nd_lock, dev, &nd_lock2);\n"
             "\t\tnd_lock_transfer_devices(&nd_lock, &nd_lock2);\n"

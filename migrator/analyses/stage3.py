@@ -5,26 +5,19 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from migrator.analyses.common import Unsafe, in_family, real_calls
+from migrator.analyses.common import NOTIFIER_REGISTER as _REGISTER
+from migrator.analyses.common import Unsafe, in_family, netdev_notifier_roots, real_calls
 from migrator.callgraph import key
 from migrator.engine import Candidate, RuleContext
 from migrator.model import Site
 
-NOTIFIER_ROOTS = ("notifier_block.notifier_call",)
-NOTIFIER_REGISTER = ("register_netdevice_notifier", "register_netdevice_notifier_net",
-                     "register_netdevice_notifier_dev_net")
+NOTIFIER_REGISTER = tuple(_REGISTER)
 
 
 def netdev_notifiers(ctx: RuleContext) -> dict[tuple[str, str], list[str]]:
     """Functions reachable from the .notifier_call of a notifier_block that is passed to
     register_netdevice_notifier*() somewhere in the index."""
-    registered = set()
-    for call in ctx.index.calls():
-        if call.callee in NOTIFIER_REGISTER and call.args:
-            registered.add((call.file, call.args[0].lstrip("&").strip()))
-    roots = [r for r in ctx.graph.roots(NOTIFIER_ROOTS)
-             if (r.init.file, r.init.var) in registered]
-    return ctx.graph.reach(roots)
+    return ctx.graph.reach(netdev_notifier_roots(ctx))  # type: ignore[arg-type]
 
 
 def t3(ctx: RuleContext) -> Iterable[Site]:

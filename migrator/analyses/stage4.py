@@ -7,7 +7,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import replace
 
-from migrator.analyses.common import FnTree, Unsafe, real_calls
+from migrator.analyses.common import FnTree, Unsafe, netdev_notifier_roots, real_calls
 from migrator.callgraph import key
 from migrator.edits import line_of
 from migrator.engine import Candidate, RuleContext
@@ -29,6 +29,9 @@ def is_sysfs_handler(fn: FunctionDef) -> bool:
 
 
 def _bracket(ft: FnTree, stmt: object, a: str, b: str) -> list:  # type: ignore[type-arg]
+    done = "nd_lock_transfer_devices(&nd_lock, &nd_lock2)"
+    if ft.preceded_by(stmt, done):  # type: ignore[arg-type]
+        return []  # converted already
     if ft.declares("nd_lock") or ft.declares("nd_lock2"):
         raise Unsafe("nd_lock/nd_lock2 already declared in the function")
     edits = ft.add_local(DECL)
@@ -44,6 +47,7 @@ def t8(ctx: RuleContext) -> Iterable[Site]:
     ioctl, _ = ctx.engine.reach(IOCTL_ROOTS)
     locked, _ = ctx.engine.reach(LOCKED_ROOTS)
     notif, _ = ctx.engine.reach(NOTIFIER_ROOTS)
+    notif = {**ctx.graph.reach(netdev_notifier_roots(ctx)), **notif}  # type: ignore[arg-type]
     for cand, ft, node in real_calls(ctx):
         assert isinstance(cand, Candidate)
         fn = cand.function
@@ -64,11 +68,31 @@ def t8(ctx: RuleContext) -> Iterable[Site]:
                 entries.append((call, g))
             elif key(g) not in locked:
                 uncovered.append(call)
-        if k in locked and not entries and not uncovered:
-            continue  # .ndo_add_slave / newlink: the core holds both locks
+        if k in locked:
+            cand.chain = locked[k]
+        if k in locked and uncovered:
+            # Bracketing here would nest inside the locks the core already holds on the
+            # .ndo_add_slave/.newlink path; the other callers need them: a human decides.
+            yield ctx.site(cand, outcome="review", evidence=[
+                *cand.evidence(), *(f"{c.file}:{c.line} {c.caller}() calls {fn.name}() "
+                                    "without the locks" for c in uncovered)],
+                reason="T8 not applied: reached from a callback the core calls with both "
+                "locks held and from callers that do not hold them")
+            continue
+        if k in locked and not entries:
+            yield ctx.site(cand, outcome="review",
+                           reason="no edit: reached only from "
+                           f"{_root_name(ctx, cand)}: the core holds both locks")
+            continue
         try:
             stmt = ft.statement_of(node)
             if entries and not uncovered:
+                yield ctx.site(cand, outcome="review", evidence=[
+                    *cand.evidence(), *(f"{c.file}:{c.line} {g.name}() (ioctl/sysfs "
+                                        "entry point) is bracketed instead"
+                                        for c, g in entries)],
+                    reason="no edit at the link: every caller holds both locks "
+                    "(the core, or T8 at the ioctl/sysfs entry point)")
                 yield from _entries(ctx, cand, ft, node, entries)
                 continue
             if stmt.type != "expression_statement":
@@ -79,7 +103,16 @@ def t8(ctx: RuleContext) -> Iterable[Site]:
             yield ctx.site(cand, outcome="review", reason=f"T8 not applied: {exc}")
             continue
         yield ctx.site(cand, outcome="rewrite", edits=edits,
-                       reason="T8: master link under double_lock_netdev()")
+                       reason="T8: master link under double_lock_netdev()"
+                       if edits else "already converted")
+
+
+def _root_name(ctx: RuleContext, cand: Candidate) -> str:
+    first = cand.chain[0] if cand.chain else cand.function.name
+    for root in ctx.graph.roots(LOCKED_ROOTS):
+        if root.function.name == first:
+            return f".{root.member} ({root.function.name})"
+    return ".ndo_add_slave/.newlink/.changelink"
 
 
 def _entries(ctx: RuleContext, cand: Candidate, ft: FnTree, node: object,

@@ -55,6 +55,9 @@ def _t9_one(ctx: RuleContext, cand: Candidate, ft: FnTree, node: object,
     if stmt.type != "expression_statement":  # type: ignore[attr-defined]
         raise Unsafe(f"call inside a {stmt.type.replace('_', ' ')}; "  # type: ignore[attr-defined]
                      "the unlock needs the result stored first")
+    if ft.preceded_by(stmt, f"lock_netdev({dev}, &nd_lock)"):  # type: ignore[arg-type]
+        yield ctx.site(cand, outcome="rewrite", reason="already converted")
+        return
     if ft.declares("nd_lock") and "nd_lock" not in (ft.local_type("nd_lock") or ""):
         raise Unsafe("a local named nd_lock already exists with another type")
     edits = []

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from migrator.analyses.common import FnTree, Node
-from migrator.analyses.stage3 import NOTIFIER_REGISTER
+from migrator.analyses.common import FnTree, Node, netdev_notifier_roots
 from migrator.edits import line_of
 from migrator.engine import RuleContext
 from migrator.model import FunctionDef, Site
@@ -71,12 +70,10 @@ def _touches(ctx: RuleContext, fn: FunctionDef, nodes: list[Node], ft: FnTree,
 
 
 def report(ctx: RuleContext) -> Iterable[Site]:
-    registered = {(c.file, c.args[0].lstrip("&").strip())
-                  for c in ctx.index.calls() if c.callee in NOTIFIER_REGISTER and c.args}
     seen = set()
-    for root in ctx.graph.roots(("notifier_block.notifier_call",)):
-        fn = root.function
-        if (root.init.file, root.init.var) not in registered or (fn.file, fn.name) in seen:
+    for root in netdev_notifier_roots(ctx):
+        fn = root.function  # type: ignore[attr-defined]
+        if (fn.file, fn.name) in seen:
             continue
         seen.add((fn.file, fn.name))
         ft = FnTree(ctx.index.source(fn.file), fn, ctx.rule.id)
@@ -97,4 +94,4 @@ def report(ctx: RuleContext) -> Iterable[Site]:
                    end=ft.a(branches[0]), rule=ctx.rule.id,
                    reason="NETDEV_REGISTER handler touches another device: candidate for "
                    "deferral once NETDEV_REGISTER runs under the nd_lock",
-                   evidence=[f"notifier: {root.describe()}", *touched])
+                   evidence=[f"notifier: {root.describe()}", *touched])  # type: ignore[attr-defined]
