@@ -386,9 +386,10 @@ def commit_message(
     module = texts()
     # A rule may have texts of its own (keyed by rule id) where its template's texts
     # would be wrong (the .dellink rename is a T1 rename with another reason).
-    rules = sorted({site.rule for site in group.sites})
-    templates = [rules[0]] if len(rules) == 1 and rules[0] in module.summaries \
-        else group.templates
+    kinds = sorted({(site.rule, site.template) for site in group.sites})
+    own_keys = [f"{kinds[0][0]}:{kinds[0][1]}", kinds[0][0]] if len(kinds) == 1 else []
+    own = [k for k in own_keys if k in module.summaries]
+    templates = own[:1] or group.templates
     if len(templates) == 1:
         summary = module.summaries.get(templates[0], module.stage_summaries[stage])
     else:
