@@ -38,13 +38,15 @@ def is_git_tree(tree: Path) -> bool:
 
 def grep_hits(
     tree: Path, names: Iterable[str], *, git: bool, paths: Iterable[str] | None = None,
-    files_only: bool = False,
+    files_only: bool = False, untracked: bool = True,
 ) -> dict[str, list[tuple[int, str]]]:
     """Where any of `names` occurs as a whole word in a .c/.h file: path -> [(line, name)].
 
     One `git grep -o` (or `grep -r -o` outside git): C speed, and the lines tell
     which top-level chunk of the file mentions which name. `paths` limits the search
     to those files; `files_only` returns the files with empty hit lists (faster).
+    `untracked=False` leaves untracked files out (git: saves a walk of the whole work
+    tree; see `untracked_files`).
     """
     pathspec = sorted(paths) if paths is not None else None
     if pathspec is not None and not pathspec:
@@ -55,9 +57,15 @@ def grep_hits(
         batch = wanted[i : i + _GREP_BATCH]
         patterns = [arg for name in batch for arg in ("-e", name)]
         mode = ["-l"] if files_only else ["-n", "-o"]
+        if git and pathspec is not None and files_only:
+            # A long list of literal paths: GNU grep on the files is several times faster
+            # than git grep matching every index entry against thousands of pathspecs.
+            for path in _grep_files(tree, patterns, pathspec):
+                hits.setdefault(path, [])
+            continue
         if git:
             cmd = ["git", "-C", str(tree), "grep", *mode, "-w", "-F", "-I", "-z",
-                   "--untracked", "--no-color", *patterns, "--",
+                   *(["--untracked"] if untracked else []), "--no-color", *patterns, "--",
                    *(pathspec if pathspec is not None else (f"*{s}" for s in C_SUFFIXES))]
         else:
             where = pathspec if pathspec is not None else [
@@ -86,6 +94,39 @@ def grep_hits(
     return hits
 
 
+def _grep_files(tree: Path, patterns: list[str], paths: list[str]) -> list[str]:
+    """`grep -l -w -F` over the given files (relative to `tree`), in argument batches."""
+    out: list[str] = []
+    batch: list[str] = []
+    size = 0
+    for i, path in enumerate(paths):
+        batch.append(path)
+        size += len(path) + 1
+        if size < 100_000 and i + 1 < len(paths):
+            continue
+        result = subprocess.run(["grep", "-l", "-w", "-F", "-I", "-Z", "-s", *patterns, "--",
+                                 *batch], cwd=tree, capture_output=True, check=False)
+        if result.returncode not in (0, 1) and not (result.returncode == 2 and result.stdout):
+            message = result.stderr.decode("utf-8", "replace").strip()
+            raise MigratorError(f"{tree}: searching the tree failed: {message}")
+        out.extend(p.decode("utf-8", "surrogateescape") for p in result.stdout.split(b"\0") if p)
+        batch, size = [], 0
+    return out
+
+
+def untracked_files(tree: Path) -> list[str]:
+    """Untracked, not ignored .c/.h files of a git tree."""
+    result = subprocess.run(
+        ["git", "-C", str(tree), "ls-files", "-z", "-o", "--exclude-standard", "--",
+         *(f"*{s}" for s in C_SUFFIXES)],
+        capture_output=True, check=False,
+    )
+    if result.returncode:
+        message = result.stderr.decode("utf-8", "replace").strip()
+        raise MigratorError(f"{tree}: listing untracked files failed: {message}")
+    return [p.decode("utf-8", "surrogateescape") for p in result.stdout.split(b"\0") if p]
+
+
 def tree_fingerprint(tree: Path) -> str | None:
     """A key that changes whenever a file's content may have changed (git trees only).
 
@@ -97,8 +138,7 @@ def tree_fingerprint(tree: Path) -> str | None:
                           capture_output=True, check=False)
     status = subprocess.run(
         ["git", "--no-optional-locks", "-C", str(tree), "status", "--porcelain=v1", "-z",
-         "--untracked-files=all",
-         "--", *(f"*{s}" for s in C_SUFFIXES)],
+         "--untracked-files=all", "--", *(f"*{s}" for s in C_SUFFIXES)],
         capture_output=True, check=False,
     )
     if head.returncode or status.returncode:

@@ -26,7 +26,7 @@ from pathlib import Path
 
 from migrator import __version__
 from migrator.chunks import split_top_level
-from migrator.discover import grep_hits, is_git_tree, tree_fingerprint
+from migrator.discover import grep_hits, is_git_tree, tree_fingerprint, untracked_files
 from migrator.model import CallSite, FunctionDef, ParsedFile, ParseStats, StructInit
 from migrator.parse import ChunkFacts, chunk_stats, extract_chunk
 from migrator.progress import Progress
@@ -122,13 +122,38 @@ class _FileState:
     keys: list[bytes]  # content key of each chunk
     parsed: set[int] = field(default_factory=set)  # chunk indexes parsed (or being parsed)
     facts: dict[int, ChunkFacts] = field(default_factory=dict)
+    starts: list[int] = field(default_factory=list)  # byte offset of each chunk
 
-    def chunk_of_line(self, line: int) -> int:
-        return bisect.bisect_right(self.line_bases, line - 1) - 1
+    def chunk_of_offset(self, offset: int) -> int:
+        return bisect.bisect_right(self.starts, offset) - 1
 
 
 def _chunk_key(chunk: bytes) -> bytes:
     return hashlib.blake2b(chunk, digest_size=16, person=FACTS_VERSION.encode()[:16]).digest()
+
+
+def _chunks_matching(state: _FileState, src: bytes, names: Iterable[str]) -> set[int]:
+    """Indexes of the chunks of `src` in which one of `names` occurs as a whole word.
+    (bytes.find per name: much faster than a regex alternation over many names.)"""
+    out: set[int] = set()
+    for name in names:
+        word = name.encode()
+        pos = src.find(word)
+        while pos >= 0:
+            end = pos + len(word)
+            if (pos == 0 or not _is_word(src[pos - 1])) and (
+                    end >= len(src) or not _is_word(src[end])):
+                out.add(state.chunk_of_offset(pos))
+            pos = src.find(word, end)
+    return out
+
+
+def _is_word(byte: int) -> bool:
+    return byte == 0x5F or 0x30 <= byte <= 0x39 or 0x41 <= byte <= 0x5A or 0x61 <= byte <= 0x7A
+
+
+# Chunk facts known before the worker pool forked (workers skip parsing those chunks).
+_KNOWN_FACTS: dict[bytes, ChunkFacts] = {}
 
 
 def read_source(root: Path, path: str) -> tuple[bytes | None, str]:
@@ -154,19 +179,30 @@ def read_source(root: Path, path: str) -> tuple[bytes | None, str]:
     return src, ""
 
 
-def _prepare_job(job: tuple[Path, str]) -> tuple[str, _FileState | None, str]:
-    """Worker: read and split one file."""
-    root, path = job
+def _scan_job(
+    job: tuple[Path, str, tuple[str, ...]],
+) -> tuple[str, _FileState | None, str, list[int], dict[int, ChunkFacts]]:
+    """Worker: read and split one file, find the chunks mentioning the pattern, parse those
+    (unless already known) in one go: the file is read once."""
+    root, path, names = job
     src, reason = read_source(root, path)
     if src is None:
-        return path, None, reason
+        return path, None, reason, [], {}
     chunks = split_top_level(src)
-    bases, keys, line = [], [], 0
+    bases, keys, starts, line = [], [], [], 0
     for start, end in chunks:
         bases.append(line)
+        starts.append(start)
         keys.append(_chunk_key(src[start:end]))
         line += src.count(b"\n", start, end)
-    return path, _FileState(chunks, bases, keys), ""
+    state = _FileState(chunks, bases, keys, starts=starts)
+    facts = {}
+    matched = sorted(_chunks_matching(state, src, names))
+    for i in matched:
+        if keys[i] not in _KNOWN_FACTS:
+            start, end = chunks[i]
+            facts[i] = extract_chunk(src[start:end])
+    return path, state, "", matched, facts
 
 
 def _parse_job(job: tuple[Path, str, list[tuple[int, int]]]) -> list[tuple[int, ChunkFacts]]:
@@ -186,6 +222,15 @@ def _stats_job(job: tuple[Path, str, list[tuple[int, int]], str]) -> ParseStats:
     return total
 
 
+_T0 = time.monotonic()
+
+
+def _debug(what: str) -> None:
+    """Timestamped trace on stderr with MIGRATOR_DEBUG=1 (profiling aid)."""
+    if os.environ.get("MIGRATOR_DEBUG"):
+        print(f"[{time.monotonic() - _T0:7.2f}] {what}", file=sys.stderr)
+
+
 class IndexBuilder:
     def __init__(
         self, root: Path, request: IndexRequest, *, jobs: int = 0,
@@ -203,6 +248,12 @@ class IndexBuilder:
         self._chunk_cache: dict[bytes, ChunkFacts] = {}
         self._used_keys: set[bytes] = set()
         self._pool: multiprocessing.pool.Pool | None = None
+        # closure tables, filled as chunk facts come in (see _add_facts)
+        self._definitions: dict[str, list[tuple[str, bool]]] = defaultdict(list)
+        self._calls: dict[tuple[str, str], set[tuple[str, bool]]] = defaultdict(set)
+        self._member_values: dict[str, set[str]] = defaultdict(set)
+        self._roots: set[tuple[str, str]] = set()  # (initializer's file, callback name)
+        self._wanted_roots = {tuple(r.split(".", 1)) for r in request.root_members}
 
     def _map(self, func, jobs: list) -> Iterable:  # type: ignore[no-untyped-def]
         if self._pool is not None and len(jobs) > 8:
@@ -259,6 +310,8 @@ class IndexBuilder:
         cached_chunks = self._load("chunks")
         if isinstance(cached_chunks, dict):
             self._chunk_cache = cached_chunks
+        _KNOWN_FACTS.clear()
+        _KNOWN_FACTS.update(self._chunk_cache)
         try:
             if self.jobs > 1:
                 self._pool = multiprocessing.get_context("fork").Pool(self.jobs)
@@ -270,6 +323,7 @@ class IndexBuilder:
                 self._pool.terminate()
                 self._pool.join()
                 self._pool = None
+            _KNOWN_FACTS.clear()
         self.progress.done(f"indexed {len(self._states)} files in "
                            f"{time.monotonic() - started:.1f}s")
         for path in sorted(self._states):
@@ -277,7 +331,9 @@ class IndexBuilder:
         self._store("chunks", {k: self._chunk_cache[k] for k in self._used_keys
                                if k in self._chunk_cache})
         if fingerprint is not None:
+            sources, self.index._sources = self.index._sources, {}  # re-read lazily
             self._store("index", (request_key, self.index))
+            self.index._sources = sources
         return self.index
 
     # -- closure -----------------------------------------------------------------------------
@@ -285,19 +341,37 @@ class IndexBuilder:
     def _closure(self) -> None:
         """Parse what mentions the requested names, then, round after round, what mentions
         the functions found to call them, until no new function appears."""
-        searched_global: set[str] = set(self.request.names)
+        req = self.request
+        first_names = set(req.names) | {r.split(".", 1)[0] for r in req.root_members}
+        searched_global: set[str] = set(first_names)
         searched_static: set[tuple[str, str]] = set()
-        with ThreadPoolExecutor(2) as executor:  # two greps at once: they wait on I/O
-            first = executor.submit(grep_hits, self.root, searched_global, git=self.git)
-            scope_job = (executor.submit(grep_hits, self.root, self.request.scope_names,
-                                         git=self.git, files_only=True)
-                         if self.request.scope_names else None)
-            hits = first.result()
+        untracked: list[str] = []
+        scope: set[str] | None = None
+        # Greps wait on I/O: run them together. `-l` (files only) is much cheaper than `-o`;
+        # the workers find the chunks mentioning the names when they read the files.
+        with ThreadPoolExecutor(3) as executor:
+            first = executor.submit(grep_hits, self.root, first_names, git=self.git,
+                                    files_only=True, untracked=False)
+            scope_job = (executor.submit(grep_hits, self.root, req.scope_names, git=self.git,
+                                         files_only=True, untracked=False)
+                         if req.scope_names else None)
+            untracked_job = executor.submit(untracked_files, self.root) if self.git else None
+            files = set(first.result())
             scope = set(scope_job.result()) if scope_job is not None else None
-        self._parse_hits(hits)
+            untracked = untracked_job.result() if untracked_job is not None else []
+        _debug(f"first greps: {len(files)} files, scope {len(scope or ())}, "
+               f"{len(untracked)} untracked")
+        if untracked:  # `--untracked` costs a tree-wide directory walk: only when needed
+            files |= set(grep_hits(self.root, first_names, git=True, paths=untracked,
+                                   files_only=True, untracked=True))
+            if scope is not None:
+                scope |= set(grep_hits(self.root, req.scope_names, git=True, paths=untracked,
+                                       files_only=True, untracked=True))
+        self._visit({path: first_names for path in files})
         while True:
             self.index.rounds += 1
-            global_names, static_defs = self._interesting()
+            global_names, static_defs = self._interesting(searched_static)
+            _debug("interesting")
             new_global = global_names - searched_global
             new_static = static_defs - searched_static
             if not new_global and not new_static:
@@ -306,84 +380,106 @@ class IndexBuilder:
                 new_global = set()
             searched_global |= new_global
             searched_static |= new_static
-            hits = (grep_hits(self.root, new_global, git=self.git,
-                              paths=None if scope is None else scope | set(self._states))
-                    if new_global else {})
+            todo: dict[str, set[str]] = defaultdict(set)
             for path, name in new_static:
-                hits.setdefault(path, []).extend(self._hits_in_file(path, name))
-            if os.environ.get("MIGRATOR_DEBUG"):
-                print(f"round {self.index.rounds}: +{len(new_global)} global names, "
-                      f"+{len(new_static)} static, {len(hits)} files", file=sys.stderr)
-            self._parse_hits(hits)
+                todo[path].add(name)
+            if new_global:
+                paths = None if scope is None else scope | set(self._states)
+                for path in grep_hits(self.root, new_global, git=self.git, paths=paths,
+                                      files_only=True, untracked=bool(untracked)):
+                    todo[path] |= new_global
+            _debug(f"round {self.index.rounds}: +{len(new_global)} global names, "
+                   f"+{len(new_static)} static, {len(todo)} files")
+            self._visit(todo)
 
-    def _hits_in_file(self, path: str, name: str) -> list[tuple[int, str]]:
-        src = self.index.source(path)
-        pattern = re.compile(rb"\b" + re.escape(name.encode()) + rb"\b")
-        return [(src.count(b"\n", 0, m.start()) + 1, name) for m in pattern.finditer(src)]
-
-    def _parse_hits(self, hits: dict[str, list[tuple[int, str]]]) -> None:
-        new_paths = sorted(p for p in hits if p not in self._states)
-        for path, state, reason in self._map(_prepare_job, [(self.root, p) for p in new_paths]):
+    def _visit(self, todo: dict[str, set[str]]) -> None:
+        """Parse the chunks of each file that mention one of its names (files not seen yet:
+        read, split and parsed in one worker job)."""
+        new_paths = sorted(p for p in todo if p not in self._states)
+        jobs = [(self.root, p, tuple(sorted(todo[p]))) for p in new_paths]
+        self.progress.total += len(jobs)
+        for path, state, reason, matched, facts in self._map(_scan_job, jobs):
             if state is None:
                 self.index.skipped.append(f"{path}: {reason}")
                 state = _FileState([], [], [])
             self._states[path] = state
-        jobs: list[tuple[Path, str, list[tuple[int, int]]]] = []
-        for path, lines in hits.items():
+            for i in matched:
+                state.parsed.add(i)
+                key = state.keys[i]
+                self._used_keys.add(key)
+                found = facts.get(i) or self._chunk_cache.get(key)
+                if found is None:  # an identical chunk parsed meanwhile by another worker
+                    found = extract_chunk(self._chunk_bytes(path, i))
+                self._chunk_cache[key] = found
+                self._add_facts(path, state, i, found)
+            self.progress.step(path)
+        _debug(f"scanned {len(new_paths)} new files")
+        parse_jobs: list[tuple[Path, str, list[tuple[int, int]]]] = []
+        for path in sorted(set(todo) - set(new_paths)):
             state = self._states[path]
             if not state.chunks:
                 continue
-            todo = []
-            for chunk_i in sorted({state.chunk_of_line(line) for line, _name in lines}):
-                if chunk_i in state.parsed:
-                    continue
-                state.parsed.add(chunk_i)
-                key = state.keys[chunk_i]
+            src = self.index.source(path)
+            todo_spans = []
+            for i in sorted(_chunks_matching(state, src, todo[path]) - state.parsed):
+                state.parsed.add(i)
+                key = state.keys[i]
                 self._used_keys.add(key)
                 if key in self._chunk_cache:
-                    state.facts[chunk_i] = self._chunk_cache[key]
+                    self._add_facts(path, state, i, self._chunk_cache[key])
                 else:
-                    todo.append(state.chunks[chunk_i])
-            if todo:
-                jobs.append((self.root, path, todo))
-        self.progress.total += len(jobs)
-        for (_root, path, _spans), results in zip(jobs, self._map(_parse_job, jobs), strict=True):
+                    todo_spans.append(state.chunks[i])
+            if todo_spans:
+                parse_jobs.append((self.root, path, todo_spans))
+        for (_root, path, _spans), results in zip(parse_jobs, self._map(_parse_job, parse_jobs),
+                                                  strict=True):
             state = self._states[path]
-            index_of = {start: i for i, (start, _end) in enumerate(state.chunks)}
             for start, facts in results:
-                chunk_i = index_of[start]
-                state.facts[chunk_i] = facts
-                self._chunk_cache[state.keys[chunk_i]] = facts
-            self.progress.step(path)
+                i = state.chunk_of_offset(start)
+                self._chunk_cache[state.keys[i]] = facts
+                self._add_facts(path, state, i, facts)
+        _debug(f"parsed {sum(len(j[2]) for j in parse_jobs)} chunks in {len(parse_jobs)} "
+               "known files")
 
-    def _interesting(self) -> tuple[set[str], set[tuple[str, str]]]:
+    def _chunk_bytes(self, path: str, i: int) -> bytes:
+        start, end = self._states[path].chunks[i]
+        return self.index.source(path)[start:end]
+
+    def _add_facts(self, path: str, state: _FileState, i: int, facts: ChunkFacts) -> None:
+        """Record a chunk's facts, and fold them into the closure's tables."""
+        state.facts[i] = facts
+        for fn in facts.functions:
+            self._definitions[fn.name].append((path, fn.is_static))
+        for call in facts.calls:
+            self._calls[(path, call.caller)].add((call.callee, call.via_member))
+        for init in facts.inits:
+            for member, value in init.members:
+                if value.isidentifier():
+                    self._member_values[value].add(member.rsplit(".", 1)[-1])
+                    if (init.struct_type, member) in self._wanted_roots:
+                        self._roots.add((path, value))
+
+    def _interesting(
+        self, searched_static: set[tuple[str, str]],
+    ) -> tuple[set[str], set[tuple[str, str]]]:
         """Functions to look for callers of next: (global names, static (file, name)).
 
         The fixpoint of definitions that call a requested name or an interesting
         definition (a call resolves to the static function of the same file when there
         is one, else to every global definition), plus the callbacks named by the
-        request's root members. Calls through a struct member (`ops->newlink(...)`)
+        request's root members (first looked for in the initializer's file; tree-wide when
+        that file does not define them). Calls through a struct member (`ops->newlink(...)`)
         reach every function assigned to that member; such edges are followed from root
         callbacks only, and member names are never searched tree-wide ("probe" or
         "open" would pull in the whole kernel).
+
+        The result depends only on the facts gathered, not on the order they came in:
+        the fixpoint only ever adds functions or upgrades them from local to global.
         """
-        definitions: dict[str, list[tuple[str, bool]]] = defaultdict(list)
-        calls: dict[tuple[str, str], set[tuple[str, bool]]] = defaultdict(set)
-        member_values: dict[str, set[str]] = defaultdict(set)
-        roots: set[str] = set()
-        wanted_roots = {tuple(r.split(".", 1)) for r in self.request.root_members}
-        for path, state in self._states.items():
-            for facts in state.facts.values():
-                for fn in facts.functions:
-                    definitions[fn.name].append((path, fn.is_static))
-                for call in facts.calls:
-                    calls[(path, call.caller)].add((call.callee, call.via_member))
-                for init in facts.inits:
-                    for member, value in init.members:
-                        if value.isidentifier():
-                            member_values[value].add(member.rsplit(".", 1)[-1])
-                            if (init.struct_type, member) in wanted_roots:
-                                roots.add(value)
+        definitions = self._definitions
+        calls = self._calls
+        member_values = self._member_values
+        root_names = {name for _path, name in self._roots}
 
         def resolve(path: str, name: str) -> list[tuple[str, str]]:
             defs = definitions.get(name, [])
@@ -397,19 +493,20 @@ class IndexBuilder:
         interesting: set[tuple[str, str]] = set()
         local_only: set[tuple[str, str]] = set()  # reach only a local name
         members: set[str] = set()
+        candidates = [(k, callees) for k, callees in sorted(calls.items())
+                      if k[1] not in boundaries and not any(c in boundaries for c, _ in callees)]
         changed = True
         while changed:
             changed = False
-            for (path, fn), callees in calls.items():
-                if ((path, fn) in interesting and (path, fn) not in local_only) or (
-                        fn in boundaries or any(c in boundaries for c, _ in callees)):
+            for (path, fn), callees in candidates:
+                if (path, fn) in interesting and (path, fn) not in local_only:
                     continue
                 reached = None
                 for callee, via_member in callees:
                     if via_member:
                         # framework dispatch (`ops->newlink(...)`) is followed from root
                         # callbacks only: from anywhere, "open" or "probe" reach everything
-                        if fn in roots and callee in members:
+                        if fn in root_names and callee in members:
                             reached = "global"
                     elif callee in requested:
                         reached = "global"
@@ -437,7 +534,13 @@ class IndexBuilder:
         static_defs = {(p, n) for p, n in interesting
                        if (p, n) in local_only or (p, True) in definitions.get(n, [])}
         global_names = {n for p, n in interesting if (p, n) not in static_defs}
-        return global_names | roots | set(requested), static_defs
+        # root callbacks: their definition is first looked for in the initializer's file
+        for path, name in self._roots:
+            if (path, True) in definitions.get(name, []) or (path, name) not in searched_static:
+                static_defs.add((path, name))
+            else:
+                global_names.add(name)
+        return global_names | set(requested), static_defs
 
     # -- statistics and results ----------------------------------------------------------------
 

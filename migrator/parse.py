@@ -24,7 +24,7 @@ LANGUAGE = tree_sitter.Language(tree_sitter_c.language())
 
 _FACTS_QUERY = """
 (function_definition) @function
-(call_expression function: (_) @callee arguments: (argument_list) @args) @call
+(call_expression arguments: (argument_list)) @call
 (declaration type: (struct_specifier name: (type_identifier) @struct_type)
              declarator: (init_declarator value: (initializer_list))) @struct_decl
 """
@@ -146,21 +146,11 @@ class ChunkFacts:
 def extract_chunk(chunk: bytes) -> ChunkFacts:
     """Functions, calls and struct initializers of one chunk (relative offsets)."""
     root = parse(chunk).root_node
-    functions: list[tree_sitter.Node] = []
-    calls: list[tuple[tree_sitter.Node, tree_sitter.Node, tree_sitter.Node]] = []
-    struct_decls: list[tree_sitter.Node] = []
-    # matches(), not captures(): a call's callee and arguments must stay paired even when
-    # calls nest or start at the same byte (`a(b)->c(d)`).
-    for _pattern, match in tree_sitter.QueryCursor(_query(_FACTS_QUERY)).matches(root):
-        if "function" in match:
-            functions.extend(match["function"])
-        elif "call" in match:
-            calls.append((match["call"][0], match["callee"][0], match["args"][0]))
-        elif "struct_decl" in match:
-            struct_decls.extend(match["struct_decl"])
+    captures = tree_sitter.QueryCursor(_query(_FACTS_QUERY)).captures(root)
     facts = ChunkFacts()
-    defs = [_function_def(chunk, node) for node in functions]
-    facts.functions = [f for f in defs if f is not None]
+    functions = [_function_def(chunk, node) for node in
+                 sorted(captures.get("function", []), key=lambda n: n.start_byte)]
+    facts.functions = [f for f in functions if f is not None]
     spans = sorted((f.body_start, f.body_end, f.name) for f in facts.functions)
 
     def enclosing(offset: int) -> str:
@@ -169,14 +159,19 @@ def extract_chunk(chunk: bytes) -> ChunkFacts:
                 return name
         return ""
 
-    for call, callee, args in sorted(calls, key=lambda c: c[0].start_byte):
+    # Each capture name has its own list, and tree-sitter does not keep the lists of
+    # different names aligned (nor in one stable order for nested matches): take the
+    # callee and arguments from the call node itself, and sort every list by position.
+    for call in sorted(captures.get("call", []), key=lambda n: (n.start_byte, n.end_byte)):
         caller = enclosing(call.start_byte)
-        if not caller:
+        callee = call.child_by_field_name("function")
+        args = call.child_by_field_name("arguments")
+        if not caller or callee is None or args is None:
             continue
         site = _call_site(chunk, call, callee, args, caller)
         if site is not None:
             facts.calls.append(site)
-    for decl in struct_decls:
+    for decl in sorted(captures.get("struct_decl", []), key=lambda n: n.start_byte):
         facts.inits.extend(_struct_inits(chunk, decl))
     return facts
 
@@ -198,7 +193,8 @@ def _function_def(src: bytes, node: tree_sitter.Node) -> FunctionDef | None:
         ptype = _type_text(src, param) + (" " + "*" * stars if stars else "")
         params.append(Param(ptype, pname))
     local_decls = tree_sitter.QueryCursor(_query(_DECLARATION_QUERY)).captures(body)
-    locals_ = [p for d in local_decls.get("decl", []) for p in declared_names(src, d)]
+    locals_ = [p for d in sorted(local_decls.get("decl", []), key=lambda n: n.start_byte)
+               for p in declared_names(src, d)]
     is_static = any(
         c.type == "storage_class_specifier" and c.text == b"static" for c in node.children
     )
