@@ -16,6 +16,7 @@ import multiprocessing.pool
 import os
 import pickle
 import re
+import signal
 import sys
 import time
 from collections import defaultdict
@@ -152,8 +153,19 @@ def _is_word(byte: int) -> bool:
     return byte == 0x5F or 0x30 <= byte <= 0x39 or 0x41 <= byte <= 0x5A or 0x61 <= byte <= 0x7A
 
 
-# Chunk facts known before the worker pool forked (workers skip parsing those chunks).
-_KNOWN_FACTS: dict[bytes, ChunkFacts] = {}
+# Keys of the chunk facts the parent already has (workers skip parsing those chunks).
+_KNOWN_KEYS: set[bytes] = set()
+# Chunk facts kept in the shared cache file beyond those a run used (other trees).
+MAX_CACHED_CHUNKS = 300_000
+
+
+def _worker_init(known: frozenset[bytes]) -> None:
+    """Pool worker start: the parent's Ctrl-C/SIGTERM handling (which cleans up
+    worktrees) must not run here; a terminated worker just stops."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    _KNOWN_KEYS.clear()
+    _KNOWN_KEYS.update(known)
 
 
 def read_source(root: Path, path: str) -> tuple[bytes | None, str]:
@@ -199,7 +211,7 @@ def _scan_job(
     facts = {}
     matched = sorted(_chunks_matching(state, src, names))
     for i in matched:
-        if keys[i] not in _KNOWN_FACTS:
+        if keys[i] not in _KNOWN_KEYS:
             start, end = chunks[i]
             facts[i] = extract_chunk(src[start:end])
     return path, state, "", matched, facts
@@ -260,10 +272,12 @@ class IndexBuilder:
             return self._pool.imap(func, jobs, chunksize=4)
         return map(func, jobs)
 
-    # cache files: one per tree, pruned to the chunks this tree uses
+    # cache files: the chunk cache is shared, the whole-index cache is per tree
     def _cache_path(self, kind: str) -> Path | None:
         if self.cache_dir is None:
             return None
+        if kind == "chunks":
+            return self.cache_dir / "chunks.pickle"
         tag = hashlib.blake2b(str(self.root).encode(), digest_size=8).hexdigest()
         return self.cache_dir / f"{kind}-{tag}.pickle"
 
@@ -310,11 +324,15 @@ class IndexBuilder:
         cached_chunks = self._load("chunks")
         if isinstance(cached_chunks, dict):
             self._chunk_cache = cached_chunks
-        _KNOWN_FACTS.clear()
-        _KNOWN_FACTS.update(self._chunk_cache)
+        _KNOWN_KEYS.clear()
+        _KNOWN_KEYS.update(self._chunk_cache)
         try:
             if self.jobs > 1:
-                self._pool = multiprocessing.get_context("fork").Pool(self.jobs)
+                # A fork server, not a plain fork: the caller may have threads (GitPython,
+                # thread pools) holding locks that a forked child would inherit, locked.
+                self._pool = multiprocessing.get_context("forkserver").Pool(
+                    self.jobs, initializer=_worker_init,
+                    initargs=(frozenset(self._chunk_cache),))
             self._closure()
             if self.stats:
                 self._collect_stats()
@@ -323,13 +341,19 @@ class IndexBuilder:
                 self._pool.terminate()
                 self._pool.join()
                 self._pool = None
-            _KNOWN_FACTS.clear()
+            _KNOWN_KEYS.clear()
         self.progress.done(f"indexed {len(self._states)} files in "
                            f"{time.monotonic() - started:.1f}s")
         for path in sorted(self._states):
             self.index._add(self._parsed_file(path))
-        self._store("chunks", {k: self._chunk_cache[k] for k in self._used_keys
-                               if k in self._chunk_cache})
+        # The chunk cache is shared by all trees (a stage runs in a new temporary worktree
+        # each time): this run's chunks first, then older entries up to a bound.
+        kept = {k: self._chunk_cache[k] for k in self._used_keys if k in self._chunk_cache}
+        for k, facts in self._chunk_cache.items():
+            if len(kept) >= MAX_CACHED_CHUNKS:
+                break
+            kept.setdefault(k, facts)
+        self._store("chunks", kept)
         if fingerprint is not None:
             sources, self.index._sources = self.index._sources, {}  # re-read lazily
             self._store("index", (request_key, self.index))

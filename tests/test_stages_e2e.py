@@ -49,7 +49,7 @@ def test_stages_1_to_6(tmp_path: Path, capsys: pytest.CaptureFixture[str],
     repo = make_repo(tmp_path / "repo")
     out = tmp_path / "out"
     rc = cli.main(["stage", "1-6", "--tree", str(repo), "--out", str(out), "--no-cache",
-                   "-j", "1", *extra])
+                   "-j", "2", *extra])
     assert rc == 0, capsys.readouterr().err
     folders = stage_folders(out)
     assert {f.name for f in folders} >= {"stage-1", "stage-2", "stage-4", "stage-5"}
@@ -75,7 +75,7 @@ def test_stages_1_to_6(tmp_path: Path, capsys: pytest.CaptureFixture[str],
     git(repo, "pull", "-q", "--ff-only", str(clone), "HEAD")
     capsys.readouterr()
     rc = cli.main(["stage", "1-6", "--tree", str(repo), "--out", str(tmp_path / "again"),
-                   "--no-cache", "-j", "1", *extra])
+                   "--no-cache", "-j", "2", *extra])
     printed = capsys.readouterr().out
     assert rc == 0
     for n in range(1, 7):
