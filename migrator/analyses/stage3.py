@@ -246,13 +246,18 @@ def _t7(ctx: RuleContext, cand: Candidate, ft: FnTree, node: cedit.Node, stmt: c
         dev: str, fam: str) -> Iterable[Site]:
     """The helper attaches &fallback_nd_lock; each in-tree caller of the helper takes
     fallback_nd_lock.mutex around the call, released on every exit. All or nothing."""
-    if ft.is_unbraced_body(stmt):
-        raise Unsafe("T7: registration is an unbraced branch")
     helper = cand.function
-    fname = node.child_by_field_name("function")
-    assert fname is not None
-    edits = [*ft.wrap(stmt, [f"attach_nd_lock({dev}, &fallback_nd_lock);"], []),
-             ft.edit(ft.a(fname), ft.b(fname), RENAMED)]
+    try:
+        src, _fn_node, cstmt, var, dev = _shape(ctx, cand)
+    except (Unsafe, cedit.CannotEdit) as exc:
+        raise Unsafe(f"T7 ({fam}): {exc}") from exc
+    edits = [cedit.insert_before_statement(helper.file, src, cstmt,
+                                           [f"attach_nd_lock({dev}, &fallback_nd_lock);"],
+                                           ctx.rule.id),
+             _rename(ctx, cand),
+             cedit.insert_after_statement(helper.file, src, cstmt,
+                                          [f"if ({var})", f"\tdetach_nd_lock({dev});"],
+                                          ctx.rule.id)]
     asserted = asserted_locks(ctx.index.source(helper.file), helper)
     callers = [c for c in ctx.graph.callers(helper) if not c.via_member]
     plans: list[tuple[object, Site]] = []
