@@ -72,3 +72,18 @@ def test_defaults_review(tmp_path: Path) -> None:
     assert got["s3_event"] == ("T5", "review", False)
     assert got["wfam_register"] == ("T4", "review", False)  # not a configured family
     assert "wfam_add_iface" not in got
+
+
+def test_stage6_core_review(tmp_path: Path) -> None:
+    shutil.copytree(FIX.parent / "stage6", tmp_path / "t")
+    opts = PlanOptions(use_cache=False, rule_options={"with_core": True})
+    sites = [s for s in open_engine(tmp_path / "t", opts).plan(6).sites
+             if s.template == "core"]
+    assert [(s.file, s.line, s.outcome, s.edits) for s in sites] == [
+        ("net/core/dev.c", 12, "review", [])]
+    assert "rollback loop" in sites[0].reason
+    assert any(e.startswith("net/core/dev.c:19 rollback:") for e in sites[0].evidence)
+    assert any(e.startswith("net/core/dev.c:30 replay entry:") for e in sites[0].evidence)
+    plain = PlanOptions(use_cache=False, rule_options={"with_core": False})
+    assert not [s for s in open_engine(tmp_path / "t", plain).plan(6).sites
+                if s.template == "core"]
