@@ -1,17 +1,45 @@
-"""Stage 3: register_netdevice() outside .newlink/.changelink -> T5 (notifier), T7
-(configured fallback family), else review with evidence (T3/T4 choice)."""
+"""Stage 3: register_netdevice() outside .newlink/.changelink.
+
+Per call, in this order:
+- the function is itself an API another rule migrates the callers of (e.g.
+  register_netdev() in net/core): review "core API", never rewritten;
+- configured fallback family (`families`): T7, the helper attaches
+  &fallback_nd_lock and its in-tree callers take fallback_nd_lock.mutex around the
+  call on every exit path; review when a caller already holds another lock there;
+- reached from a netdevice notifier: T5, review unless `t5 = "rewrite"`;
+- known, unconfigured family: review;
+- else T3 (a parent device is identifiable) or T4 (private lock), rewritten when the
+  statement shape and the error path are ones the templates cover.
+"""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
+from migrator import cedit
+from migrator.analyses import stage2
+from migrator.analyses.common import (
+    ND_LOCK_DECL,
+    FnTree,
+    Unsafe,
+    asserted_locks,
+    held_locks_before,
+    in_family,
+    netdev_notifier_roots,
+    other_rule_calls,
+    parent_candidates,
+    real_calls,
+)
 from migrator.analyses.common import NOTIFIER_REGISTER as _REGISTER
-from migrator.analyses.common import Unsafe, in_family, netdev_notifier_roots, real_calls
 from migrator.callgraph import key
 from migrator.engine import Candidate, RuleContext
-from migrator.model import Site
+from migrator.model import Edit, Site
 
 NOTIFIER_REGISTER = tuple(_REGISTER)
+FALLBACK_LOCK = "mutex_lock(&fallback_nd_lock.mutex);"
+FALLBACK_UNLOCK = "mutex_unlock(&fallback_nd_lock.mutex);"
+RENAMED = "__register_netdevice"
 
 
 def netdev_notifiers(ctx: RuleContext) -> dict[tuple[str, str], list[str]]:
@@ -25,49 +53,267 @@ def t3(ctx: RuleContext) -> Iterable[Site]:
     known = list(ctx.options.get("known_families", []))
     t5 = str(ctx.options.get("t5", "review"))
     notif = netdev_notifiers(ctx)
+    api = other_rule_calls(ctx)
     for cand, ft, node in real_calls(ctx):
         assert isinstance(cand, Candidate)
         k = key(cand.function)
         fam = in_family(cand.call.file, families)
+        template = None
         try:
+            if cand.function.name in api:
+                yield ctx.site(cand, outcome="review", template="core",
+                               reason=f"core API: {cand.function.name}() is itself the "
+                               f"registration API migrated by rule {api[cand.function.name]}; "
+                               "its lock handling belongs to the core patch")
+                continue
             stmt = ft.statement_of(node)
             dev = cand.call.args[0] if cand.call.args else ""
             if fam:
-                if ft.is_unbraced_body(stmt):
-                    raise Unsafe("registration is an unbraced branch")
-                fname = node.child_by_field_name("function")
-                assert fname is not None
-                edits = [*ft.wrap(stmt, [f"attach_nd_lock({dev}, &fallback_nd_lock);"], []),
-                         ft.edit(ft.a(fname), ft.b(fname), "__register_netdevice")]
-                callers = [f"{c.file}:{c.line} {c.caller}() must hold fallback_nd_lock.mutex"
-                           for c in ctx.graph.callers(cand.function)]
-                yield ctx.site(cand, outcome="rewrite", template="T7", edits=edits,
-                               evidence=[*cand.evidence(), *(callers or [
-                                   "no in-tree caller found: callers must take "
-                                   "fallback_nd_lock.mutex (after RTNL, before the "
-                                   "subsystem lock)"])],
-                               reason=f"T7: fallback family {fam} registers on "
-                               "fallback_nd_lock")
+                template = "T7"
+                yield from _t7(ctx, cand, ft, node, stmt, dev, fam)
                 continue
             if k in notif:
                 cand.chain = notif[k]
+                template = "T5"
                 if t5 != "rewrite":
                     yield ctx.site(cand, outcome="review", template="T5",
                                    reason="registration from a netdevice notifier: T5 "
                                    "(private lock via alloc_nd_lock()/mutex_trylock()); "
                                    "review by default, --t5=rewrite to apply")
                     continue
-                raise Unsafe("T5 rewrite needs the notifier's error path for the lock; "
-                             "not automated")
+                yield _t5(ctx, cand)
+                continue
             kfam = in_family(cand.call.file, known)
             if kfam:
                 yield ctx.site(cand, outcome="review", template="T7",
                                reason=f"fallback family {kfam}: configure it in `families` "
                                "to register on fallback_nd_lock")
                 continue
-            yield ctx.site(cand, outcome="review",
-                           reason="register_netdevice() outside .newlink/.changelink: "
-                           "parent (T3) or private (T4) lock to be chosen")
+            yield _t3_t4(ctx, cand)
+        except (Unsafe, cedit.CannotEdit) as exc:
+            yield ctx.site(cand, outcome="review", template=template, reason=str(exc))
+
+
+# --- shared shape -------------------------------------------------------------------------
+
+
+def _shape(ctx: RuleContext, cand: Candidate) -> tuple[bytes, cedit.Node, cedit.Node, str, str]:
+    """(src, function node, `<var> = register_netdevice(<dev>);` statement, var, dev)."""
+    call = cand.call
+    src = ctx.index.source(call.file)
+    dev = call.args[0].strip() if call.args else ""
+    if not dev.isidentifier():
+        raise Unsafe(f"registered device {dev!r} is not a plain variable")
+    fn_node = cedit.function_node(src, call.start)
+    if fn_node is None:
+        raise Unsafe("function not re-parsed")
+    stmt = cedit.enclosing_statement(fn_node, call.start)
+    if stmt.type != "expression_statement":
+        raise Unsafe(f"registration inside a {stmt.type.replace('_', ' ')}: the result must "
+                     "be stored in a variable first (`err = register_netdevice(dev);`)")
+    m = re.fullmatch(rf"(\w+)\s*=\s*register_netdevice\s*\(\s*{re.escape(dev)}\s*\)\s*;",
+                     cedit.text(src, stmt))
+    if m is None:
+        raise Unsafe("registration is not `<err> = register_netdevice(<dev>);`")
+    return src, fn_node, stmt, m.group(1), dev
+
+
+def _rename(ctx: RuleContext, cand: Candidate) -> Edit:
+    call = cand.call
+    src = ctx.index.source(call.file)
+    end = call.start + len("register_netdevice")
+    if src[call.start:end] != b"register_netdevice":
+        raise Unsafe("source changed since indexing")
+    return Edit(call.file, call.start, end, RENAMED, ctx.rule.id)
+
+
+def _decl(ctx: RuleContext, cand: Candidate, src: bytes, fn_node: cedit.Node) -> list[Edit]:
+    d = cedit.add_local_declaration(cand.call.file, src, fn_node, ND_LOCK_DECL, ctx.rule.id)
+    return [d] if d is not None else []
+
+
+def _unlock_after(ctx: RuleContext, cand: Candidate, src: bytes, stmt: cedit.Node, var: str,
+                  dev: str) -> Edit:
+    return cedit.insert_after_statement(
+        cand.call.file, src, stmt,
+        [f"if ({var})", f"\tdetach_nd_lock({dev});", "unlock_netdev(nd_lock);"], ctx.rule.id)
+
+
+# --- T3 / T4 ------------------------------------------------------------------------------
+
+
+def _t3_t4(ctx: RuleContext, cand: Candidate) -> Site:
+    fn = cand.function
+    dev = cand.call.args[0].strip() if cand.call.args else ""
+    parent, why = parent_candidates(ctx, fn, dev, cand.call.start)
+    template = "T3" if parent else "T4"
+    evidence = cand.evidence()
+    try:
+        src, fn_node, stmt, var, dev = _shape(ctx, cand)
+        edits = _decl(ctx, cand, src, fn_node)
+        if parent:
+            evidence.append(f"parent device: {parent} ({why}); the child shares its nd_lock")
+            edits.append(cedit.insert_before_statement(
+                fn.file, src, stmt,
+                [f"lock_netdev({parent}, &nd_lock);", f"attach_nd_lock({dev}, nd_lock);"],
+                ctx.rule.id))
+        else:
+            evidence.append(f"no parent device: {dev} gets a private nd_lock")
+            attach = stage2._attach_new_lock(ctx, fn, fn_node, src, dev, evidence)
+            _no_exit_between(src, fn_node, attach.start, stmt, dev)
+            edits.append(attach)
+            edits.append(cedit.insert_before_statement(
+                fn.file, src, stmt, [f"lock_netdev({dev}, &nd_lock);"], ctx.rule.id))
+        edits.append(_rename(ctx, cand))
+        edits.append(_unlock_after(ctx, cand, src, stmt, var, dev))
+    except (Unsafe, cedit.CannotEdit) as exc:
+        return ctx.site(cand, outcome="review", template=template, evidence=evidence,
+                        reason=f"register_netdevice() outside .newlink/.changelink: "
+                        f"{template} ({'parent ' + parent if parent else 'private lock'}) "
+                        f"not applied: {exc}")
+    reason = (f"T3: {dev} inherits the nd_lock of parent {parent}" if parent
+              else f"T4: {dev} gets a private nd_lock outside rtnetlink")
+    return ctx.site(cand, outcome="rewrite", template=template, edits=edits,
+                    evidence=evidence, reason=reason)
+
+
+def _no_exit_between(src: bytes, fn_node: cedit.Node, start: int, stmt: cedit.Node,
+                     dev: str) -> None:
+    """Between the attach (right after the allocation check) and the registration, an
+    exit would free the device with the new lock still attached."""
+    found = cedit.exits(src, fn_node, start, stmt.start_byte)
+    if found:
+        raise Unsafe(f"{len(found)} exit(s) between the allocation of {dev} and its "
+                     f"registration ({found[0].describe(src)}) would leave the attached "
+                     "lock behind")
+
+
+# --- T5 -----------------------------------------------------------------------------------
+
+_ERR_COND = r"\(\s*(?:unlikely\s*\(\s*)?{v}(?:\s*(?:<|!=)\s*0)?\s*\)?\s*\)"
+
+
+def _t5(ctx: RuleContext, cand: Candidate) -> Site:
+    """nd_lock = alloc_nd_lock(); if (!nd_lock) <the registration's error path with
+    -ENOMEM>; trylock; attach; __register_netdevice(); detach on error; unlock."""
+    fn = cand.function
+    src, fn_node, stmt, var, dev = _shape(ctx, cand)
+    check = cedit.following_statement(stmt)
+    if check is None or check.type != "if_statement" or check.child_by_field_name(
+            "alternative") is not None:
+        raise Unsafe("T5: no `if (<err>) ...` error branch right after the registration")
+    cond = check.child_by_field_name("condition")
+    if cond is None or re.fullmatch(_ERR_COND.format(v=re.escape(var)),
+                                    cedit.text(src, cond)) is None:
+        raise Unsafe(f"T5: the branch after the registration does not test {var} alone")
+    body = check.child_by_field_name("consequence")
+    assert body is not None
+    ind = cedit.line_indent(src, stmt.start_byte)
+    if body.type == "compound_statement":
+        inner_start = cedit.line_end(src, body.start_byte)
+        inner_end = cedit.line_start(src, body.end_byte - 1)
+        if src[body.start_byte + 1:inner_start].strip() or \
+                src[inner_end:body.end_byte - 1].strip():
+            raise Unsafe("T5: error branch braces do not sit on their own lines")
+        inner = src[inner_start:inner_end].decode("utf-8", "surrogateescape")
+        failure = [line[len(ind):] if line.startswith(ind) else line
+                   for line in inner.rstrip("\n").split("\n")]
+    else:
+        failure = ["\t" + cedit.text(src, body)]
+    if not any(re.match(r"\t(return|goto)\b", line) for line in failure):
+        raise Unsafe("T5: the registration's error branch does not leave the function")
+    edits = _decl(ctx, cand, src, fn_node)
+    edits.append(cedit.insert_before_statement(
+        fn.file, src, stmt,
+        ["nd_lock = alloc_nd_lock();", "if (!nd_lock) {", f"\t{var} = -ENOMEM;", *failure,
+         "}", "/* a fresh private lock: never contended, trylock keeps lockdep quiet */",
+         "WARN_ON_ONCE(!mutex_trylock(&nd_lock->mutex));",
+         f"attach_nd_lock({dev}, nd_lock);"], ctx.rule.id))
+    edits.append(_rename(ctx, cand))
+    edits.append(_unlock_after(ctx, cand, src, stmt, var, dev))
+    evidence = [*cand.evidence(),
+                f"allocation failure reuses the registration's error branch at line "
+                f"{check.start_point[0] + 1}: {cedit.text(src, check).splitlines()[0]}"]
+    return ctx.site(cand, outcome="rewrite", template="T5", edits=edits, evidence=evidence,
+                    reason=f"T5: {dev} registered from a netdevice notifier on a private "
+                    "lock taken with mutex_trylock()")
+
+
+# --- T7 -----------------------------------------------------------------------------------
+
+
+def _t7(ctx: RuleContext, cand: Candidate, ft: FnTree, node: cedit.Node, stmt: cedit.Node,
+        dev: str, fam: str) -> Iterable[Site]:
+    """The helper attaches &fallback_nd_lock; each in-tree caller of the helper takes
+    fallback_nd_lock.mutex around the call, released on every exit. All or nothing."""
+    helper = cand.function
+    try:
+        src, _fn_node, cstmt, var, dev = _shape(ctx, cand)
+    except (Unsafe, cedit.CannotEdit) as exc:
+        raise Unsafe(f"T7 ({fam}): {exc}") from exc
+    edits = [cedit.insert_before_statement(helper.file, src, cstmt,
+                                           [f"attach_nd_lock({dev}, &fallback_nd_lock);"],
+                                           ctx.rule.id),
+             _rename(ctx, cand),
+             cedit.insert_after_statement(helper.file, src, cstmt,
+                                          [f"if ({var})", f"\tdetach_nd_lock({dev});"],
+                                          ctx.rule.id)]
+    asserted = asserted_locks(ctx.index.source(helper.file), helper)
+    callers = [c for c in ctx.graph.callers(helper) if not c.via_member]
+    plans: list[tuple[object, Site]] = []
+    problems: list[str] = []
+    for call in callers:
+        caller = ctx.index.function(call.file, call.caller)
+        where = f"{call.file}:{call.line} {call.caller}()"
+        if caller is None:
+            problems.append(f"{where}: caller not indexed")
+            continue
+        csrc = ctx.index.source(call.file)
+        held = held_locks_before(csrc, caller, call.start)
+        if asserted or held:
+            problems.append(
+                f"{where} holds {', '.join([*asserted, *held])} at the call: "
+                "fallback_nd_lock.mutex goes after RTNL and before the subsystem's own "
+                "lock, so it must be taken where that lock is taken, not around the call")
+            continue
+        cft = FnTree(csrc, caller, ctx.rule.id)
+        try:
+            cnode = cft.call_at(call.start, call.end)
+            cstmt = cft.statement_of(cnode)
+            if cft.preceded_by(cstmt, FALLBACK_LOCK):
+                continue
+            cedits = cft.bracket([cstmt], FALLBACK_LOCK, FALLBACK_UNLOCK)
         except Unsafe as exc:
-            yield ctx.site(cand, outcome="review", template="T5" if k in notif else None,
-                           reason=str(exc))
+            problems.append(f"{where}: {exc}")
+            continue
+        plans.append((call, Site(
+            stage=ctx.rule.stage, template="T7", outcome="rewrite", file=call.file,
+            function=call.caller, line=call.line, start=call.start, end=call.end,
+            rule=ctx.rule.id, edits=cedits,
+            reason=f"T7: caller of {helper.name}() holds fallback_nd_lock.mutex",
+            evidence=[f"{where} calls {helper.name}({', '.join(call.args)})",
+                      f"{helper.name}() registers on fallback_nd_lock "
+                      f"({cand.call.file}:{cand.call.line})"])))
+    if problems:
+        for _call, site in plans:
+            site.outcome, site.edits = "review", []
+            site.reason = f"T7 caller not bracketed: another caller of {helper.name}() " \
+                          "needs a human (see the helper's site)"
+        yield ctx.site(cand, outcome="review", template="T7",
+                       evidence=[*cand.evidence(), *problems],
+                       reason=f"T7 ({fam}): {len(problems)} caller(s) of {helper.name}() "
+                       "cannot take fallback_nd_lock.mutex around the call")
+        yield from (s for _, s in plans)
+        return
+    notes = [f"caller {c.file}:{c.line} {c.caller}() brackets the call" for c, _ in plans]
+    if not callers:
+        notes.append("no in-tree caller found: callers must take fallback_nd_lock.mutex "
+                     "(after RTNL, before the subsystem lock" +
+                     (f" {', '.join(asserted)}" if asserted else "") + ")")
+    yield ctx.site(cand, outcome="rewrite", template="T7", edits=edits,
+                   evidence=[*cand.evidence(), *notes],
+                   reason=f"T7: fallback family {fam} registers on fallback_nd_lock")
+    yield from (s for _, s in plans)
+
+
+

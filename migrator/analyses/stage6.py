@@ -3,6 +3,7 @@ device other than the event's; the dev.c replay core change is a review site."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 from migrator.analyses.common import FnTree, Node, netdev_notifier_roots
@@ -95,3 +96,54 @@ def report(ctx: RuleContext) -> Iterable[Site]:
                    reason="NETDEV_REGISTER handler touches another device: candidate for "
                    "deferral once NETDEV_REGISTER runs under the nd_lock",
                    evidence=[f"notifier: {root.describe()}", *touched])  # type: ignore[attr-defined]
+
+
+DEV_C = "net/core/dev.c"
+REPLAY_CALL = "call_netdevice_register_notifiers"
+
+
+def core(ctx: RuleContext) -> Iterable[Site]:
+    """--with-core: the NETDEV_REGISTER replay of register_netdevice_notifier*()
+    (for_each_netdev() -> call_netdevice_register_notifiers()).  Not rewritten: a
+    review site naming the loop, its rollback and why the bracket is not mechanical."""
+    if not ctx.options.get("with_core"):
+        return
+    path = ctx.engine.tree / DEV_C
+    if not path.is_file():
+        return
+    src = path.read_bytes()
+    if b"lock_netdev(" in src:
+        return  # the core already takes nd_locks: converted by hand
+    text = src.decode("utf-8", "surrogateescape")
+    m = re.search(r"(?m)^\s*(\w+)\s*=\s*" + REPLAY_CALL + r"\s*\(\s*(\w+)\s*,\s*(\w+)\s*\)\s*;",
+                  text)
+    if m is None:
+        return
+    at = m.start() + len(m.group(0)) - len(m.group(0).lstrip())
+    line = line_of(src, at)
+    evidence = [f"{DEV_C}:{line} {m.group(0).strip()} (NETDEV_REGISTER replay to a new "
+                "notifier, RTNL held)"]
+    loop = text.rfind("for_each_netdev(", 0, at)
+    if loop >= 0:
+        evidence.append(f"{DEV_C}:{line_of(src, loop)} loop: "
+                        f"{text[loop:text.find(chr(10), loop)].strip()}")
+    rb = re.search(r"(?m)^rollback:\s*\n\s*(for_each_netdev_continue_reverse\([^)]*\))", text[at:])
+    if rb is not None:
+        evidence.append(f"{DEV_C}:{line_of(src, at + rb.start(1))} rollback: {rb.group(1)} "
+                        "-> call_netdevice_unregister_notifiers() on every earlier device")
+    for c in re.finditer(r"(?m)^\s*err\s*=\s*(call_netdevice_register_net_notifiers)\(", text):
+        evidence.append(f"{DEV_C}:{line_of(src, c.start(1))} replay entry: {c.group(1)}()")
+    evidence.append("in-registration NETDEV_REGISTER already runs under the nd_lock: "
+                    "__register_netdevice() is called with the lock attached and held "
+                    "(stage 1 core)")
+    yield Site(stage=6, template="core", outcome="review", file=DEV_C,
+               function="call_netdevice_register_net_notifiers", line=line, start=at,
+               end=at + len(m.group(0).strip()), rule=ctx.rule.id,
+               reason=f"NETDEV_REGISTER replay to {m.group(2)} not put under "
+               f"lock_netdev({m.group(3)}): lock_netdev() returns false for a device being "
+               "unregistered, "
+               "and skipping that device would make the rollback loop send "
+               "NETDEV_UNREGISTER to a device that never got NETDEV_REGISTER; the skip needs "
+               "the rollback to remember which devices were replayed (a human decision "
+               "on the core's unwind)",
+               evidence=evidence)

@@ -1,0 +1,92 @@
+// SPDX-License-Identifier: GPL-2.0
+/* stage 3 fixtures: registrations outside rtnetlink (T3, T4, T5, review) */
+#include <linux/netdevice.h>
+
+static int s3_private(struct net *net)
+{
+	struct net_device *dev;
+	int err;
+
+	dev = alloc_netdev(0, "s3p%d", NET_NAME_ENUM, s3_setup);
+	if (!dev)
+		return -ENOMEM;
+	dev_net_set(dev, net);
+
+	err = register_netdevice(dev);
+	if (err)
+		goto out_free;
+	return 0;
+
+out_free:
+	free_netdev(dev);
+	return err;
+}
+
+static int s3_child(struct net_device *lower, int id)
+{
+	struct net_device *child;
+	int err;
+
+	child = alloc_netdev(0, "s3c%d", NET_NAME_ENUM, s3_setup);
+	if (!child)
+		return -ENOMEM;
+	err = register_netdevice(child);
+	if (err < 0) {
+		free_netdev(child);
+		return err;
+	}
+	return netdev_upper_dev_link(lower, child, NULL);
+}
+
+static int s3_returns(struct net_device *dev)
+{
+	return register_netdevice(dev);
+}
+
+static int s3_leaky(struct net *net)
+{
+	struct net_device *dev;
+	int err;
+
+	dev = alloc_netdev(0, "s3l%d", NET_NAME_ENUM, s3_setup);
+	if (!dev)
+		return -ENOMEM;
+	if (s3_busy(net))
+		goto out_free;
+	err = register_netdevice(dev);
+	if (err)
+		goto out_free;
+	return 0;
+out_free:
+	free_netdev(dev);
+	return -EBUSY;
+}
+
+static int s3_event(struct notifier_block *nb, unsigned long event, void *ptr)
+{
+	struct net_device *real = netdev_notifier_info_to_dev(ptr);
+	struct net_device *twin;
+	int err;
+
+	if (event != NETDEV_REGISTER)
+		return NOTIFY_DONE;
+	twin = alloc_netdev(0, "t%s", NET_NAME_ENUM, s3_setup);
+	if (!twin)
+		return notifier_from_errno(-ENOMEM);
+	err = register_netdevice(twin);
+	if (err)
+		goto out_free;
+	return NOTIFY_OK;
+out_free:
+	free_netdev(twin);
+	return notifier_from_errno(err);
+}
+
+static struct notifier_block s3_notifier = {
+	.notifier_call = s3_event,
+};
+
+static int __init s3_init(void)
+{
+	return register_netdevice_notifier(&s3_notifier);
+}

@@ -1,0 +1,26 @@
+// SPDX-License-Identifier: GPL-2.0
+/* a fallback family: its devices all live on fallback_nd_lock */
+#include <linux/netdevice.h>
+
+int wfam_register(struct net_device *dev)
+{
+	int ret;
+
+	ret = register_netdevice(dev);
+	if (ret)
+		return ret;
+	return 0;
+}
+
+int wfam_add_iface(struct wfam_phy *phy, struct net_device *dev)
+{
+	int err;
+
+	if (!phy->up)
+		return -ENETDOWN;
+	err = wfam_register(dev);
+	if (err)
+		return err;
+	phy->count++;
+	return 0;
+}
