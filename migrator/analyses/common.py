@@ -202,28 +202,19 @@ class FnTree:
         return None
 
     def add_local(self, decl: str) -> list[Edit]:
-        """Add `decl` to the body's leading declarations, reverse-christmas-tree order."""
-        body = self.body()
-        decls = []
-        for c in body.named_children:
-            if c.type == "comment":
-                continue
-            if c.type != "declaration":
-                break
-            decls.append(c)
-        width = len(("\t" + decl).expandtabs(8))
-        for d in decls:
-            first = self.src[self.line_start(self.a(d)):self.b(d)].split(b"\n")[0]
-            if len(first.decode("utf-8", "replace").expandtabs(8)) < width:
-                ind = self.indent(d)
-                return [self.edit(self.a(d), self.a(d), f"{decl}\n{ind}")]
-        if decls:
-            last = decls[-1]
-            return [self.edit(self.b(last), self.b(last), f"\n{self.indent(last)}{decl}")]
-        open_brace = self.a(body) + 1
-        return [self.edit(open_brace, open_brace, f"\n\t{decl}\n")]
+        """Add `decl` to the body's leading declarations (cedit's placement rules:
+        reverse-christmas-tree where the function already uses it); [] when present."""
+        from migrator import cedit
 
-    # -- control flow ------------------------------------------------------------------------
+        fn_node = cedit.function_node(self.src, self.fn.body_start)
+        if fn_node is None:
+            raise Unsafe(f"{self.fn.name}: function not found for a declaration")
+        try:
+            edit = cedit.add_local_declaration(self.fn.file, self.src, fn_node, decl, self.rule)
+        except cedit.CannotEdit as exc:
+            raise Unsafe(str(exc)) from exc
+        return [edit] if edit is not None else []
+
     def labels_in(self, region: list[Node]) -> set[str]:
         out: set[str] = set()
 
