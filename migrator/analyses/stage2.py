@@ -588,6 +588,20 @@ def _creators(ctx: RuleContext, fn: FunctionDef, reach: dict[FnKey, list[str]],
     return out
 
 
+def _origin(ctx: RuleContext, fn: FunctionDef, dev: str) -> str | None:
+    """None when `fn` allocates `dev` itself (`dev = some_alloc(...)`), else where the
+    device comes from (`ndev = priv->dev`, a field such as `ppp->dev`)."""
+    src = ctx.index.source(fn.file)
+    body = src[fn.body_start:fn.body_end].decode("utf-8", "surrogateescape")
+    if not dev.isidentifier():
+        return f"{dev} is a field"
+    if re.search(_ASSIGN_FROM_CALL.format(var=re.escape(dev)), body) or re.search(
+            rf"\*\s*{re.escape(dev)}\s*=\s*\w+\s*\(", body):
+        return None
+    m = re.search(rf"\b{re.escape(dev)}\s*=\s*([^;=][^;]*);", body)
+    return f"{dev} = {m.group(1).strip()}" if m else f"{dev} is never assigned a new device"
+
+
 def _match_paren(src: bytes, open_paren: int) -> int:
     depth = 0
     for i in range(open_paren, len(src)):
@@ -792,6 +806,14 @@ def threaded_lock(ctx: RuleContext, cand: Candidate, helper: FunctionDef,
     if key(creator) in seen:
         return []
     seen.add(key(creator))
+    origin = _origin(ctx, creator, dev)
+    if origin is not None:
+        return _family_review(
+            ctx, helper, reach, base,
+            f"{creator.name}() registers {dev} ({reg_call.file}:{reg_call.line}), which it "
+            f"does not allocate ({origin}): the device comes from a caller through another "
+            "object, so neither T3/T4 (device not a parameter) nor T6 (device not created "
+            "by the helper) fits")
     family = _ancestors(ctx, creator, reach)
     family_keys = {key(f) for f in family}
     tops = [f for f in family
@@ -950,11 +972,15 @@ def _creator_edits(ctx: RuleContext, fn: FunctionDef, src: bytes, reg_call: Call
         raise cedit.CannotEdit(f"{fn.name}() not re-parsed")
     stmt = cedit.enclosing_statement(fn_node, reg_call.start)
     var = _result_var(src, stmt, reg_call)
-    if var is None:
+    cond = stmt.child_by_field_name("condition") if stmt.type == "if_statement" else None
+    if cond is not None and cond.start_byte <= reg_call.start < cond.end_byte:
+        branch: cedit.Node | None = stmt  # `if (f(dev) < 0) goto fail;`
+    elif var is None:
         raise _Review(f"{fn.name}(): the result of {reg_call.callee}() at line "
                       f"{reg_call.line} is not stored in a variable: no failure path to "
                       "detach the lock on")
-    branch = stmt if stmt.type == "if_statement" else _error_branch(src, stmt, var)
+    else:
+        branch = _error_branch(src, stmt, var)
     free = _free_netdev_on_path(src, fn_node, branch, dev) if branch is not None else None
     if free is None:
         raise _Review(f"{fn.name}(): no free_netdev({dev}) on the failure path of "
