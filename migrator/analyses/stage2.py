@@ -738,7 +738,8 @@ def _lock_failure(src: bytes, fn_node: cedit.Node, stmt: cedit.Node) -> tuple[li
                         f"{grabbed.group(0).rstrip('( ')}() is called between the earlier "
                         f"error exit (line {prev.start_point[0] + 1}) and the call: no clean "
                         "exit for a lock_netdev() failure")
-                return shape, f"line {prev.start_point[0] + 1}: {cedit.text(src, prev)}"
+                return shape, (f"line {prev.start_point[0] + 1}: "
+                               + " ".join(cedit.text(src, prev).split()))
             prev = prev.prev_named_sibling
         node = node.parent
     raise cedit.CannotEdit("no earlier error exit to copy for a lock_netdev() failure")
@@ -916,19 +917,10 @@ def _thread(ctx: RuleContext, creator: FunctionDef, reg_call: CallSite, dev: str
                 arg, how = "nd_lock", "passes its own nd_lock parameter on"
                 edits = [_append_arg(call.file, src, open_paren, close_paren, arg, rule)]
             elif key(caller) in reach:
-                root = roots.get(key(caller))
-                if root is None or root.member not in NETLINK_MEMBERS:
-                    raise _Review(f"netlink-path caller {where} is not the .newlink/"
-                                  ".changelink callback: which device's lock the core "
-                                  "holds there is not known")
-                devs = _net_device_params(caller)
-                if len(devs) != 1:
-                    raise _Review(f"{caller.name}() has {len(devs)} net_device parameters: "
-                                  "whose lock the core holds is not clear")
-                arg = LOCK_FROM_DEV.format(dev=devs[0])
-                how = (f".{root.member} callback: the core holds the lock of {devs[0]}"
-                       + (" (the device being changed; a device created here joins its "
-                          "lock)" if root.member == "changelink" else " (the new device)"))
+                held, how = _netlink_dev(ctx, caller, reach, roots, 0)
+                if held is None:
+                    raise _Review(f"netlink-path caller {where}: {how}")
+                arg = LOCK_FROM_DEV.format(dev=held)
                 edits = [_append_arg(call.file, src, open_paren, close_paren, arg, rule)]
             else:
                 edits, how = _outside_edits(ctx, caller, call, fn, src, open_paren,
@@ -963,6 +955,46 @@ def _thread(ctx: RuleContext, creator: FunctionDef, reg_call: CallSite, dev: str
             site.evidence.append(f"prototype: {edit.file}:"
                                  f"{line_of(ctx.index.source(edit.file), edit.start)}")
     return sites
+
+
+def _netlink_dev(ctx: RuleContext, fn: FunctionDef, reach: dict[FnKey, list[str]],
+                 roots: dict[FnKey, Root], depth: int) -> tuple[str | None, str]:
+    """The parameter of `fn` holding the device whose lock the rtnetlink core holds: the
+    net_device parameter of a .newlink/.changelink callback, or of a helper every caller
+    of which passes it that device. (None, why) when unclear."""
+    devs = _net_device_params(fn)
+    root = roots.get(key(fn))
+    if root is not None:
+        if root.member not in NETLINK_MEMBERS or len(devs) != 1:
+            return None, (f"{fn.name}() is the .{root.member} callback with {len(devs)} "
+                          "net_device parameters: whose lock the core holds is not clear")
+        return devs[0], (f".{root.member} callback {fn.name}(): the core holds the lock of "
+                         f"{devs[0]}" + (" (the device being changed; a device created "
+                                         "here joins its lock)"
+                                         if root.member == "changelink"
+                                         else " (the new device)"))
+    callers = ctx.graph.callers(fn)
+    if depth >= 3 or not callers or not devs:
+        return None, (f"{fn.name}() is not the .newlink/.changelink callback: which "
+                      "device's lock the core holds there is not known")
+    params = [p.name for p in fn.params]
+    for dev in devs:
+        i = params.index(dev)
+        chain = []
+        for call in callers:
+            caller = ctx.index.function(call.file, call.caller)
+            if caller is None or call.via_member or key(caller) not in reach or \
+                    i >= len(call.args):
+                break
+            held, how = _netlink_dev(ctx, caller, reach, roots, depth + 1)
+            if held is None or call.args[i].strip() != held:
+                break
+            chain.append(how)
+        else:
+            return dev, (f"{fn.name}() gets it as {dev} from every caller: "
+                         + "; ".join(sorted(set(chain))))
+    return None, (f"{fn.name}() is not the .newlink/.changelink callback and its callers "
+                  "do not all pass it the device whose lock the core holds")
 
 
 def _creator_edits(ctx: RuleContext, fn: FunctionDef, src: bytes, reg_call: CallSite,
