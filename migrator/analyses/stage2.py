@@ -628,9 +628,13 @@ def _append_arg(file: str, src: bytes, open_paren: int, close_paren: int, arg: s
     if len((head.rstrip() + ", " + arg + tail).expandtabs(8)) <= 80:
         at = close_paren - (len(head) - len(head.rstrip()))
         return Edit(file, at, close_paren, ", " + arg, rule)
-    col = len(src[cedit.line_start(src, open_paren):open_paren + 1].decode(
-        "utf-8", "surrogateescape").expandtabs(8))
-    indent = "\t" * (col // 8) + " " * (col % 8)
+    if cedit.line_start(src, open_paren) != cedit.line_start(src, close_paren):
+        # already a continuation line: keep the style the list uses
+        indent = cedit.line_indent(src, close_paren)
+    else:
+        col = len(src[cedit.line_start(src, open_paren):open_paren + 1].decode(
+            "utf-8", "surrogateescape").expandtabs(8))
+        indent = "\t" * (col // 8) + " " * (col % 8)
     at = close_paren - (len(head) - len(head.rstrip()))
     return Edit(file, at, close_paren, ",\n" + indent + arg, rule)
 
