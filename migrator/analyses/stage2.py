@@ -861,8 +861,9 @@ def _family_review(ctx: RuleContext, helper: FunctionDef, reach: dict[FnKey, lis
                 continue
             sites.append(_site(
                 ctx, caller, call.start, call.end, template="T6", outcome="review",
-                reason=f"T6: {fn.name}() creates and registers the device itself and is "
-                       f"shared by netlink and other callers; not rewritten: {why}",
+                reason=f"T6: {fn.name}() is shared by netlink and other callers and "
+                       "registers a device none of its callers passes in; not rewritten: "
+                       f"{why}",
                 evidence=[*evidence, f"outside caller: {call.file}:{call.line} "
                                      f"{caller.name}() calls {fn.name}({', '.join(call.args)})"]))
     return sites
