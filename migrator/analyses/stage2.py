@@ -118,7 +118,12 @@ def peer_inherits(ctx: RuleContext) -> list[Site]:
                 fn.file, src, stmt,
                 [f"attach_nd_lock({peer}, {LOCK_FROM_DEV.format(dev=dev)});"], ctx.rule.id)]
             var = _result_var(src, stmt, call)
-            branch = _error_branch(src, stmt, var) if var else None
+            cond = stmt.child_by_field_name("condition") if stmt.type == "if_statement" \
+                else None
+            if cond is not None and cond.start_byte <= call.start < cond.end_byte:
+                branch = stmt  # `if ((err = register_netdevice(peer)) < 0) goto ...;`
+            else:
+                branch = _error_branch(src, stmt, var) if var else None
             free = (_free_netdev_on_path(src, fn_node, branch, peer)
                     if branch is not None else None)
             if free is None:
