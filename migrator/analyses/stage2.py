@@ -135,11 +135,11 @@ def peer_inherits(ctx: RuleContext) -> list[Site]:
                             f"{cedit.text(src, free)}")
         except cedit.CannotEdit as exc:
             sites.append(_site(ctx, fn, call.start, call.end, template="T2", outcome="review",
-                               reason=f"peer {peer} registered in newlink: {exc}",
+                               reason=f"peer device {peer} registered in newlink: {exc}",
                                evidence=evidence))
             continue
         sites.append(_site(ctx, fn, call.start, call.end, template="T2", outcome="rewrite",
-                           reason=f"peer {peer} inherits the nd_lock of {dev}",
+                           reason=f"peer device {peer} inherits the nd_lock of {dev}",
                            evidence=evidence, edits=edits))
     return sites
 
