@@ -104,7 +104,7 @@ def peer_inherits(ctx: RuleContext) -> list[Site]:
         if created is None:
             continue  # registers its own `dev` or a device from elsewhere: T1 only
         dev = devs[0]
-        evidence = [*cand.evidence(), f"peer {peer} created by {created.group(1)}() in "
+        evidence = [*cand.evidence(), f"peer device {peer} created by {created.group(1)}() in "
                     f"{fn.name}; new device is parameter {dev}"]
         fn_node = cedit.function_node(src, call.start)
         try:
