@@ -41,6 +41,7 @@ class CallGraph:
                 if value.isidentifier():
                     self._members.setdefault(member.rsplit(".", 1)[-1], []).append((init, value))
         self._callers: dict[FnKey, list[CallSite]] | None = None
+        self._types: dict[tuple[str, str, str], str | None] = {}
 
     def resolve_name(self, file: str, name: str) -> list[FunctionDef]:
         """A static definition in the same file wins; else every global definition."""
@@ -62,14 +63,36 @@ class CallGraph:
         return out
 
     def _receiver_type(self, call: CallSite) -> str | None:
-        """`struct X` of a plain identifier receiver declared in the caller, else None."""
+        """`struct X` of a plain identifier receiver declared in the caller, or of a field
+        receiver (`wwandev->ops`) whose field is declared with one struct type in the
+        caller's file (`const struct wwan_ops *ops;`, looked up in the struct of the base
+        variable when that struct is defined there), else None."""
+        memo = (call.file, call.caller, call.receiver)
+        if memo not in self._types:
+            self._types[memo] = self._receiver_type_uncached(call)
+        return self._types[memo]
+
+    def _receiver_type_uncached(self, call: CallSite) -> str | None:
         if not call.receiver.isidentifier():
-            return None
+            field = re.search(r"(?:->|\.)\s*(\w+)$", call.receiver)
+            if field is None:
+                return None
+            src = self.index.source(call.file).decode("utf-8", "surrogateescape")
+            decl = r"\bstruct\s+(\w+)\s*\*\s*" + field.group(1) + r"\s*;"
+            base = re.match(r"(\w+)\s*->\s*\w+$", call.receiver)
+            owner = self._declared_type(call, base.group(1)) if base else None
+            body = re.search(r"\bstruct\s+" + owner + r"\s*\{(.*?)\n\};", src, re.S) \
+                if owner else None
+            types = set(re.findall(decl, body.group(1) if body else src))
+            return types.pop() if len(types) == 1 else None
+        return self._declared_type(call, call.receiver)
+
+    def _declared_type(self, call: CallSite, name: str) -> str | None:
         fn = self.index.function(call.file, call.caller)
         if fn is None:
             return None
         for decl in (*fn.params, *fn.locals):
-            if decl.name == call.receiver:
+            if decl.name == name:
                 match = _STRUCT_TYPE.search(decl.type)
                 return match.group(1) if match else None
         return None

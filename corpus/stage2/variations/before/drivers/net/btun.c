@@ -1,0 +1,59 @@
+// SPDX-License-Identifier: GPL-2.0
+/* btun: like gtun, but its ioctl getter has no error exit: the family is review */
+
+#include <linux/netdevice.h>
+#include <net/rtnetlink.h>
+
+static struct rtnl_link_ops btun_link_ops;
+
+static struct btun *btun_find(struct net *net, int key);
+
+static struct btun *btun_locate(struct net *net, int key, int create)
+{
+	struct net_device *dev;
+	struct btun *t;
+	int err;
+
+	t = btun_find(net, key);
+	if (t || !create)
+		return t;
+
+	dev = alloc_netdev(sizeof(*t), "btun%d", NET_NAME_UNKNOWN, ether_setup);
+	if (!dev)
+		return NULL;
+	dev->rtnl_link_ops = &btun_link_ops;
+	err = register_netdevice(dev);
+	if (err)
+		goto out_free;
+	return netdev_priv(dev);
+out_free:
+	free_netdev(dev);
+	return NULL;
+}
+
+static int btun_get(struct net_device *dev, int *key)
+{
+	struct btun *t;
+
+	t = btun_locate(dev_net(dev), *key, 0);
+	*key = t ? 1 : 0;
+	return 0;
+}
+
+static int btun_newlink(struct net *src_net, struct net_device *dev,
+			struct nlattr *tb[], struct nlattr *data[],
+			struct netlink_ext_ack *extack)
+{
+	if (btun_locate(dev_net(dev), 0, 0))
+		return -EEXIST;
+	return register_netdevice(dev);
+}
+
+static const struct net_device_ops btun_netdev_ops = {
+	.ndo_get_key	= btun_get,
+};
+
+static struct rtnl_link_ops btun_link_ops = {
+	.kind		= "btun",
+	.newlink	= btun_newlink,
+};
