@@ -154,6 +154,17 @@ def read_source(root: Path, path: str) -> tuple[bytes | None, str]:
     return src, ""
 
 
+def _worker_init() -> None:
+    """Pool workers die on SIGTERM and ignore ^C: the parent handles both (a handler
+    inherited through fork, e.g. gitops.cleanup_on_signals, would make
+    Pool.terminate() hang on a worker raising KeyboardInterrupt)."""
+    import signal
+
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGHUP, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def _prepare_job(job: tuple[Path, str]) -> tuple[str, _FileState | None, str]:
     """Worker: read and split one file."""
     root, path = job
@@ -261,7 +272,8 @@ class IndexBuilder:
             self._chunk_cache = cached_chunks
         try:
             if self.jobs > 1:
-                self._pool = multiprocessing.get_context("fork").Pool(self.jobs)
+                self._pool = multiprocessing.get_context("fork").Pool(
+                    self.jobs, initializer=_worker_init)
             self._closure()
             if self.stats:
                 self._collect_stats()
