@@ -51,8 +51,9 @@ class Identity:
 
 def open_repo(tree: Path) -> git.Repo:
     """The repository whose work tree is `tree`; MigratorError if it is not one."""
-    if not tree.is_dir():
-        raise MigratorError(f"{tree}: no such directory")
+    from migrator.discover import check_tree
+
+    check_tree(tree)  # names what is wrong: missing, not a directory, unreadable
     try:
         repo = git.Repo(tree, search_parent_directories=True)
     except (git.InvalidGitRepositoryError, git.NoSuchPathError):
@@ -82,6 +83,9 @@ def identity(repo: git.Repo) -> Identity:
 
 
 def resolve_commit(repo: git.Repo, rev: str) -> str:
+    if rev == "HEAD" and not repo.head.is_valid():
+        raise MigratorError(f"{repo.working_tree_dir}: the repository has no commits yet; "
+                            "`migrate stage` builds the series on a committed base")
     try:
         return repo.commit(rev).hexsha
     except (git.BadName, ValueError, git.GitCommandError):

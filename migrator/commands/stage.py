@@ -46,13 +46,15 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def parse_stages(text: str) -> list[int]:
-    first, _, last = text.partition("-")
+    first, sep, last = text.partition("-")
     try:
-        low, high = int(first), int(last or first)
+        low, high = int(first), int(last if sep else first)
     except ValueError:
         raise MigratorError(f"stage {text!r}: expected N or N-M") from None
-    if low > high or low not in STAGES or high not in STAGES:
+    if low not in STAGES or high not in STAGES:
         raise MigratorError(f"stage {text!r}: stages are {STAGES[0]}..{STAGES[-1]}")
+    if low > high:
+        raise MigratorError(f"stage {text!r}: range N-M needs N <= M")
     return list(range(low, high + 1))
 
 
