@@ -32,7 +32,7 @@ from migrator.parse import ChunkFacts, chunk_stats, extract_chunk
 from migrator.progress import Progress
 
 # Bump when extraction changes: cached chunk facts of older versions are ignored.
-FACTS_VERSION = f"{__version__}-2"
+FACTS_VERSION = f"{__version__}-3"
 MAX_FILE_BYTES = 5 * 1024 * 1024
 
 

@@ -158,10 +158,14 @@ def extract_chunk(chunk: bytes) -> ChunkFacts:
                 return name
         return ""
 
-    for call, callee, args in zip(
-        captures.get("call", []), captures.get("callee", []), captures.get("args", []),
-        strict=True,
-    ):
+    # Pair call, callee and args per match: the per-name capture lists of captures()
+    # are not in one order (nested calls), zipping them paired a call with another's args.
+    triples = []
+    for _pattern, match in tree_sitter.QueryCursor(_query(_FACTS_QUERY)).matches(root):
+        if "call" in match and "callee" in match and "args" in match:
+            triples.append((match["call"][0], match["callee"][0], match["args"][0]))
+    triples.sort(key=lambda t: (t[0].start_byte, -t[0].end_byte))
+    for call, callee, args in triples:
         caller = enclosing(call.start_byte)
         if not caller:
             continue
