@@ -15,8 +15,11 @@ import sys
 import tempfile
 from pathlib import Path
 
+import git
+
 from migrator import checkpatch, gitops, plan, series
 from migrator.errors import MigratorError
+from migrator.lock import run_lock
 from migrator.maintainers import Maintainers
 from migrator.plan import STAGES, PlanOptions
 
@@ -89,6 +92,12 @@ def run(args: argparse.Namespace) -> int:
     stages = parse_stages(args.stages)
     tree = Path(args.tree).absolute()
     repo = gitops.open_repo(tree)
+    # one run at a time per repository: worktrees, --out and --apply never interleave
+    with run_lock(Path(repo.common_dir)):
+        return _run(args, stages, repo)
+
+
+def _run(args: argparse.Namespace, stages: list[int], repo: git.Repo) -> int:
     repo_root = Path(str(repo.working_tree_dir))
     who = gitops.identity(repo)
     base = gitops.resolve_commit(repo, args.base)
