@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import io
 import multiprocessing
 import os
@@ -38,11 +39,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from migrator import edits  # noqa: E402
+from migrator import edits, parse  # noqa: E402
 from migrator.cli import main as cli_main  # noqa: E402
 from migrator.engine import open_engine  # noqa: E402
 from migrator.errors import MigratorError  # noqa: E402
-from migrator.parse import count_errors  # noqa: E402
 from migrator.plan import PlanOptions  # noqa: E402
 
 SAMPLE = ROOT / "corpus" / "sample"
@@ -58,6 +58,18 @@ MACRO_LINES = (
     b"\tunregister_netdevice(dev);",
     b"#define FOO(x) register_netdevice(x)",
 )
+
+
+_COUNT_ERRORS = parse.count_errors
+
+
+@functools.lru_cache(maxsize=4096)
+def count_errors(src: bytes) -> int:
+    """parse.count_errors, memoised: the same originals are counted stage after stage."""
+    return _COUNT_ERRORS(src)
+
+
+parse.count_errors = count_errors  # type: ignore[assignment]  # rewrite_checked's too
 
 
 # --- mutations --------------------------------------------------------------------------
@@ -193,7 +205,7 @@ def check_mutant(tree: Path, seed: int, path: str, src: bytes, mutations: list[s
             if rc not in (0, 2):
                 return _set(out, "crash", f"scan exit {rc}: {err.getvalue()[-300:]}")
         try:
-            engine = open_engine(tree, PlanOptions(use_cache=False, jobs=1))
+            engine = open_engine(tree, PlanOptions(cache_dir=_CACHE, jobs=1))
         except MigratorError as exc:
             return _set(out, "error", str(exc))
         for stage in range(1, 7):
@@ -237,16 +249,18 @@ def _set(out: Outcome, kind: str, detail: str) -> Outcome:
 # --- worker pool --------------------------------------------------------------------------
 
 _WORK: Path | None = None
+_CACHE: Path | None = None  # per worker: chunk facts of the unchanged chunks
 _FILES: list[str] = []
 _TIMEOUT = 20
 
 
-def _init(timeout: int) -> None:
-    global _WORK, _FILES, _TIMEOUT
+def _init(timeout: int, parent: str | None = None) -> None:
+    global _WORK, _FILES, _TIMEOUT, _CACHE
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _TIMEOUT = timeout
     _FILES = sample_files()
-    _WORK = Path(tempfile.mkdtemp(prefix="migrate-fuzz-")) / "tree"
+    holder = Path(tempfile.mkdtemp(prefix="migrate-fuzz-", dir=parent))
+    _WORK, _CACHE = holder / "tree", holder / "cache"
     shutil.copytree(SAMPLE, _WORK, symlinks=True)
 
 
@@ -333,8 +347,9 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     summary = Summary()
     jobs = [(args.seed * 1_000_003 + i, args.scan_share) for i in range(args.mutants)]
-    with multiprocessing.get_context("fork").Pool(args.jobs, _init, (args.timeout,),
-                                                   maxtasksperchild=500) as pool:
+    scratch = tempfile.TemporaryDirectory(prefix="migrate-fuzz-")
+    with scratch, multiprocessing.get_context("fork").Pool(
+            args.jobs, _init, (args.timeout, scratch.name), maxtasksperchild=500) as pool:
         for done, outcome in enumerate(pool.imap_unordered(_run_one, jobs, chunksize=8), 1):
             summary.counts[outcome.kind] = summary.counts.get(outcome.kind, 0) + 1
             if outcome.kind in ("crash", "invalid", "timeout"):
