@@ -136,10 +136,14 @@ def _run(args: argparse.Namespace, stages: list[int], repo: git.Repo) -> int:
                 if args.dry_run:  # write nothing beside --out
                     staging[stage] = Path(tempfile.mkdtemp(prefix="migrate-dry-run-"))
                 else:
-                    out.parent.mkdir(parents=True, exist_ok=True)
-                    staging[stage] = Path(
-                        tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent)
-                    )
+                    try:
+                        out.parent.mkdir(parents=True, exist_ok=True)
+                        staging[stage] = Path(
+                            tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent)
+                        )
+                    except OSError as exc:
+                        raise MigratorError(f"{out}: cannot write the series: "
+                                            f"{exc.strerror or exc}") from None
                 series.write_stage(work, built, base, staging[stage], args.max_patches,
                                    maintainers, args.subject_prefix)
                 built_stages.append(built)
@@ -211,13 +215,20 @@ def write_json(path: Path, records: list[dict[str, object]]) -> None:
 
 
 def move_into_place(staged: Path, out: Path) -> None:
+    """Rename the complete series to `out`; on failure `out` is left as it was."""
     old: Path | None = None
-    if out.exists():
-        old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
-        out.rename(old / out.name)
-    staged.rename(out)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
+    try:
+        if out.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
+            out.rename(old / out.name)
+        staged.rename(out)
+    except OSError as exc:
+        if old is not None and (old / out.name).exists() and not out.exists():
+            (old / out.name).rename(out)
+        raise MigratorError(f"{out}: cannot write the series: {exc.strerror or exc}") from None
+    finally:
+        if old is not None and out.exists():  # the old series is out, or back in place
+            shutil.rmtree(old, ignore_errors=True)
 
 
 def print_written(built: series.StageSeries, out: Path) -> None:
