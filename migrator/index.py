@@ -180,11 +180,16 @@ def _prepare_job(job: tuple[Path, str]) -> tuple[str, _FileState | None, str]:
     return path, _FileState(chunks, bases, keys), ""
 
 
-def _parse_job(job: tuple[Path, str, list[tuple[int, int]]]) -> list[tuple[int, ChunkFacts]]:
-    """Worker: parse the given chunks of one file. Returns (chunk start, facts)."""
+def _parse_job(job: tuple[Path, str, list[tuple[int, int]]]
+               ) -> list[tuple[int, ChunkFacts]] | str:
+    """Worker: parse the given chunks of one file. Returns (chunk start, facts), or why
+    the file could not be parsed (the other files' results are kept)."""
     root, path, spans = job
-    src = (root / path).read_bytes()
-    return [(start, extract_chunk(src[start:end])) for start, end in spans]
+    try:
+        src = (root / path).read_bytes()
+        return [(start, extract_chunk(src[start:end])) for start, end in spans]
+    except Exception as exc:  # a parser bug on one file must not lose the others
+        return f"parser failed ({type(exc).__name__}: {exc})"
 
 
 def _stats_job(job: tuple[Path, str, list[tuple[int, int]], str]) -> ParseStats:
@@ -338,6 +343,7 @@ class IndexBuilder:
         for path, state, reason in self._map(_prepare_job, [(self.root, p) for p in new_paths]):
             if state is None:
                 self.index.skipped.append(f"{path}: {reason}")
+                print(f"migrate: warning: {path}: {reason}; file not examined", file=sys.stderr)
                 state = _FileState([], [], [])
             self._states[path] = state
         jobs: list[tuple[Path, str, list[tuple[int, int]]]] = []
@@ -361,6 +367,14 @@ class IndexBuilder:
         self.progress.total += len(jobs)
         for (_root, path, _spans), results in zip(jobs, self._map(_parse_job, jobs), strict=True):
             state = self._states[path]
+            if isinstance(results, str):
+                self.index.skipped.append(f"{path}: {results}")
+                print(f"migrate: warning: {path}: {results}; file not examined",
+                      file=sys.stderr)
+                for chunk_i in range(len(state.chunks)):
+                    state.facts.pop(chunk_i, None)
+                state.chunks = []  # not examined: no partial facts, no further rounds
+                continue
             index_of = {start: i for i, (start, _end) in enumerate(state.chunks)}
             for start, facts in results:
                 chunk_i = index_of[start]
