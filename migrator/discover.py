@@ -56,13 +56,13 @@ def grep_hits(
         patterns = [arg for name in batch for arg in ("-e", name)]
         mode = ["-l"] if files_only else ["-n", "-o"]
         if git:
-            cmd = ["git", "-C", str(tree), "grep", *mode, "-w", "-F", "-I", "-z",
+            cmd = ["git", "-C", str(tree), "grep", *mode, "-w", "-F", "-a", "-z",
                    "--untracked", "--no-color", *patterns, "--",
                    *(pathspec if pathspec is not None else (f"*{s}" for s in C_SUFFIXES))]
         else:
             where = pathspec if pathspec is not None else [
                 "-r", *(f"--include=*{s}" for s in C_SUFFIXES), "."]
-            cmd = ["grep", *mode, "-w", "-F", "-I", "-Z", "-s", *patterns, *where]
+            cmd = ["grep", *mode, "-w", "-F", "-a", "-Z", "-s", *patterns, *where]
         result = subprocess.run(cmd, cwd=None if git else tree, capture_output=True, check=False)
         if result.returncode not in (0, 1) and not (not git and result.returncode == 2
                                                      and result.stdout):
