@@ -156,7 +156,8 @@ def _run(args: argparse.Namespace, stages: list[int], repo: git.Repo) -> int:
                 print_dry_run(built_stages, destinations)
                 return exit_code(plans, args.strict)  # type: ignore[arg-type]
             for built in built_stages:
-                move_into_place(staging.pop(built.stage), destinations[built.stage])
+                move_into_place(staging[built.stage], destinations[built.stage])
+                del staging[built.stage]  # kept until moved: `finally` removes it on failure
                 print_written(built, destinations[built.stage])
             if args.apply and built_stages:
                 gitops.fast_forward(repo, built_stages[-1].head)
