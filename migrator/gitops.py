@@ -146,11 +146,20 @@ def prune_stale_worktrees(repo: git.Repo) -> list[str]:
 @contextmanager
 def temporary_worktree(repo: git.Repo, commit: str) -> Iterator[git.Repo]:
     """A detached worktree at `commit` in a temp dir, removed on exit (also on ^C)."""
-    holder = Path(tempfile.mkdtemp(prefix=WORKTREE_PREFIX))
-    (holder / OWNER_FILE).write_text(f"{os.getpid()}\n")
+    try:
+        holder = Path(tempfile.mkdtemp(prefix=WORKTREE_PREFIX))
+    except OSError as exc:
+        raise MigratorError(f"{tempfile.gettempdir()}: cannot create a temporary worktree: "
+                            f"{exc.strerror or exc}") from None
     path = holder / "tree"
     try:
-        repo.git.worktree("add", "--detach", "--quiet", str(path), commit)
+        try:
+            (holder / OWNER_FILE).write_text(f"{os.getpid()}\n")
+            repo.git.worktree("add", "--detach", "--quiet", str(path), commit)
+        except (OSError, git.GitCommandError) as exc:
+            detail = (getattr(exc, "stderr", "") or getattr(exc, "strerror", "") or exc)
+            raise MigratorError(f"{holder}: cannot create a temporary worktree: "
+                                f"{str(detail).strip()}") from None
         yield git.Repo(path)
     finally:
         with suppress(git.GitCommandError):
