@@ -64,13 +64,14 @@ def grep_hits(
                 hits.setdefault(path, [])
             continue
         if git:
-            cmd = ["git", "-C", str(tree), "grep", *mode, "-w", "-F", "-I", "-z",
+            # -a: a binary .c/.h must reach read_source to be reported and counted
+            cmd = ["git", "-C", str(tree), "grep", *mode, "-w", "-F", "-a", "-z",
                    *(["--untracked"] if untracked else []), "--no-color", *patterns, "--",
                    *(pathspec if pathspec is not None else (f"*{s}" for s in C_SUFFIXES))]
         else:
             where = pathspec if pathspec is not None else [
                 "-r", *(f"--include=*{s}" for s in C_SUFFIXES), "."]
-            cmd = ["grep", *mode, "-w", "-F", "-I", "-Z", "-s", *patterns, *where]
+            cmd = ["grep", *mode, "-w", "-F", "-a", "-Z", "-s", *patterns, *where]
         result = subprocess.run(cmd, cwd=None if git else tree, capture_output=True, check=False)
         if result.returncode not in (0, 1) and not (not git and result.returncode == 2
                                                      and result.stdout):

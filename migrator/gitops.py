@@ -51,8 +51,9 @@ class Identity:
 
 def open_repo(tree: Path) -> git.Repo:
     """The repository whose work tree is `tree`; MigratorError if it is not one."""
-    if not tree.is_dir():
-        raise MigratorError(f"{tree}: no such directory")
+    from migrator.discover import check_tree
+
+    check_tree(tree)  # names what is wrong: missing, not a directory, unreadable
     try:
         repo = git.Repo(tree, search_parent_directories=True)
     except (git.InvalidGitRepositoryError, git.NoSuchPathError):
@@ -82,6 +83,9 @@ def identity(repo: git.Repo) -> Identity:
 
 
 def resolve_commit(repo: git.Repo, rev: str) -> str:
+    if rev == "HEAD" and not repo.head.is_valid():
+        raise MigratorError(f"{repo.working_tree_dir}: the repository has no commits yet; "
+                            "`migrate stage` builds the series on a committed base")
     try:
         return repo.commit(rev).hexsha
     except (git.BadName, ValueError, git.GitCommandError):
@@ -142,11 +146,20 @@ def prune_stale_worktrees(repo: git.Repo) -> list[str]:
 @contextmanager
 def temporary_worktree(repo: git.Repo, commit: str) -> Iterator[git.Repo]:
     """A detached worktree at `commit` in a temp dir, removed on exit (also on ^C)."""
-    holder = Path(tempfile.mkdtemp(prefix=WORKTREE_PREFIX))
-    (holder / OWNER_FILE).write_text(f"{os.getpid()}\n")
+    try:
+        holder = Path(tempfile.mkdtemp(prefix=WORKTREE_PREFIX))
+    except OSError as exc:
+        raise MigratorError(f"{tempfile.gettempdir()}: cannot create a temporary worktree: "
+                            f"{exc.strerror or exc}") from None
     path = holder / "tree"
     try:
-        repo.git.worktree("add", "--detach", "--quiet", str(path), commit)
+        try:
+            (holder / OWNER_FILE).write_text(f"{os.getpid()}\n")
+            repo.git.worktree("add", "--detach", "--quiet", str(path), commit)
+        except (OSError, git.GitCommandError) as exc:
+            detail = (getattr(exc, "stderr", "") or getattr(exc, "strerror", "") or exc)
+            raise MigratorError(f"{holder}: cannot create a temporary worktree: "
+                                f"{str(detail).strip()}") from None
         yield git.Repo(path)
     finally:
         with suppress(git.GitCommandError):

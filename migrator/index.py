@@ -164,6 +164,7 @@ def _worker_init(known: frozenset[bytes]) -> None:
     worktrees) must not run here; a terminated worker just stops."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGHUP, signal.SIG_DFL)
     _KNOWN_KEYS.clear()
     _KNOWN_KEYS.update(known)
 
@@ -210,18 +211,26 @@ def _scan_job(
     state = _FileState(chunks, bases, keys, starts=starts)
     facts = {}
     matched = sorted(_chunks_matching(state, src, names))
-    for i in matched:
-        if keys[i] not in _KNOWN_KEYS:
-            start, end = chunks[i]
-            facts[i] = extract_chunk(src[start:end])
+    try:
+        for i in matched:
+            if keys[i] not in _KNOWN_KEYS:
+                start, end = chunks[i]
+                facts[i] = extract_chunk(src[start:end])
+    except Exception as exc:  # a parser bug on one file must not lose the others
+        return path, None, f"parser failed ({type(exc).__name__}: {exc})", [], {}
     return path, state, "", matched, facts
 
 
-def _parse_job(job: tuple[Path, str, list[tuple[int, int]]]) -> list[tuple[int, ChunkFacts]]:
-    """Worker: parse the given chunks of one file. Returns (chunk start, facts)."""
+def _parse_job(job: tuple[Path, str, list[tuple[int, int]]]
+               ) -> list[tuple[int, ChunkFacts]] | str:
+    """Worker: parse the given chunks of one file. Returns (chunk start, facts), or why
+    the file could not be parsed (the other files' results are kept)."""
     root, path, spans = job
-    src = (root / path).read_bytes()
-    return [(start, extract_chunk(src[start:end])) for start, end in spans]
+    try:
+        src = (root / path).read_bytes()
+        return [(start, extract_chunk(src[start:end])) for start, end in spans]
+    except Exception as exc:  # a parser bug on one file must not lose the others
+        return f"parser failed ({type(exc).__name__}: {exc})"
 
 
 def _stats_job(job: tuple[Path, str, list[tuple[int, int]], str]) -> ParseStats:
@@ -328,9 +337,9 @@ class IndexBuilder:
         _KNOWN_KEYS.update(self._chunk_cache)
         try:
             if self.jobs > 1:
-                # A fork server, not a plain fork: the caller may have threads (GitPython,
-                # thread pools) holding locks that a forked child would inherit, locked.
-                self._pool = multiprocessing.get_context("forkserver").Pool(
+                # fork: workers start at once and share the loaded modules; _worker_init
+                # drops the parent's signal handlers (cleanup belongs to the parent).
+                self._pool = multiprocessing.get_context("fork").Pool(
                     self.jobs, initializer=_worker_init,
                     initargs=(frozenset(self._chunk_cache),))
             self._closure()
@@ -425,6 +434,7 @@ class IndexBuilder:
         for path, state, reason, matched, facts in self._map(_scan_job, jobs):
             if state is None:
                 self.index.skipped.append(f"{path}: {reason}")
+                print(f"migrate: warning: {path}: {reason}; file not examined", file=sys.stderr)
                 state = _FileState([], [], [])
             self._states[path] = state
             for i in matched:
@@ -458,6 +468,14 @@ class IndexBuilder:
         for (_root, path, _spans), results in zip(parse_jobs, self._map(_parse_job, parse_jobs),
                                                   strict=True):
             state = self._states[path]
+            if isinstance(results, str):
+                # facts of this file's chunks parsed in earlier rounds stay (they are sound);
+                # the rest of the file is not examined, and said so
+                self.index.skipped.append(f"{path}: {results}")
+                print(f"migrate: warning: {path}: {results}; file not examined further",
+                      file=sys.stderr)
+                state.chunks = []
+                continue
             for start, facts in results:
                 i = state.chunk_of_offset(start)
                 self._chunk_cache[state.keys[i]] = facts

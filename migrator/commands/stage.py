@@ -15,9 +15,12 @@ import sys
 import tempfile
 from pathlib import Path
 
+import git
+
 from migrator import checkpatch, gitops, plan, series
 from migrator.commands.common import add_engine_options, plan_options
 from migrator.errors import MigratorError
+from migrator.lock import run_lock
 from migrator.maintainers import Maintainers
 from migrator.plan import STAGES
 
@@ -48,13 +51,15 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def parse_stages(text: str) -> list[int]:
-    first, _, last = text.partition("-")
+    first, sep, last = text.partition("-")
     try:
-        low, high = int(first), int(last or first)
+        low, high = int(first), int(last if sep else first)
     except ValueError:
         raise MigratorError(f"stage {text!r}: expected N or N-M") from None
-    if low > high or low not in STAGES or high not in STAGES:
+    if low not in STAGES or high not in STAGES:
         raise MigratorError(f"stage {text!r}: stages are {STAGES[0]}..{STAGES[-1]}")
+    if low > high:
+        raise MigratorError(f"stage {text!r}: range N-M needs N <= M")
     return list(range(low, high + 1))
 
 
@@ -89,6 +94,12 @@ def run(args: argparse.Namespace) -> int:
     stages = parse_stages(args.stages)
     tree = Path(args.tree).absolute()
     repo = gitops.open_repo(tree)
+    # one run at a time per repository: worktrees, --out and --apply never interleave
+    with run_lock(Path(repo.common_dir)):
+        return _run(args, stages, repo)
+
+
+def _run(args: argparse.Namespace, stages: list[int], repo: git.Repo) -> int:
     repo_root = Path(str(repo.working_tree_dir))
     who = gitops.identity(repo)
     base = gitops.resolve_commit(repo, args.base)
@@ -127,10 +138,14 @@ def run(args: argparse.Namespace) -> int:
                 if args.dry_run:  # write nothing beside --out
                     staging[stage] = Path(tempfile.mkdtemp(prefix="migrate-dry-run-"))
                 else:
-                    out.parent.mkdir(parents=True, exist_ok=True)
-                    staging[stage] = Path(
-                        tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent)
-                    )
+                    try:
+                        out.parent.mkdir(parents=True, exist_ok=True)
+                        staging[stage] = Path(
+                            tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent)
+                        )
+                    except OSError as exc:
+                        raise MigratorError(f"{out}: cannot write the series: "
+                                            f"{exc.strerror or exc}") from None
                 series.write_stage(work, built, base, staging[stage], args.max_patches,
                                    maintainers, args.subject_prefix)
                 built_stages.append(built)
@@ -143,7 +158,8 @@ def run(args: argparse.Namespace) -> int:
                 print_dry_run(built_stages, destinations)
                 return exit_code(plans, args.strict)  # type: ignore[arg-type]
             for built in built_stages:
-                move_into_place(staging.pop(built.stage), destinations[built.stage])
+                move_into_place(staging[built.stage], destinations[built.stage])
+                del staging[built.stage]  # kept until moved: `finally` removes it on failure
                 print_written(built, destinations[built.stage])
             if args.apply and built_stages:
                 gitops.fast_forward(repo, built_stages[-1].head)
@@ -202,13 +218,20 @@ def write_json(path: Path, records: list[dict[str, object]]) -> None:
 
 
 def move_into_place(staged: Path, out: Path) -> None:
+    """Rename the complete series to `out`; on failure `out` is left as it was."""
     old: Path | None = None
-    if out.exists():
-        old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
-        out.rename(old / out.name)
-    staged.rename(out)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
+    try:
+        if out.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
+            out.rename(old / out.name)
+        staged.rename(out)
+    except OSError as exc:
+        if old is not None and (old / out.name).exists() and not out.exists():
+            (old / out.name).rename(out)
+        raise MigratorError(f"{out}: cannot write the series: {exc.strerror or exc}") from None
+    finally:
+        if old is not None and out.exists():  # the old series is out, or back in place
+            shutil.rmtree(old, ignore_errors=True)
 
 
 def print_written(built: series.StageSeries, out: Path) -> None:
