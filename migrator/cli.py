@@ -7,6 +7,8 @@ import importlib
 import sys
 from collections.abc import Sequence
 
+from git.exc import GitCommandError
+
 from migrator import __version__
 from migrator.errors import MigratorError
 
@@ -46,6 +48,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("migrate: interrupted", file=sys.stderr)
         return 130
+    except GitCommandError as exc:  # a git step failed: say which, no traceback
+        stderr = (exc.stderr or "").strip().replace("\n", "\n  ")
+        print(f"migrate: error: git {' '.join(map(str, exc.command[1:3]))} failed "
+              f"(exit {exc.status}): {stderr}", file=sys.stderr)
+        return 2
     except BrokenPipeError:
         return 0
 

@@ -316,3 +316,21 @@ def make_repo_in_place(path: Path) -> None:
     git(path, "config", "user.email", "dev@example.org")
     git(path, "add", "-A")
     git(path, "commit", "-qm", "sample")
+
+
+def test_failing_git_step_is_an_error_not_a_traceback(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    from git.exc import GitCommandError
+
+    import migrator.cli as cli
+
+    def failing_git(args: object) -> int:
+        raise GitCommandError(["git", "add", "--", "x.c"], 128, b"fatal: index.lock exists")
+
+    parser = cli.build_parser()
+    parser.parse_args(["status"])  # the subcommand exists
+    monkeypatch.setattr("migrator.commands.status.run", failing_git)
+    assert cli.main(["status", "--tree", "."]) == 2
+    err = capsys.readouterr().err
+    assert "migrate: error: git add" in err and "index.lock exists" in err
+    assert "Traceback" not in err
