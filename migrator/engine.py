@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
+import pickle
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from migrator import RULES_DIR
 from migrator.callgraph import CallGraph, FnKey, Root, key
-from migrator.discover import check_tree
-from migrator.index import IndexRequest, TreeIndex, build_index
-from migrator.model import CallSite, Edit, FunctionDef, Site, StagePlan
+from migrator.discover import check_tree, tree_fingerprint
+from migrator.index import FACTS_VERSION, IndexRequest, TreeIndex, build_index
+from migrator.model import CallSite, Edit, FunctionDef, ParseStats, Site, StagePlan
 from migrator.plan import PlanOptions
 from migrator.rules import Rule, load_rules
 
@@ -184,3 +188,55 @@ def open_engine(tree: Path, options: PlanOptions, *, stats: bool = False) -> Eng
 
 def run_stage(tree: Path, stage: int, options: PlanOptions) -> StagePlan:
     return open_engine(tree, options).plan(stage)
+
+
+@dataclass(slots=True)
+class ScanResult:
+    sites: list[Site]
+    skipped: list[str]
+    stats: ParseStats
+    files_indexed: int
+
+
+def scan(tree: Path, stages: list[int], options: PlanOptions, *, stats: bool = False
+         ) -> ScanResult:
+    """Sites of `stages`. On an unchanged git tree (same fingerprint, rules, options and
+    version) the previous result is reused without loading the index: a scan after a
+    scan is interactive."""
+    tree = check_tree(tree)
+    cache_dir = (None if not options.use_cache
+                 else options.cache_dir if options.cache_dir is not None else default_cache_dir())
+    key = None
+    path = None
+    if cache_dir is not None:
+        fingerprint = tree_fingerprint(tree)
+        if fingerprint is not None:
+            rules_dir = options.rules_dir or RULES_DIR
+            rules_text = b"".join(p.read_bytes() for p in sorted(rules_dir.glob("*.toml")))
+            key = (FACTS_VERSION, fingerprint, hashlib.sha256(rules_text).hexdigest(),
+                   sorted(options.rule_options.items(), key=str), stages, stats)
+            tag = hashlib.blake2b(str(tree).encode(), digest_size=8).hexdigest()
+            path = cache_dir / f"scan-{tag}.pickle"
+            try:
+                with path.open("rb") as fh:
+                    cached_key, result = pickle.load(fh)
+                if cached_key == key and isinstance(result, ScanResult):
+                    return result
+            except FileNotFoundError:
+                pass
+            except Exception as exc:  # corrupt: recompute
+                print(f"migrate: warning: {path}: unreadable cache ({exc}), rebuilding",
+                      file=sys.stderr)
+    engine = open_engine(tree, options, stats=stats)
+    sites = [site for stage in stages for site in engine.plan(stage).sites]
+    result = ScanResult(sites, list(engine.index.skipped), engine.index.stats,
+                        len(engine.index.files))
+    if path is not None:
+        try:
+            tmp = path.with_suffix(f".tmp{os.getpid()}")
+            with tmp.open("wb") as fh:
+                pickle.dump((key, result), fh, protocol=pickle.HIGHEST_PROTOCOL)
+            os.replace(tmp, path)
+        except OSError as exc:
+            print(f"migrate: warning: {path}: cannot write cache ({exc})", file=sys.stderr)
+    return result

@@ -82,3 +82,35 @@ def test_cache_gives_the_same_answer(tmp_path: Path) -> None:
                      "--json", str(manifest)]) == 0
     assert any(cache.iterdir())
     assert json.loads(first.read_text()) == json.loads(second.read_text())
+
+
+def test_scan_result_is_reused_until_the_tree_changes(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import shutil
+    import subprocess
+
+    import migrator.engine as engine
+
+    tree = tmp_path / "tree"
+    shutil.copytree(SAMPLE, tree)
+    for cmd in (["init", "-q"], ["add", "-A"],
+                ["-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-m", "base"]):
+        subprocess.run(["git", "-C", str(tree), *cmd], check=True)
+    cache = tmp_path / "cache"
+    args = ["scan", "--tree", str(tree), "--cache-dir", str(cache), "--stage", "2"]
+    first, second = tmp_path / "a.json", tmp_path / "b.json"
+    assert main([*args, "--json", str(first)]) == 0
+    opened: list[Path] = []
+    real_open = engine.open_engine
+    monkeypatch.setattr(engine, "open_engine",
+                        lambda t, o, **kw: opened.append(t) or real_open(t, o, **kw))
+    assert main([*args, "--json", str(second)]) == 0
+    assert opened == []  # answered from the cached result
+    assert json.loads(first.read_text()) == json.loads(second.read_text())
+    trivnet = tree / "drivers/net/trivnet.c"
+    trivnet.write_bytes(trivnet.read_bytes().replace(b"register_netdevice(dev)",
+                                                     b"__register_netdevice(dev)"))
+    assert main([*args, "--json", str(second)]) == 0
+    assert len(opened) == 1  # a modified file means a new scan
+    assert not [s for s in json.loads(second.read_text()) if s["file"].endswith("trivnet.c")
+                and s["template"] == "T1"]

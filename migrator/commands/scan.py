@@ -8,7 +8,7 @@ from collections import Counter
 from pathlib import Path
 
 from migrator.commands.common import add_engine_options, parse_stages, plan_options, write_manifest
-from migrator.engine import open_engine
+from migrator.engine import scan
 from migrator.model import ParseStats, Site
 
 
@@ -32,10 +32,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
 def run(args: argparse.Namespace) -> int:
     stages = parse_stages(args.stage, allow_all=True)
-    engine = open_engine(args.tree, plan_options(args), stats=args.stats)
-    sites: list[Site] = []
-    for stage in stages:
-        sites.extend(engine.plan(stage).sites)
+    result = scan(args.tree, stages, plan_options(args), stats=args.stats)
+    sites: list[Site] = result.sites
     out = sys.stdout
     counts = Counter((s.stage, s.template, s.outcome) for s in sites)
     out.write(f"{'stage':>5}  {'template':<10} {'outcome':<8} {'sites':>6}\n")
@@ -43,17 +41,17 @@ def run(args: argparse.Namespace) -> int:
         out.write(f"{stage:>5}  {template:<10} {outcome:<8} {n:>6}\n")
     rewrite = sum(s.outcome == "rewrite" for s in sites)
     out.write(f"total: {len(sites)} sites, {rewrite} rewrite, {len(sites) - rewrite} review "
-              f"({len(engine.index.files)} files indexed)\n")
+              f"({result.files_indexed} files indexed)\n")
     if args.list:
         for site in sites:
             out.write(f"{site.file}:{site.line}: stage {site.stage} {site.template} "
                       f"{site.outcome}: {site.function}: {site.reason}\n")
-    if engine.index.skipped:
-        out.write(f"not examined: {len(engine.index.skipped)} files\n")
-        for reason in engine.index.skipped:
+    if result.skipped:
+        out.write(f"not examined: {len(result.skipped)} files\n")
+        for reason in result.skipped:
             out.write(f"  {reason}\n")
     if args.stats:
-        write_stats(engine.index.stats)
+        write_stats(result.stats)
     if args.json:
         write_manifest(args.json, sites)
     return 0
