@@ -71,10 +71,12 @@ def test_t3_t5_t7(tree: Path) -> None:
     by = {s.file: s for s in p.sites}
     assert by["drivers/net/ghost.c"].template == "T5"
     assert by["drivers/net/ghost.c"].outcome == "review"
-    assert by["net/wireless/core.c"].outcome == "review"
-    p = plan(tree, 3, families=["net/wireless"])
+    # the rule's default configuration lists the cfg80211/ieee802154 directories
+    assert by["net/wireless/core.c"].outcome == "rewrite"
     assert ("\tattach_nd_lock(dev, &fallback_nd_lock);\n\tret = __register_netdevice(dev);"
             in applied(tree, p)["net/wireless/core.c"])
+    unconfigured = {s.file: s for s in plan(tree, 3, families=[]).sites}
+    assert unconfigured["net/wireless/core.c"].outcome == "review"
 
 
 def test_t8(tree: Path) -> None:
@@ -99,9 +101,11 @@ def test_t8(tree: Path) -> None:
 
 
 def test_t9_and_fallback_loops(tree: Path) -> None:
-    p = plan(tree, 5)
-    assert {s.template: s.outcome for s in p.sites} == {"T9": "rewrite", "T7": "review"}
-    p = plan(tree, 5, families=["net/wireless"])
+    unconfigured = plan(tree, 5, families=[])
+    assert {s.template: s.outcome for s in unconfigured.sites} == {"T9": "rewrite",
+                                                                  "T7": "review"}
+    p = plan(tree, 5)  # the default configuration lists net/wireless
+    assert {s.template: s.outcome for s in p.sites} == {"T9": "rewrite", "T7": "rewrite"}
     text = applied(tree, p)["net/wireless/core.c"]
     assert text.count("mutex_lock(&fallback_nd_lock.mutex);") == 2
     assert ("\t\t}\n\t\tmutex_unlock(&fallback_nd_lock.mutex);\n\t\treturn err;" in text)
