@@ -271,7 +271,7 @@ def add_local_declaration(file: str, src: bytes, fn_node: Node, decl: str,
         return Edit(file, at, at, f"{indent}{decl}\n{blank}", rule)
     indent = line_indent(src, decls[0].start_byte)
     lengths = [len(text(src, d).expandtabs(8)) for d in decls]
-    ordered = all(a >= b for a, b in itertools.pairwise(lengths)) and len(decls) > 1
+    ordered = all(a >= b for a, b in itertools.pairwise(lengths))
     target = decls[-1]
     before = None
     if ordered:

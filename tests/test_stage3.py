@@ -74,16 +74,41 @@ def test_defaults_review(tmp_path: Path) -> None:
     assert "wfam_add_iface" not in got
 
 
-def test_stage6_core_review(tmp_path: Path) -> None:
-    shutil.copytree(FIX.parent / "stage6", tmp_path / "t")
-    opts = PlanOptions(use_cache=False, rule_options={"with_core": True})
-    sites = [s for s in open_engine(tmp_path / "t", opts).plan(6).sites
-             if s.template == "core"]
-    assert [(s.file, s.line, s.outcome, s.edits) for s in sites] == [
-        ("net/core/dev.c", 12, "review", [])]
-    assert "rollback loop" in sites[0].reason
-    assert any(e.startswith("net/core/dev.c:19 rollback:") for e in sites[0].evidence)
-    assert any(e.startswith("net/core/dev.c:30 replay entry:") for e in sites[0].evidence)
-    plain = PlanOptions(use_cache=False, rule_options={"with_core": False})
-    assert not [s for s in open_engine(tmp_path / "t", plain).plan(6).sites
-                if s.template == "core"]
+S6 = FIX.parent / "stage6"
+
+
+def _core_sites(tree: Path, with_core: bool = True) -> list:  # type: ignore[type-arg]
+    opts = PlanOptions(use_cache=False, rule_options={"with_core": with_core})
+    return [s for s in open_engine(tree, opts).plan(6).sites if s.template == "core"]
+
+
+def test_stage6_core_rewrite(tmp_path: Path) -> None:
+    """--with-core: the replayed NETDEV_REGISTER runs under lock_netdev(); a device whose
+    lock cannot be taken leaves by the replay's existing error exit."""
+    shutil.copytree(S6 / "before", tmp_path / "t")
+    sites = _core_sites(tmp_path / "t")
+    assert [(s.file, s.function, s.line, s.outcome) for s in sites] == [
+        ("net/core/dev.c", "call_netdevice_register_notifiers", 12, "rewrite")]
+    ev = sites[0].evidence
+    assert any(e.startswith("net/core/dev.c:14 if (err) return err; is the existing exit") for e in ev), ev
+    assert any(e.startswith("net/core/dev.c:39 caller: err = call_netdevice_register_notifiers")
+               for e in ev), ev
+    assert any(e.startswith("net/core/dev.c:46 rollback:") for e in ev), ev
+    assert any(e.startswith("net/core/dev.c:58 replay entry:") for e in ev), ev
+    path = tmp_path / "t" / "net/core/dev.c"
+    path.write_bytes(apply_edits(path.read_bytes(), sites[0].edits))
+    assert path.read_bytes() == (S6 / "after/net/core/dev.c").read_bytes()
+    assert _core_sites(tmp_path / "t") == []  # idempotent
+    assert _core_sites(tmp_path / "t", with_core=False) == []
+
+
+def test_stage6_core_off_by_default(tmp_path: Path) -> None:
+    shutil.copytree(S6 / "before", tmp_path / "t")
+    assert _core_sites(tmp_path / "t", with_core=False) == []
+
+
+def test_stage6_core_review_without_existing_exit(tmp_path: Path) -> None:
+    shutil.copytree(S6 / "review", tmp_path / "t")
+    sites = _core_sites(tmp_path / "t")
+    assert [(s.line, s.outcome, s.edits) for s in sites] == [(12, "review", [])]
+    assert "does not return err right after the call" in sites[0].reason

@@ -111,6 +111,31 @@ def test_t9_and_fallback_loops(tree: Path) -> None:
     assert ("\t\t}\n\t\tmutex_unlock(&fallback_nd_lock.mutex);\n\t\treturn err;" in text)
 
 
+def test_t9_long_form_and_wrapper(tmp_path: Path) -> None:
+    """__dev_change_net_namespace() is bracketed like the short form; the inline wrapper
+    dev_change_net_namespace() is not a site itself (its callers are)."""
+    (tmp_path / "include/linux").mkdir(parents=True)
+    (tmp_path / "include/linux/netdevice.h").write_text(
+        "static inline\nint dev_change_net_namespace(struct net_device *dev, struct net *net,"
+        "\n\t\t\t     const char *pat)\n{\n"
+        "\treturn __dev_change_net_namespace(dev, net, pat, 0, NULL);\n}\n")
+    (tmp_path / "net/core").mkdir(parents=True)
+    (tmp_path / "net/core/setlink.c").write_text(
+        "static int do_move(struct net_device *dev, struct net *net, int ifindex)\n{\n"
+        "\tint err;\n\n"
+        "\terr = __dev_change_net_namespace(dev, net, \"eth%d\", ifindex, NULL);\n"
+        "\tput_net(net);\n\tif (err)\n\t\treturn err;\n\treturn 0;\n}\n")
+    p = plan(tmp_path, 5)
+    assert [(s.file, s.function, s.outcome) for s in p.sites] == [
+        ("net/core/setlink.c", "do_move", "rewrite")]
+    assert applied(tmp_path, p)["net/core/setlink.c"] == (
+        "static int do_move(struct net_device *dev, struct net *net, int ifindex)\n{\n"
+        "\tstruct nd_lock *nd_lock;\n\tint err;\n\n\tlock_netdev(dev, &nd_lock);\n"
+        "\terr = __dev_change_net_namespace(dev, net, \"eth%d\", ifindex, NULL);\n"
+        "\tunlock_netdev(nd_lock);\n"
+        "\tput_net(net);\n\tif (err)\n\t\treturn err;\n\treturn 0;\n}\n")
+
+
 def test_exits_unlocked(tmp_path: Path) -> None:
     (tmp_path / "net/wireless").mkdir(parents=True)
     (tmp_path / "net/wireless/x.c").write_text(

@@ -1,11 +1,13 @@
 """Stage 6: report netdevice notifier handlers whose NETDEV_REGISTER branch touches a
-device other than the event's; the dev.c replay core change is a review site."""
+device other than the event's; with --with-core, the net/core/dev.c replay of
+NETDEV_REGISTER to new notifiers runs under the device's nd_lock."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable
 
+from migrator import cedit
 from migrator.analyses.common import FnTree, Node, netdev_notifier_roots
 from migrator.edits import line_of
 from migrator.engine import RuleContext
@@ -98,52 +100,165 @@ def report(ctx: RuleContext) -> Iterable[Site]:
                    evidence=[f"notifier: {root.describe()}", *touched])  # type: ignore[attr-defined]
 
 
-DEV_C = "net/core/dev.c"
-REPLAY_CALL = "call_netdevice_register_notifiers"
+REPLAY_NOTIFY = "call_netdevice_notifier"  # one notifier block, one event, one device
+ENTER_REPLAY = re.compile(r"(?m)^[ \t]*(\w+)\s*=\s*(call_netdevice_register_net_notifiers)\(")
+LOCK_FAIL_ERR = "-ENODEV"
 
 
 def core(ctx: RuleContext) -> Iterable[Site]:
-    """--with-core: the NETDEV_REGISTER replay of register_netdevice_notifier*()
-    (for_each_netdev() -> call_netdevice_register_notifiers()).  Not rewritten: a
-    review site naming the loop, its rollback and why the bracket is not mechanical."""
+    """--with-core: the NETDEV_REGISTER replay of register_netdevice_notifier*() to a new
+    notifier block runs under the replayed device's nd_lock.
+
+    The bracket is `if (!lock_netdev(dev, &nd_lock)) return -ENODEV;` before the
+    `err = call_netdevice_notifier(nb, NETDEV_REGISTER, dev);` statement and
+    `unlock_netdev(nd_lock);` after it.  It is derived safe from the function itself:
+    it must already leave with the notifier's error right after that call, before any
+    other event reaches the device.  Callers then already treat a failure as "this
+    device got nothing" (the rollback unwinds only the devices before it), so a device
+    whose lock cannot be taken takes the same exit.  Any other shape is review."""
     if not ctx.options.get("with_core"):
         return
-    path = ctx.engine.tree / DEV_C
-    if not path.is_file():
+    path = str(ctx.options.get("core_source", "net/core/dev.c"))
+    try:
+        src = ctx.index.source(path)
+    except OSError:
         return
-    src = path.read_bytes()
-    if b"lock_netdev(" in src:
-        return  # the core already takes nd_locks: converted by hand
     text = src.decode("utf-8", "surrogateescape")
-    m = re.search(r"(?m)^\s*(\w+)\s*=\s*" + REPLAY_CALL + r"\s*\(\s*(\w+)\s*,\s*(\w+)\s*\)\s*;",
-                  text)
-    if m is None:
-        return
-    at = m.start() + len(m.group(0)) - len(m.group(0).lstrip())
+    pattern = re.compile(REPLAY_NOTIFY + r"\s*\(\s*(\w+)\s*,\s*NETDEV_REGISTER\s*,\s*(\w+)\s*\)")
+    for m in pattern.finditer(text):
+        at = _byte(text, m.start())
+        fn_node = cedit.function_node(src, at)
+        if fn_node is not None and b"lock_netdev(" in src[fn_node.start_byte:at]:
+            continue  # converted by an earlier run or by hand
+        yield _core_site(ctx, path, src, text, at, m.group(1), m.group(2))
+
+
+def _core_site(ctx: RuleContext, path: str, src: bytes, text: str, at: int, nb: str,
+               dev: str) -> Site:
     line = line_of(src, at)
-    evidence = [f"{DEV_C}:{line} {m.group(0).strip()} (NETDEV_REGISTER replay to a new "
-                "notifier, RTNL held)"]
-    loop = text.rfind("for_each_netdev(", 0, at)
-    if loop >= 0:
-        evidence.append(f"{DEV_C}:{line_of(src, loop)} loop: "
-                        f"{text[loop:text.find(chr(10), loop)].strip()}")
-    rb = re.search(r"(?m)^rollback:\s*\n\s*(for_each_netdev_continue_reverse\([^)]*\))", text[at:])
+    fn_node = cedit.function_node(src, at)
+    name = _function_name(src, fn_node) if fn_node is not None else ""
+    evidence = [f"{path}:{line} NETDEV_REGISTER replayed to notifier block {nb} for "
+                f"{dev} in {name}()"]
+    evidence.extend(_replay_context(path, src, text, name))
+
+    def review(why: str) -> Site:
+        return Site(stage=6, template="core", outcome="review", file=path, function=name,
+                    line=line, start=at, end=at, rule=ctx.rule.id,
+                    reason=f"NETDEV_REGISTER replay not put under lock_netdev({dev}): {why}",
+                    evidence=evidence)
+
+    if fn_node is None:
+        return review("the call is not inside a function definition")
+    if dev not in _parameters(src, fn_node):
+        return review(f"{dev} is not a parameter of {name}(); the device to lock is unclear")
+    try:
+        stmt = cedit.enclosing_statement(fn_node, at)
+    except cedit.CannotEdit as exc:
+        return review(str(exc))
+    var = _assigned_var(src, stmt, at)
+    if var is None:
+        return review("the notifier's result is not stored in a variable")
+    leave = _error_return_after(src, stmt, var)
+    if leave is None:
+        return review(f"{name}() does not return {var} right after the call, before any "
+                      "other event reaches the device; a lock failure would need a new "
+                      "unwind in the callers")
+    exit_text = " ".join(cedit.text(src, leave).split())
+    evidence.append(f"{path}:{line_of(src, leave.start_byte)} {exit_text} is "
+                    "the existing exit for a device that got no NETDEV_REGISTER; a failed "
+                    f"lock_netdev() takes it with {LOCK_FAIL_ERR}")
+    try:
+        edits = [e for e in (cedit.add_local_declaration(path, src, fn_node,
+                                                         "struct nd_lock *nd_lock;",
+                                                         ctx.rule.id),) if e is not None]
+        edits.append(cedit.insert_before_statement(path, src, stmt, [
+            "/* The replayed event runs under the device's nd_lock, like the one",
+            " * __register_netdevice() sends.  A device whose lock cannot be taken",
+            " * (it is being unregistered) fails the replay like a notifier error.",
+            " */",
+            f"if (!lock_netdev({dev}, &nd_lock))",
+            f"\treturn {LOCK_FAIL_ERR};"], ctx.rule.id))
+        edits.append(cedit.insert_after_statement(path, src, stmt, ["unlock_netdev(nd_lock);"],
+                                                  ctx.rule.id))
+    except cedit.CannotEdit as exc:
+        return review(str(exc))
+    return Site(stage=6, template="core", outcome="rewrite", file=path, function=name,
+                line=line, start=stmt.start_byte, end=stmt.end_byte, rule=ctx.rule.id,
+                edits=edits, evidence=evidence,
+                reason=f"NETDEV_REGISTER replay to a new notifier under lock_netdev({dev})")
+
+
+def _byte(text: str, idx: int) -> int:
+    return len(text[:idx].encode("utf-8", "surrogateescape"))
+
+
+def _function_name(src: bytes, fn_node: Node) -> str:
+    decl = fn_node.child_by_field_name("declarator")
+    while decl is not None and decl.type != "function_declarator":
+        decl = decl.child_by_field_name("declarator")
+    ident = decl.child_by_field_name("declarator") if decl is not None else None
+    return cedit.text(src, ident) if ident is not None else ""
+
+
+def _parameters(src: bytes, fn_node: Node) -> set[str]:
+    decl = fn_node.child_by_field_name("declarator")
+    out: set[str] = set()
+    for n in cedit.walk(decl) if decl is not None else ():
+        if n.type == "parameter_declaration":
+            out.update(cedit.text(src, d) for d in cedit.walk(n) if d.type == "identifier")
+    return out
+
+
+def _assigned_var(src: bytes, stmt: Node, at: int) -> str | None:
+    """`v` of the statement `v = call_netdevice_notifier(...);` holding offset `at`."""
+    if stmt.type != "expression_statement" or not stmt.named_children:
+        return None
+    expr = stmt.named_children[0]
+    left = expr.child_by_field_name("left")
+    right = expr.child_by_field_name("right")
+    if expr.type != "assignment_expression" or left is None or right is None \
+            or left.type != "identifier" or right.start_byte != at:
+        return None
+    return cedit.text(src, left)
+
+
+def _error_return_after(src: bytes, stmt: Node, var: str) -> Node | None:
+    """The `if (var) return var;` that follows `stmt`, allowing only `var = f(var);`
+    conversions (notifier_to_errno()) in between."""
+    node = cedit.following_statement(stmt)
+    convert = re.compile(rf"{var}\s*=\s*\w+\(\s*{var}\s*\)\s*;")
+    while node is not None and node.type == "expression_statement" \
+            and convert.fullmatch(cedit.text(src, node)):
+        node = cedit.following_statement(node)
+    if node is None or node.type != "if_statement" or \
+            node.child_by_field_name("alternative") is not None:
+        return None
+    cond = node.child_by_field_name("condition")
+    body = node.child_by_field_name("consequence")
+    if cond is None or body is None or \
+            re.fullmatch(rf"\(\s*{var}\s*\)", cedit.text(src, cond)) is None:
+        return None
+    if body.type == "compound_statement" and len(body.named_children) == 1:
+        body = body.named_children[0]
+    if body.type != "return_statement" or \
+            re.fullmatch(rf"return\s+{var}\s*;", cedit.text(src, body)) is None:
+        return None
+    return node
+
+
+def _replay_context(path: str, src: bytes, text: str, name: str) -> list[str]:
+    """Where the replay is entered and how its callers unwind: evidence for the reader."""
+    out = []
+    for c in re.finditer(rf"(?m)^[ \t]*\w+\s*=\s*{name}\s*\(", text) if name else ():
+        at = c.start() + len(c.group(0)) - len(c.group(0).lstrip())
+        out.append(f"{path}:{line_of(src, _byte(text, at))} caller: "
+                   f"{text[at:text.find(chr(10), at)].strip()}")
+    rb = re.search(r"(?m)^rollback:\s*\n\s*(for_each_netdev_continue_reverse\([^)]*\))", text)
     if rb is not None:
-        evidence.append(f"{DEV_C}:{line_of(src, at + rb.start(1))} rollback: {rb.group(1)} "
-                        "-> call_netdevice_unregister_notifiers() on every earlier device")
-    for c in re.finditer(r"(?m)^\s*err\s*=\s*(call_netdevice_register_net_notifiers)\(", text):
-        evidence.append(f"{DEV_C}:{line_of(src, c.start(1))} replay entry: {c.group(1)}()")
-    evidence.append("in-registration NETDEV_REGISTER already runs under the nd_lock: "
-                    "__register_netdevice() is called with the lock attached and held "
-                    "(stage 1 core)")
-    yield Site(stage=6, template="core", outcome="review", file=DEV_C,
-               function="call_netdevice_register_net_notifiers", line=line, start=at,
-               end=at + len(m.group(0).strip()), rule=ctx.rule.id,
-               reason=f"NETDEV_REGISTER replay to {m.group(2)} not put under "
-               f"lock_netdev({m.group(3)}): lock_netdev() returns false for a device being "
-               "unregistered, "
-               "and skipping that device would make the rollback loop send "
-               "NETDEV_UNREGISTER to a device that never got NETDEV_REGISTER; the skip needs "
-               "the rollback to remember which devices were replayed (a human decision "
-               "on the core's unwind)",
-               evidence=evidence)
+        out.append(f"{path}:{line_of(src, _byte(text, rb.start(1)))} rollback: {rb.group(1)} "
+                   "-> NETDEV_UNREGISTER to the devices before the failing one only")
+    for c in ENTER_REPLAY.finditer(text):
+        out.append(f"{path}:{line_of(src, _byte(text, c.start(2)))} replay entry: "
+                   f"{c.group(2)}()")
+    return out
