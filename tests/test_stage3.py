@@ -8,12 +8,25 @@ from pathlib import Path
 
 import pytest
 
+from migrator import cedit
+from migrator.analyses import stage3
 from migrator.edits import apply_edits, group_by_file
 from migrator.engine import open_engine
+from migrator.parse import count_errors
 from migrator.plan import PlanOptions
 
 FIX = Path(__file__).resolve().parent.parent / "corpus" / "stages" / "stage3"
 OPTS = {"families": ["net/wfam", "net/wlock"], "t5": "rewrite"}
+# drivers/net/s3t5.c: one function per registration shape, all run by t5_event().
+T5_REWRITE = ("t5_tested", "t5_tested_braced", "t5_assigned", "t5_stored_neg", "t5_returned",
+              "t5_returned_bare")
+T5_REVIEW = {
+    "t5_returned_inner": "`err` is declared in an inner block",
+    "t5_nested": "used inside another expression: `return notifier_from_errno(",
+    "t5_warn_only": "error branch does not end in return, goto, break or continue",
+    "t5_ignored": "result of register_netdevice() is ignored",
+    "t5_declared": "initializer of a declaration",
+}
 
 
 def _plan(tree: Path, **opts: object):  # type: ignore[no-untyped-def]
@@ -49,6 +62,8 @@ def test_outcomes(converted) -> None:  # type: ignore[no-untyped-def]
         "s3_event": ("T5", "rewrite"), "register_netdev": ("core", "review"),
         "wfam_register": ("T7", "rewrite"), "wfam_add_iface": ("T7", "rewrite"),
         "wlock_register": ("T7", "review"),
+        **{f: ("T5", "rewrite") for f in T5_REWRITE},
+        **{f: ("T5", "review") for f in T5_REVIEW},
     }
     by = {s.function: s for s in p.sites}
     assert "core API" in by["register_netdev"].reason
@@ -70,6 +85,8 @@ def test_defaults_review(tmp_path: Path) -> None:
     p = _plan(tmp_path / "t", t5="review")
     got = {s.function: (s.template, s.outcome, bool(s.edits)) for s in p.sites}
     assert got["s3_event"] == ("T5", "review", False)
+    for f in (*T5_REWRITE, *T5_REVIEW):
+        assert got[f] == ("T5", "review", False)
     assert got["wfam_register"] == ("T4", "review", False)  # not a configured family
     assert "wfam_add_iface" not in got
 
@@ -90,7 +107,8 @@ def test_stage6_core_rewrite(tmp_path: Path) -> None:
     assert [(s.file, s.function, s.line, s.outcome) for s in sites] == [
         ("net/core/dev.c", "call_netdevice_register_notifiers", 12, "rewrite")]
     ev = sites[0].evidence
-    assert any(e.startswith("net/core/dev.c:14 if (err) return err; is the existing exit") for e in ev), ev
+    assert any(e.startswith("net/core/dev.c:14 if (err) return err; is the existing exit")
+               for e in ev), ev
     assert any(e.startswith("net/core/dev.c:39 caller: err = call_netdevice_register_notifiers")
                for e in ev), ev
     assert any(e.startswith("net/core/dev.c:46 rollback:") for e in ev), ev
@@ -112,3 +130,74 @@ def test_stage6_core_review_without_existing_exit(tmp_path: Path) -> None:
     sites = _core_sites(tmp_path / "t")
     assert [(s.line, s.outcome, s.edits) for s in sites] == [(12, "review", [])]
     assert "does not return err right after the call" in sites[0].reason
+
+
+def test_t5_review_reasons(converted) -> None:  # type: ignore[no-untyped-def]
+    """Shapes T5 cannot make safe stay review, untouched, with the precise reason."""
+    _, p = converted
+    by = {s.function: s for s in p.sites}
+    for f, why in T5_REVIEW.items():
+        assert why in by[f].reason, (f, by[f].reason)
+        assert not by[f].edits
+    after = (FIX / "after" / "drivers/net/s3t5.c").read_text()
+    for f in T5_REVIEW:
+        fn = after[after.index(f"{f}("):]
+        body = fn[:fn.index("\n}\n")]
+        assert "register_netdevice(dev)" in body and "nd_lock" not in body, f
+
+
+def test_t5_rewritten_parse(converted) -> None:  # type: ignore[no-untyped-def]
+    """The rewritten file parses as cleanly as the original, and each rewritten function
+    releases the lock: one unlock per path (tested: branch + after the if)."""
+    tree, _ = converted
+    before = (FIX / "before" / "drivers/net/s3t5.c").read_bytes()
+    after = (tree / "drivers/net/s3t5.c").read_bytes()
+    assert count_errors(before) == count_errors(after) == 0
+    text = after.decode()
+    unlocks = {"t5_tested": 2, "t5_tested_braced": 2, "t5_assigned": 2, "t5_stored_neg": 1,
+               "t5_returned": 1, "t5_returned_bare": 1}
+    for f, n in unlocks.items():
+        start = text.index(f"static int {f}(")
+        fn = text[start:text.index("\n}\n", start)]
+        assert fn.count("unlock_netdev(nd_lock);") == n, f
+        assert fn.count("detach_nd_lock(dev);") == 1, f
+        assert fn.count("__register_netdevice(dev)") == 1, f
+        assert fn.index("alloc_nd_lock()") < fn.index("attach_nd_lock(dev, nd_lock);") \
+            < fn.index("__register_netdevice(dev)"), f
+
+
+def test_t5_error_value(converted) -> None:  # type: ignore[no-untyped-def]
+    """-ENOMEM is set only where the registration stored its result; the bare test keeps
+    the value the function set before (rc = -ENODEV)."""
+    _, p = converted
+    by = {s.function: s for s in p.sites}
+    assert any("with the error value the function set before" in e
+               for e in by["t5_tested"].evidence)
+    assert any("with err = -ENOMEM" in e for e in by["t5_assigned"].evidence)
+    text = (FIX / "after" / "drivers/net/s3t5.c").read_text()
+    tested = text[text.index("static int t5_tested("):text.index("static int t5_tested_b")]
+    assert "-ENOMEM;\n\t\tgoto" not in tested and "if (!nd_lock)\n\t\tgoto out_free;" in tested
+
+
+@pytest.mark.parametrize(("cond", "want"), [
+    ("register_netdevice(dev)", ""),
+    ("register_netdevice(dev) < 0", ""),
+    ("unlikely(register_netdevice(dev))", ""),
+    ("(err = register_netdevice(dev))", "err"),
+    ("(ret = register_netdevice(dev)) != 0", "ret"),
+    ("unlikely((err = register_netdevice(dev)) < 0)", "err"),
+    ("!register_netdevice(dev)", None),
+    ("register_netdevice(dev) > 0", None),
+    ("register_netdevice(dev) || busy", None),
+    ("unlikely(register_netdevice(dev)) && busy(dev)", None),
+    ("err = register_netdevice(dev) < 0", None),
+    ("register_netdevice(other)", None),
+])
+def test_t5_failure_test(cond: str, want: str | None) -> None:
+    """Only conditions true exactly when the registration failed are T5 error tests."""
+    src = f"static int f(void)\n{{\n\tif ({cond})\n\t\treturn -EIO;\n\treturn 0;\n}}\n"
+    data = src.encode()
+    fn = cedit.function_node(data, data.index(b"if"))
+    assert fn is not None
+    check = cedit.enclosing_statement(fn, data.index(b"if"))
+    assert stage3._failure_test(data, check, "dev") == want
