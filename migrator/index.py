@@ -25,15 +25,16 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from migrator import __version__
+from migrator import __version__, code_digest
 from migrator.chunks import split_top_level
 from migrator.discover import grep_hits, is_git_tree, tree_fingerprint, untracked_files
 from migrator.model import CallSite, FunctionDef, ParsedFile, ParseStats, StructInit
 from migrator.parse import ChunkFacts, chunk_stats, extract_chunk
 from migrator.progress import Progress
 
-# Bump when extraction changes: cached chunk facts of older versions are ignored.
-FACTS_VERSION = f"{__version__}-3"
+# Cached chunk facts and scan results of other code are ignored (the digest comes first:
+# chunk hashes use the first 16 bytes as their personalisation).
+FACTS_VERSION = f"{code_digest()}-{__version__}"
 MAX_FILE_BYTES = 5 * 1024 * 1024
 
 

@@ -114,3 +114,9 @@ def test_scan_result_is_reused_until_the_tree_changes(
     assert len(opened) == 1  # a modified file means a new scan
     assert not [s for s in json.loads(second.read_text()) if s["file"].endswith("trivnet.c")
                 and s["template"] == "T1"]
+    # Other code (an upgrade, a local change to an analysis) never reuses the result.
+    assert main([*args, "--json", str(second)]) == 0
+    assert len(opened) == 1
+    monkeypatch.setattr(engine, "FACTS_VERSION", "other-code")
+    assert main([*args, "--json", str(second)]) == 0
+    assert len(opened) == 2
