@@ -69,6 +69,19 @@ def _held_on_every_path(engine: Engine, call: CallSite, names: set[str],
                                  for c in callers)
 
 
+def _standalone(engine: Engine, call: CallSite) -> bool:
+    """register_netdevice() after the function's own rtnl_lock*(), no parent device: the
+    T0 form, a private lock by design (what stage 3 leaves alone)."""
+    from migrator.analyses.common import parent_candidates
+
+    fn = engine.index.function(call.file, call.caller)
+    if fn is None or not _preceded_in_function(engine, call, {"rtnl_lock",
+                                                               "rtnl_lock_killable"}):
+        return False
+    child = call.args[0].strip() if call.args else ""
+    return not parent_candidates(engine, fn, child, call.start)[0]
+
+
 def stage_census(engine: Engine) -> list[StageCensus]:
     reach, _ = engine.reach(NEWLINK_CALLBACKS)
 
@@ -90,10 +103,11 @@ def stage_census(engine: Engine) -> list[StageCensus]:
     other = [c for c in _calls(engine, "register_netdevice", "__register_netdevice")
              if not in_newlink(c)]
     # __register_netdevice() is only ever written with the lock arranged by the caller
-    # (T3/T4 bracket the helper's callers), so the renamed call counts as done.
-    attached = [c.callee.startswith("__") or _preceded_in_function(
+    # (T3/T4 bracket the helper's callers), so the renamed call counts as done; so does
+    # the standalone T0 form (the function takes RTNL itself: a private lock).
+    attached = [c.callee.startswith("__") or _standalone(engine, c) or _preceded_in_function(
         engine, c, {"attach_nd_lock", "attach_new_nd_lock"}) for c in other]
-    out.append(StageCensus(3, "other register_netdevice() users with a lock attached",
+    out.append(StageCensus(3, "other register_netdevice() users with their lock arranged",
                            sum(attached), len(attached) - sum(attached)))
     links = _calls(engine, "netdev_master_upper_dev_link")
     locked = [_held_on_every_path(engine, c, {"double_lock_netdev"}) for c in links]

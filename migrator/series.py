@@ -380,9 +380,10 @@ def history_paths(group: PatchGroup) -> list[str]:
 
 
 def commit_message(
-    group: PatchGroup, stage: int, prefix: str, signoff: str
+    group: PatchGroup, stage: int, prefix: str, signoff: str, where: str = ""
 ) -> tuple[str, str]:
-    """(subject, full message) of one group's commit."""
+    """(subject, full message) of one group's commit; `where` ends the subject when
+    another commit of the stage would have the same one (" in do_setlink()")."""
     module = texts()
     # A rule may have texts of its own (keyed by rule id) where its template's texts
     # would be wrong (the .dellink rename is a T1 rename with another reason).
@@ -394,7 +395,7 @@ def commit_message(
         summary = module.summaries.get(templates[0], module.stage_summaries[stage])
     else:
         summary = module.stage_summaries.get(stage, "Convert to nd_lock")
-    subject = f"{prefix} {summary}"
+    subject = f"{prefix} {summary}{where}"
     message = render(
         "commit.j2",
         subject=subject,
@@ -448,15 +449,30 @@ def build_stage(
     start = repo.head.commit.hexsha
     contents = apply_plan(tree, plan, report)
     groups = group_sites(tree, plan.sites)
-    for group in groups:
-        prefix = history_prefix(log_subjects(repo, history_paths(group))) or path_prefix(group.key)
-        group.subject, group.message = commit_message(group, stage, prefix, who.signoff)
+    prefixes = [history_prefix(log_subjects(repo, history_paths(group))) or
+                path_prefix(group.key) for group in groups]
+    subjects = [commit_message(group, stage, prefix, who.signoff)[0]
+                for group, prefix in zip(groups, prefixes, strict=True)]
+    for group, prefix, subject in zip(groups, prefixes, subjects, strict=True):
+        where = distinguishing_suffix(group, subject) if subjects.count(subject) > 1 else ""
+        group.subject, group.message = commit_message(group, stage, prefix, who.signoff, where)
         for path in group.files:
             (tree / path).write_bytes(contents[path])
         group.commit = commit_files(repo, group.files, group.message, who, date)
     built = StageSeries(stage=stage, plan=plan, groups=groups, start=start)
     built.head = repo.head.commit.hexsha
     return built
+
+
+def distinguishing_suffix(group: PatchGroup, subject: str, limit: int = BODY_WIDTH) -> str:
+    """" in f()" (or " in file.c") so that two commits of a stage never share a subject:
+    net/core splits per file and both files may get the same template."""
+    functions = sorted({site.function for site in group.sites if site.function})
+    if 0 < len(functions) <= 2:
+        where = " in " + " and ".join(f"{name}()" for name in functions)
+        if len(subject) + len(where) <= limit:
+            return where
+    return " in " + ", ".join(sorted({path.rsplit("/", 1)[-1] for path in group.files}))
 
 
 def split_parts(groups: Sequence[PatchGroup], max_patches: int) -> list[list[PatchGroup]]:

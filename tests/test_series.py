@@ -142,3 +142,22 @@ def test_stage_runs_trees_checkpatch(tmp_path: Path, capsys: pytest.CaptureFixtu
     (repo / "drivers/net/long.c").unlink()
     subprocess.run(["git", "commit", "-qam", "long: remove"], cwd=repo, check=True)
     assert cli.main(["stage", "2", "--tree", str(repo), "--out", str(out)]) == 0
+
+
+def test_same_subject_gets_the_place(tmp_path: Path) -> None:
+    """net/core splits per file: two commits with one template would share a subject."""
+    write(tmp_path, {"net/core/Makefile": "obj-y += dev.o rtnetlink.o\n",
+                     "net/core/dev.c": "", "net/core/rtnetlink.c": ""})
+    groups = series.group_sites(tmp_path, [
+        site("net/core/dev.c", "T9", "default_device_exit_net"),
+        site("net/core/rtnetlink.c", "T9", "do_setlink"),
+        site("net/core/rtnetlink.c", "T9", "rtnl_newlink_create")])
+    assert len(groups) == 2
+    subject = "net: Hold nd_lock around moves"
+    assert series.distinguishing_suffix(groups[0], subject) == " in default_device_exit_net()"
+    assert series.distinguishing_suffix(groups[1], subject) == (
+        " in do_setlink() and rtnl_newlink_create()")
+    # Longer than 75 columns with the function names: the file names the commit.
+    subject = "net: Hold nd_lock around dev_change_net_namespace()"
+    assert series.distinguishing_suffix(groups[0], subject) == " in dev.c"
+    assert series.distinguishing_suffix(groups[1], subject) == " in rtnetlink.c"

@@ -9,7 +9,9 @@ Per call, in this order:
 - reached from a netdevice notifier: T5, review unless `t5 = "rewrite"`;
 - known, unconfigured family: review;
 - else T3 (a parent device is identifiable) or T4 (private lock), rewritten when the
-  statement shape and the error path are ones the templates cover.
+  statement shape and the error path are ones the templates cover; without a parent,
+  a function that takes RTNL itself around the call is the standalone T0 form
+  (register_netdevice() gives a private lock): not a site.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import re
 from collections.abc import Iterable
 
 from migrator import cedit
-from migrator.analyses import stage2
+from migrator.analyses import stage1, stage2
 from migrator.analyses.common import (
     ND_LOCK_DECL,
     FnTree,
@@ -89,7 +91,13 @@ def t3(ctx: RuleContext) -> Iterable[Site]:
                                reason=f"fallback family {kfam}: configure it in `families` "
                                "to register on fallback_nd_lock")
                 continue
-            yield _t3_t4(ctx, cand)
+            parent = parent_candidates(ctx, cand.function, dev.strip(), cand.call.start)
+            if not parent[0] and stage1.rtnl_held_at(ft, ft.a(node)):
+                # The function takes RTNL itself to register a standalone device: the T0
+                # form (the loopback reference), register_netdevice() gives it a private
+                # lock by itself.  Nothing to convert.
+                continue
+            yield _t3_t4(ctx, cand, parent)
         except (Unsafe, cedit.CannotEdit) as exc:
             yield ctx.site(cand, outcome="review", template=template, reason=str(exc))
 
@@ -142,10 +150,9 @@ def _unlock_after(ctx: RuleContext, cand: Candidate, src: bytes, stmt: cedit.Nod
 # --- T3 / T4 ------------------------------------------------------------------------------
 
 
-def _t3_t4(ctx: RuleContext, cand: Candidate) -> Site:
+def _t3_t4(ctx: RuleContext, cand: Candidate, found: tuple[str, str]) -> Site:
     fn = cand.function
-    dev = cand.call.args[0].strip() if cand.call.args else ""
-    parent, why = parent_candidates(ctx, fn, dev, cand.call.start)
+    parent, why = found
     template = "T3" if parent else "T4"
     evidence = cand.evidence()
     try:

@@ -38,6 +38,47 @@ static int s3_child(struct net_device *lower, int id)
 	return netdev_upper_dev_link(lower, child, NULL);
 }
 
+/* T0 form (stage 1 output, the loopback reference): the function takes RTNL
+ * itself and register_netdevice() gives the standalone device a private lock.
+ * Not a stage 3 site.
+ */
+static int s3_standalone(struct net *net)
+{
+	struct net_device *dev;
+	int err;
+
+	dev = alloc_netdev(0, "s3s%d", NET_NAME_ENUM, s3_setup);
+	if (!dev)
+		return -ENOMEM;
+	err = rtnl_lock_killable();
+	if (!err) {
+		err = register_netdevice(dev);
+		rtnl_unlock();
+	}
+	if (err)
+		free_netdev(dev);
+	return err;
+}
+
+/* RTNL taken here too, but the device hangs off a parent: T3 all the same */
+static int s3_child_store(struct net_device *lower)
+{
+	struct net_device *child;
+	int err;
+
+	child = alloc_netdev(0, "s3k%d", NET_NAME_ENUM, s3_setup);
+	if (!child)
+		return -ENOMEM;
+	rtnl_lock();
+	err = register_netdevice(child);
+	if (err)
+		free_netdev(child);
+	else
+		err = netdev_upper_dev_link(lower, child, NULL);
+	rtnl_unlock();
+	return err;
+}
+
 static int s3_returns(struct net_device *dev)
 {
 	return register_netdevice(dev);
