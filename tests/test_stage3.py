@@ -93,6 +93,7 @@ def test_defaults_review(tmp_path: Path) -> None:
 
 
 S6 = FIX.parent / "stage6"
+SAMPLE_DEV_C = FIX.parent.parent / "sample" / "net" / "core" / "dev.c"  # the before text
 
 
 def _core_sites(tree: Path, with_core: bool = True) -> list:  # type: ignore[type-arg]
@@ -100,30 +101,34 @@ def _core_sites(tree: Path, with_core: bool = True) -> list:  # type: ignore[typ
     return [s for s in open_engine(tree, opts).plan(6).sites if s.template == "core"]
 
 
+def _sample_dev_c(tmp_path: Path) -> Path:
+    (tmp_path / "t/net/core").mkdir(parents=True)
+    shutil.copy(SAMPLE_DEV_C, tmp_path / "t/net/core/dev.c")
+    return tmp_path / "t"
+
+
 def test_stage6_core_rewrite(tmp_path: Path) -> None:
     """--with-core: the replayed NETDEV_REGISTER runs under lock_netdev(); a device whose
     lock cannot be taken leaves by the replay's existing error exit."""
-    shutil.copytree(S6 / "before", tmp_path / "t")
-    sites = _core_sites(tmp_path / "t")
+    tree = _sample_dev_c(tmp_path)
+    sites = _core_sites(tree)
     assert [(s.file, s.function, s.line, s.outcome) for s in sites] == [
-        ("net/core/dev.c", "call_netdevice_register_notifiers", 12, "rewrite")]
-    ev = sites[0].evidence
-    assert any(e.startswith("net/core/dev.c:14 if (err) return err; is the existing exit")
-               for e in ev), ev
-    assert any(e.startswith("net/core/dev.c:39 caller: err = call_netdevice_register_notifiers")
-               for e in ev), ev
-    assert any(e.startswith("net/core/dev.c:46 rollback:") for e in ev), ev
-    assert any(e.startswith("net/core/dev.c:58 replay entry:") for e in ev), ev
-    path = tmp_path / "t" / "net/core/dev.c"
+        ("net/core/dev.c", "call_netdevice_register_notifiers", 32, "rewrite")]
+    assert sites[0].evidence[1:] == [
+        "net/core/dev.c:59 caller: err = call_netdevice_register_notifiers(nb, dev);",
+        "net/core/dev.c:67 rollback: for_each_netdev_continue_reverse(net, dev) -> "
+        "NETDEV_UNREGISTER to the devices before the failing one only",
+        "net/core/dev.c:82 replay entry: call_netdevice_register_net_notifiers()",
+        "net/core/dev.c:34 if (err) return err; is the existing exit for a device that got "
+        "no NETDEV_REGISTER; a failed lock_netdev() takes it with -ENODEV"]
+    path = tree / "net/core/dev.c"
     path.write_bytes(apply_edits(path.read_bytes(), sites[0].edits))
     assert path.read_bytes() == (S6 / "after/net/core/dev.c").read_bytes()
-    assert _core_sites(tmp_path / "t") == []  # idempotent
-    assert _core_sites(tmp_path / "t", with_core=False) == []
+    assert _core_sites(tree) == []  # idempotent
 
 
 def test_stage6_core_off_by_default(tmp_path: Path) -> None:
-    shutil.copytree(S6 / "before", tmp_path / "t")
-    assert _core_sites(tmp_path / "t", with_core=False) == []
+    assert _core_sites(_sample_dev_c(tmp_path), with_core=False) == []
 
 
 def test_stage6_core_review_without_existing_exit(tmp_path: Path) -> None:

@@ -101,7 +101,6 @@ def report(ctx: RuleContext) -> Iterable[Site]:
 
 
 REPLAY_NOTIFY = "call_netdevice_notifier"  # one notifier block, one event, one device
-ENTER_REPLAY = re.compile(r"(?m)^[ \t]*(\w+)\s*=\s*(call_netdevice_register_net_notifiers)\(")
 LOCK_FAIL_ERR = "-ENODEV"
 
 
@@ -248,17 +247,22 @@ def _error_return_after(src: bytes, stmt: Node, var: str) -> Node | None:
 
 
 def _replay_context(path: str, src: bytes, text: str, name: str) -> list[str]:
-    """Where the replay is entered and how its callers unwind: evidence for the reader."""
+    """Where the replay is called from, how that caller unwinds, and where the caller is
+    entered (register_netdevice_notifier*()): evidence for the reader."""
     out = []
     for c in re.finditer(rf"(?m)^[ \t]*\w+\s*=\s*{name}\s*\(", text) if name else ():
         at = c.start() + len(c.group(0)) - len(c.group(0).lstrip())
         out.append(f"{path}:{line_of(src, _byte(text, at))} caller: "
                    f"{text[at:text.find(chr(10), at)].strip()}")
-    rb = re.search(r"(?m)^rollback:\s*\n\s*(for_each_netdev_continue_reverse\([^)]*\))", text)
-    if rb is not None:
-        out.append(f"{path}:{line_of(src, _byte(text, rb.start(1)))} rollback: {rb.group(1)} "
-                   "-> NETDEV_UNREGISTER to the devices before the failing one only")
-    for c in ENTER_REPLAY.finditer(text):
-        out.append(f"{path}:{line_of(src, _byte(text, c.start(2)))} replay entry: "
-                   f"{c.group(2)}()")
+        # The unwind the caller's error exit runs: the next reverse walk after the call.
+        rb = re.compile(r"for_each_netdev_continue_reverse\([^)]*\)").search(text, at)
+        if rb is not None:
+            out.append(f"{path}:{line_of(src, _byte(text, rb.start()))} rollback: "
+                       f"{rb.group(0)} -> NETDEV_UNREGISTER to the devices before the "
+                       "failing one only")
+        outer = cedit.function_node(src, _byte(text, at))
+        entry = _function_name(src, outer) if outer is not None else ""
+        for e in re.finditer(rf"(?m)^[ \t]*\w+\s*=\s*({entry})\s*\(", text) if entry else ():
+            out.append(f"{path}:{line_of(src, _byte(text, e.start(1)))} replay entry: "
+                       f"{entry}()")
     return out

@@ -1,9 +1,29 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-/* stage 6 fixture: the NETDEV_REGISTER replay to a new notifier block, in the
- * shape net/core/dev.c has it (one device, one block, rollback on error).
+/*
+ * Network device notifiers: a reduced core for the migrator sample tree.
+ * A notifier block registered late is told about every device that
+ * already exists, as if each had just been registered.
  */
-#include <linux/netdevice.h>
 
+#include <linux/kernel.h>
+#include <linux/module.h>
+#include <linux/netdevice.h>
+#include <linux/notifier.h>
+#include <net/net_namespace.h>
+
+static RAW_NOTIFIER_HEAD(netdev_chain);
+
+static int call_netdevice_notifier(struct notifier_block *nb, unsigned long val,
+				   struct net_device *dev)
+{
+	struct netdev_notifier_info info = {
+		.dev = dev,
+	};
+
+	return nb->notifier_call(nb, val, &info);
+}
+
+/* Tell one new notifier about one existing device. */
 static int call_netdevice_register_notifiers(struct notifier_block *nb,
 					     struct net_device *dev)
 {
@@ -51,6 +71,7 @@ static int call_netdevice_register_net_notifiers(struct notifier_block *nb,
 	return 0;
 
 rollback:
+	/* Only the devices before the failing one were announced. */
 	for_each_netdev_continue_reverse(net, dev)
 		call_netdevice_unregister_notifiers(nb, dev);
 	return err;
@@ -62,12 +83,26 @@ int register_netdevice_notifier(struct notifier_block *nb)
 	int err;
 
 	rtnl_lock();
+	err = raw_notifier_chain_register(&netdev_chain, nb);
+	if (err)
+		goto unlock;
 	for_each_net(net) {
 		err = call_netdevice_register_net_notifiers(nb, net);
 		if (err)
-			goto unlock;
+			goto rollback;
 	}
+	goto unlock;
+
+rollback:
+	for_each_net_continue_reverse(net) {
+		struct net_device *dev;
+
+		for_each_netdev(net, dev)
+			call_netdevice_unregister_notifiers(nb, dev);
+	}
+	raw_notifier_chain_unregister(&netdev_chain, nb);
 unlock:
 	rtnl_unlock();
 	return err;
 }
+EXPORT_SYMBOL(register_netdevice_notifier);
