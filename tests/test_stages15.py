@@ -100,6 +100,25 @@ def test_t8(tree: Path) -> None:
         if "double_lock" in line)
 
 
+def test_t8_link_in_the_ndo_add_slave_callback_itself(tmp_path: Path) -> None:
+    """The core's `ops->ndo_add_slave(...)` dispatch is the locked path, not a caller
+    without the locks: a link made in the callback itself needs no edit."""
+    for rel in ("include/linux/netdevice.h", "net/core/rtnetlink.c"):
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(SAMPLE / rel, tmp_path / rel)
+    (tmp_path / "drivers/net").mkdir(parents=True)
+    (tmp_path / "drivers/net/mux.c").write_text(
+        "static int mux_add_port(struct net_device *dev, struct net_device *port,\n"
+        "\t\t\tstruct netlink_ext_ack *extack)\n{\n"
+        "\treturn netdev_master_upper_dev_link(port, dev, NULL, NULL, extack);\n}\n\n"
+        "static const struct net_device_ops mux_netdev_ops = {\n"
+        "\t.ndo_add_slave = mux_add_port,\n};\n")
+    p = plan(tmp_path, 4)
+    assert [(s.function, s.outcome, s.edits) for s in p.sites] == [
+        ("mux_add_port", "review", [])]
+    assert "reached only from .ndo_add_slave" in p.sites[0].reason
+
+
 def test_t9_and_fallback_loops(tree: Path) -> None:
     unconfigured = plan(tree, 5, families=[])
     assert {s.template: s.outcome for s in unconfigured.sites} == {"T9": "rewrite",
