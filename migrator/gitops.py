@@ -262,10 +262,11 @@ def fast_forward(repo: git.Repo, commit: str) -> None:
         ) from None
 
 
-def log_subjects(repo: git.Repo, paths: Sequence[str], limit: int = 200) -> list[str]:
-    """Subjects of the commits touching `paths`, newest first."""
+def log_subjects(repo: git.Repo, paths: Sequence[str], limit: int = 200,
+                 rev: str = "HEAD") -> list[str]:
+    """Subjects of the commits up to `rev` touching `paths`, newest first."""
     try:
-        output = repo.git.log(f"-n{limit}", "--no-merges", "--format=%s", "--", *paths)
+        output = repo.git.log(f"-n{limit}", "--no-merges", "--format=%s", rev, "--", *paths)
     except git.GitCommandError:
         return []
     return [line for line in output.splitlines() if line.strip()]

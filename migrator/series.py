@@ -443,13 +443,16 @@ def build_stage(
     who: Identity,
     date: str | None,
     report: Callable[[str], None] | None = None,
+    history: str = "HEAD",
 ) -> StageSeries:
-    """Apply `plan` in the worktree of `repo` and commit it, one commit per group."""
+    """Apply `plan` in the worktree of `repo` and commit it, one commit per group.
+    Subject prefixes come from the history up to `history` (the user's base: the
+    commits of earlier stages in this run are not the tree's conventions)."""
     tree = Path(str(repo.working_tree_dir))
     start = repo.head.commit.hexsha
     contents = apply_plan(tree, plan, report)
     groups = group_sites(tree, plan.sites)
-    prefixes = [history_prefix(log_subjects(repo, history_paths(group))) or
+    prefixes = [history_prefix(log_subjects(repo, history_paths(group), rev=history)) or
                 path_prefix(group.key) for group in groups]
     subjects = [commit_message(group, stage, prefix, who.signoff)[0]
                 for group, prefix in zip(groups, prefixes, strict=True)]

@@ -161,3 +161,29 @@ def test_same_subject_gets_the_place(tmp_path: Path) -> None:
     subject = "net: Hold nd_lock around dev_change_net_namespace()"
     assert series.distinguishing_suffix(groups[0], subject) == " in dev.c"
     assert series.distinguishing_suffix(groups[1], subject) == " in rtnetlink.c"
+
+
+def test_prefix_history_stops_at_the_base(tmp_path: Path) -> None:
+    """In `stage 1-6`, earlier stages' commits are in the scratch history; their
+    prefixes are not the tree's conventions (6.12: `ieee802154_6lowpan:` leaked from a
+    stage 2 commit in net/ieee802154/6lowpan/ onto net/ieee802154/core.c)."""
+    from git import Repo
+
+    from migrator.gitops import Identity, log_subjects
+
+    write(tmp_path, {"net/wpan/Makefile": "obj-y += wpan.o\nwpan-y := core.o\n",
+                     "net/wpan/core.c": "x\n", "net/wpan/sub/a.c": "y\n"})
+    repo = Repo.init(tmp_path)
+    who = Identity("T", "t@example.org")
+    for path in ("net/wpan/Makefile", "net/wpan/core.c", "net/wpan/sub/a.c"):
+        repo.git.add(path)
+    repo.git.commit("-q", "-m", "base", env=who.env())
+    base = repo.head.commit.hexsha
+    (tmp_path / "net/wpan/sub/a.c").write_text("z\n")
+    repo.git.commit("-q", "-am", "wpan_sub: Earlier stage of this run", env=who.env())
+    assert series.history_prefix(log_subjects(repo, ["net/wpan/"])) == "wpan_sub:"
+    plan = StagePlan(stage=5, tree=str(tmp_path),
+                     sites=[site("net/wpan/core.c", "T9", text="w")])
+    built = series.build_stage(repo, 5, plan, who, None, history=base)
+    assert [g.subject for g in built.groups] == [
+        "net: wpan: Hold nd_lock around dev_change_net_namespace()"]

@@ -129,7 +129,8 @@ def _run(args: argparse.Namespace, stages: list[int], repo: git.Repo) -> int:
                 stage_plan = plan.plan_stage(work_tree, stage, options)
                 for warning in stage_plan.warnings:
                     say(f"migrate: {warning}")
-                built = series.build_stage(work, stage, stage_plan, who, date, say)
+                built = series.build_stage(work, stage, stage_plan, who, date, say,
+                                            history=base)
                 plans.append(built)
                 if not built.groups:
                     print(f"stage {stage}: nothing to do")
