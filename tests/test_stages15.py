@@ -149,10 +149,37 @@ def test_t9_long_form_and_wrapper(tmp_path: Path) -> None:
         ("net/core/setlink.c", "do_move", "rewrite")]
     assert applied(tmp_path, p)["net/core/setlink.c"] == (
         "static int do_move(struct net_device *dev, struct net *net, int ifindex)\n{\n"
-        "\tstruct nd_lock *nd_lock;\n\tint err;\n\n\tlock_netdev(dev, &nd_lock);\n"
-        "\terr = __dev_change_net_namespace(dev, net, \"eth%d\", ifindex, NULL);\n"
-        "\tunlock_netdev(nd_lock);\n"
+        "\tstruct nd_lock *nd_lock;\n\tint err;\n\n"
+        "\terr = -ENODEV;\n\tif (lock_netdev(dev, &nd_lock)) {\n"
+        "\t\terr = __dev_change_net_namespace(dev, net, \"eth%d\", ifindex, NULL);\n"
+        "\t\tunlock_netdev(nd_lock);\n\t}\n"
         "\tput_net(net);\n\tif (err)\n\t\treturn err;\n\treturn 0;\n}\n")
+
+
+def test_t9_lock_failure_and_shapes(tmp_path: Path) -> None:
+    """lock_netdev() can fail (device being unregistered): a stored result gets -ENODEV
+    through the existing check, an ignored one skips the move; shapes with no place for
+    the check are review."""
+    (tmp_path / "drivers/net").mkdir(parents=True)
+    (tmp_path / "drivers/net/mv.c").write_text(
+        "static void mv_quiet(struct net_device *dev, struct net *net)\n{\n"
+        "\tdev_change_net_namespace(dev, net, \"mv%d\");\n}\n\n"
+        "static int mv_ret(struct net_device *dev, struct net *net)\n{\n"
+        "\treturn dev_change_net_namespace(dev, net, \"mv%d\");\n}\n\n"
+        "static int mv_unbraced(struct net_device *dev, struct net *net, int err)\n{\n"
+        "\tif (!err)\n\t\terr = dev_change_net_namespace(dev, net, \"mv%d\");\n"
+        "\treturn err;\n}\n")
+    p = plan(tmp_path, 5)
+    got = {s.function: (s.outcome, s.reason) for s in p.sites}
+    assert got["mv_quiet"][0] == "rewrite"
+    assert got["mv_ret"] == ("review", "T9 not applied: call inside a return statement; "
+                             "the unlock needs the result stored first")
+    assert got["mv_unbraced"][0] == "review" and "unbraced body" in got["mv_unbraced"][1]
+    assert applied(tmp_path, p)["drivers/net/mv.c"].startswith(
+        "static void mv_quiet(struct net_device *dev, struct net *net)\n{\n"
+        "\tstruct nd_lock *nd_lock;\n\n\tif (lock_netdev(dev, &nd_lock)) {\n"
+        "\t\tdev_change_net_namespace(dev, net, \"mv%d\");\n"
+        "\t\tunlock_netdev(nd_lock);\n\t}\n}\n")
 
 
 def test_exits_unlocked(tmp_path: Path) -> None:

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from migrator.analyses.common import FnTree, Unsafe, in_family, real_calls
+from migrator.analyses.common import FnTree, Node, Unsafe, in_family, real_calls
 from migrator.engine import Candidate, RuleContext
 from migrator.model import Site
 
 FALLBACK_LOCK = "mutex_lock(&fallback_nd_lock.mutex);"
 FALLBACK_UNLOCK = "mutex_unlock(&fallback_nd_lock.mutex);"
+LOCK_FAILED = "-ENODEV"  # lock_netdev() fails only for a device being unregistered
 
 
 def t9(ctx: RuleContext) -> Iterable[Site]:
@@ -50,24 +51,62 @@ def t9(ctx: RuleContext) -> Iterable[Site]:
             yield ctx.site(cand, outcome="review", reason=f"T9 not applied: {exc}")
 
 
-def _t9_one(ctx: RuleContext, cand: Candidate, ft: FnTree, node: object,
-            stmt: object) -> Iterable[Site]:
+def _t9_one(ctx: RuleContext, cand: Candidate, ft: FnTree, node: Node,
+            stmt: Node) -> Iterable[Site]:
+    """`v = dev_change_net_namespace(dev, ...);` becomes
+
+        v = -ENODEV;
+        if (lock_netdev(dev, &nd_lock)) {
+                v = dev_change_net_namespace(dev, ...);
+                unlock_netdev(nd_lock);
+        }
+
+    lock_netdev() fails for a device being unregistered; the move is then refused with
+    -ENODEV through the caller's existing check on `v` (no new label, nothing to unlock).
+    A call whose result is ignored is simply skipped for such a device."""
     call = cand.call
     dev = call.args[0] if call.args else ""
     if not dev or "(" in dev:
         raise Unsafe(f"device argument {dev!r} is not a plain expression")
-    if stmt.type != "expression_statement":  # type: ignore[attr-defined]
-        raise Unsafe(f"call inside a {stmt.type.replace('_', ' ')}; "  # type: ignore[attr-defined]
+    if stmt.type != "expression_statement" or not stmt.named_children:
+        raise Unsafe(f"call inside a {stmt.type.replace('_', ' ')}; "
                      "the unlock needs the result stored first")
-    if ft.preceded_by(stmt, f"lock_netdev({dev}, &nd_lock)"):  # type: ignore[arg-type]
+    needle = f"lock_netdev({dev}, &nd_lock)"
+    if ft.preceded_by(stmt, needle) or _inside_lock_check(ft, stmt, needle):
         yield ctx.site(cand, outcome="rewrite", reason="already converted")
         return
+    if ft.is_unbraced_body(stmt):
+        raise Unsafe("the call is the unbraced body of a statement; the lock check needs "
+                     "braces around it")
+    expr = stmt.named_children[0]
+    var = None
+    if expr.type == "assignment_expression":
+        left, op = expr.child_by_field_name("left"), expr.child_by_field_name("operator")
+        if left is None or left.type != "identifier" or (op is not None and
+                                                          ft.text(op) != "="):
+            raise Unsafe(f"result stored in {ft.text(left) if left else '?'!r} with "
+                         f"{ft.text(op) if op else '?'}, not a plain variable")
+        var = ft.text(left)
+    elif expr != node:
+        raise Unsafe("call nested in another expression")
     if ft.declares("nd_lock") and "nd_lock" not in (ft.local_type("nd_lock") or ""):
         raise Unsafe("a local named nd_lock already exists with another type")
-    edits = []
-    if not ft.declares("nd_lock"):
-        edits.extend(ft.add_local("struct nd_lock *nd_lock;"))
-    edits.extend(ft.bracket([stmt], f"lock_netdev({dev}, &nd_lock);",  # type: ignore[list-item]
-                            "unlock_netdev(nd_lock);"))
+    ind = ft.indent(stmt)
+    moved = ft.text(stmt).replace("\n", "\n\t")  # continuation lines follow one tab deeper
+    text = (f"{var} = {LOCK_FAILED};\n{ind}" if var else "") + (
+        f"if ({needle}) {{\n{ind}\t{moved}\n{ind}\tunlock_netdev(nd_lock);\n{ind}}}")
+    edits = [] if ft.declares("nd_lock") else ft.add_local("struct nd_lock *nd_lock;")
+    edits.append(ft.edit(ft.a(stmt), ft.b(stmt), text))
     yield ctx.site(cand, outcome="rewrite", edits=edits,
-                   reason="T9: namespace move under lock_netdev()/unlock_netdev()")
+                   reason="T9: namespace move under lock_netdev()/unlock_netdev()"
+                   + (f"; {LOCK_FAILED} when the lock cannot be taken" if var else ""))
+
+
+def _inside_lock_check(ft: FnTree, stmt: Node, needle: str) -> bool:
+    """`stmt` sits in the braces of `if (lock_netdev(dev, &nd_lock)) { ... }`."""
+    block = stmt.parent
+    check = block.parent if block is not None else None
+    cond = check.child_by_field_name("condition") if check is not None else None
+    return (block is not None and block.type == "compound_statement" and check is not None
+            and check.type == "if_statement" and cond is not None
+            and needle in ft.text(cond))
