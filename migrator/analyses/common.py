@@ -136,16 +136,18 @@ class FnTree:
     def edit(self, start: int, end: int, text: str) -> Edit:
         return Edit(self.fn.file, start, end, text, self.rule)
 
-    def wrap(self, stmt: Node, before: list[str], after: list[str]) -> list[Edit]:
+    def wrap(self, stmt: Node, before: list[str], after: list[str], shift: str = ""
+             ) -> list[Edit]:
         """Insert `before` lines in front of `stmt` and `after` lines behind it (braces added
         when `stmt` is an unbraced branch).  Insertions only: the statement's own text
-        stays editable by other edits."""
+        stays editable by other edits.  `shift` goes in front of the statement (a tab
+        when it moves into a new block)."""
         if not self.is_unbraced_body(stmt):
             ind = self.indent(stmt)
             edits = []
-            if before:
+            if before or shift:
                 edits.append(self.edit(self.a(stmt), self.a(stmt),
-                                       "".join(f"{line}\n{ind}" for line in before)))
+                                       "".join(f"{line}\n{ind}" for line in before) + shift))
             if after:
                 edits.append(self.edit(self.b(stmt), self.b(stmt),
                                        "".join(f"\n{ind}{line}" for line in after)))
@@ -164,7 +166,7 @@ class FnTree:
         if prev is None:
             raise Unsafe("unbraced statement without a head")
         edits = [self.edit(self.b(prev), self.a(stmt),
-                           " {\n" + "".join(f"{ind}{line}\n" for line in before) + ind)]
+                           " {\n" + "".join(f"{ind}{line}\n" for line in before) + ind + shift)]
         tail = "".join(f"\n{ind}{line}" for line in after) + f"\n{outer}}}"
         alt = parent.child_by_field_name("alternative") if parent.type == "if_statement" else None
         if alt is not None and stmt == parent.child_by_field_name("consequence"):
@@ -175,6 +177,45 @@ class FnTree:
                 edits.extend(self.wrap(arm, [], []))
         else:
             edits.append(self.edit(self.b(stmt), self.b(stmt), tail))
+        return edits
+
+    def guard(self, stmt: Node, cond: str, prologue: list[str], epilogue: list[str],
+              failed: str) -> list[Edit]:
+        """Run `stmt` only when the lock `cond` takes succeeds:
+
+            v = <failed>;
+            if (<cond>) {
+                    <prologue>
+                    v = <call>;
+                    <epilogue>
+            }
+
+        `v` is the variable the statement stores its result in, so the caller's existing
+        check sees the failure (no new label, nothing to unlock on that path); a call
+        whose result is ignored is simply skipped.  The statement and its continuation
+        lines move one tab deeper."""
+        expr = stmt.named_children[0] if stmt.type == "expression_statement" and \
+            stmt.named_children else None
+        if expr is None:
+            raise Unsafe(f"call inside a {stmt.type.replace('_', ' ')}; "
+                         "the unlock needs the result stored first")
+        var = None
+        if expr.type == "assignment_expression":
+            left, op = expr.child_by_field_name("left"), expr.child_by_field_name("operator")
+            if left is None or left.type != "identifier" or (
+                    op is not None and self.text(op) != "="):
+                raise Unsafe(f"result stored in {self.text(left) if left else '?'!r}, "
+                             "not a plain variable")
+            var = self.text(left)
+        elif expr.type != "call_expression":
+            raise Unsafe("call nested in another expression")
+        before = [*([f"{var} = {failed};"] if var else []), f"if ({cond}) {{",
+                  *(f"\t{line}" for line in prologue)]
+        edits = self.wrap(stmt, before, [*(f"\t{line}" for line in epilogue), "}"],
+                          shift="\t")
+        text = self.src[self.a(stmt):self.b(stmt)]
+        edits.extend(self.edit(self.a(stmt) + i + 1, self.a(stmt) + i + 1, "\t")
+                     for i, c in enumerate(text) if c == ord("\n"))
         return edits
 
     def _else_indent(self, if_stmt: Node) -> str:

@@ -22,6 +22,7 @@ LOCKED_ROOTS = ("net_device_ops.ndo_add_slave", "rtnl_link_ops.newlink",
 NOTIFIER_ROOTS = ("notifier_block.notifier_call",)
 SYSFS_PARAM = re.compile(r"struct (device|class|kobj)_attribute\b")
 DECL = "struct nd_lock *nd_lock, *nd_lock2;"
+LOCK_FAILED = "-ENODEV"
 
 
 def is_sysfs_handler(fn: FunctionDef) -> bool:
@@ -34,13 +35,12 @@ def _bracket(ft: FnTree, stmt: object, a: str, b: str) -> list:  # type: ignore[
         return []  # converted already
     if ft.declares("nd_lock") or ft.declares("nd_lock2"):
         raise Unsafe("nd_lock/nd_lock2 already declared in the function")
-    edits = ft.add_local(DECL)
-    edits += ft.bracket([stmt],  # type: ignore[list-item]
-                        f"double_lock_netdev({a}, &nd_lock, {b}, &nd_lock2);\n"
-                        + ft.indent(stmt)  # type: ignore[arg-type]
-                        + "nd_lock_transfer_devices(&nd_lock, &nd_lock2);",
-                        "double_unlock_netdev(nd_lock, nd_lock2);")
-    return edits
+    # double_lock_netdev() fails when either device is being unregistered: the link is
+    # then not made and the caller's check on the result sees LOCK_FAILED.
+    guarded = ft.guard(stmt, f"double_lock_netdev({a}, &nd_lock, {b}, &nd_lock2)",  # type: ignore[arg-type]
+                       ["nd_lock_transfer_devices(&nd_lock, &nd_lock2);"],
+                       ["double_unlock_netdev(nd_lock, nd_lock2);"], LOCK_FAILED)
+    return [*ft.add_local(DECL), *guarded]
 
 
 def t8(ctx: RuleContext) -> Iterable[Site]:

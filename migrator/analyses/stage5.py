@@ -68,35 +68,16 @@ def _t9_one(ctx: RuleContext, cand: Candidate, ft: FnTree, node: Node,
     dev = call.args[0] if call.args else ""
     if not dev or "(" in dev:
         raise Unsafe(f"device argument {dev!r} is not a plain expression")
-    if stmt.type != "expression_statement" or not stmt.named_children:
-        raise Unsafe(f"call inside a {stmt.type.replace('_', ' ')}; "
-                     "the unlock needs the result stored first")
     needle = f"lock_netdev({dev}, &nd_lock)"
     if ft.preceded_by(stmt, needle) or _inside_lock_check(ft, stmt, needle):
         yield ctx.site(cand, outcome="rewrite", reason="already converted")
         return
-    if ft.is_unbraced_body(stmt):
-        raise Unsafe("the call is the unbraced body of a statement; the lock check needs "
-                     "braces around it")
-    expr = stmt.named_children[0]
-    var = None
-    if expr.type == "assignment_expression":
-        left, op = expr.child_by_field_name("left"), expr.child_by_field_name("operator")
-        if left is None or left.type != "identifier" or (op is not None and
-                                                          ft.text(op) != "="):
-            raise Unsafe(f"result stored in {ft.text(left) if left else '?'!r} with "
-                         f"{ft.text(op) if op else '?'}, not a plain variable")
-        var = ft.text(left)
-    elif expr != node:
-        raise Unsafe("call nested in another expression")
     if ft.declares("nd_lock") and "nd_lock" not in (ft.local_type("nd_lock") or ""):
         raise Unsafe("a local named nd_lock already exists with another type")
-    ind = ft.indent(stmt)
-    moved = ft.text(stmt).replace("\n", "\n\t")  # continuation lines follow one tab deeper
-    text = (f"{var} = {LOCK_FAILED};\n{ind}" if var else "") + (
-        f"if ({needle}) {{\n{ind}\t{moved}\n{ind}\tunlock_netdev(nd_lock);\n{ind}}}")
+    guarded = ft.guard(stmt, needle, [], ["unlock_netdev(nd_lock);"], LOCK_FAILED)
     edits = [] if ft.declares("nd_lock") else ft.add_local("struct nd_lock *nd_lock;")
-    edits.append(ft.edit(ft.a(stmt), ft.b(stmt), text))
+    edits.extend(guarded)
+    var = "=" in ft.text(stmt).split("(", 1)[0]
     yield ctx.site(cand, outcome="rewrite", edits=edits,
                    reason="T9: namespace move under lock_netdev()/unlock_netdev()"
                    + (f"; {LOCK_FAILED} when the lock cannot be taken" if var else ""))
