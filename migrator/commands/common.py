@@ -24,7 +24,10 @@ def add_engine_options(parser: argparse.ArgumentParser) -> None:
                        help="parser processes (default: all cores)")
     rules = parser.add_argument_group("rule options")
     rules.add_argument("--with-core", action="store_true",
-                       help="stages 1, 2, 6: include the core API patches (netdevice.h, ...)")
+                       help="core patches: stage 1 declares the nd_lock API in "
+                       "include/linux/netdevice.h, stage 6 takes the lock in net/core/dev.c's "
+                       "NETDEV_REGISTER replay (stage 2's link_deps declarations in "
+                       "include/net/rtnetlink.h are always written: its tables need them)")
     rules.add_argument("--t0", choices=("all", "pernet", "none"), default="pernet",
                        help="stage 1: register_netdev() callers to convert (default: pernet)")
     rules.add_argument("--t5", choices=("review", "rewrite"), default="review",
