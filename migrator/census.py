@@ -70,16 +70,18 @@ def _held_on_every_path(engine: Engine, call: CallSite, names: set[str],
 
 
 def _standalone(engine: Engine, call: CallSite) -> bool:
-    """register_netdevice() after the function's own rtnl_lock*(), no parent device: the
-    T0 form, a private lock by design (what stage 3 leaves alone)."""
-    from migrator.analyses.common import parent_candidates
+    """register_netdevice() in the form stage 1's T0 writes (under the function's own
+    rtnl_lock_killable()): a private lock by design, what stage 3 leaves alone."""
+    from migrator.analyses.common import FnTree
+    from migrator.analyses.stage1 import is_t0_form
 
     fn = engine.index.function(call.file, call.caller)
-    if fn is None or not _preceded_in_function(engine, call, {"rtnl_lock",
-                                                               "rtnl_lock_killable"}):
+    if fn is None or call.callee != "register_netdevice" or not _preceded_in_function(
+            engine, call, {"rtnl_lock_killable"}):
         return False
-    child = call.args[0].strip() if call.args else ""
-    return not parent_candidates(engine, fn, child, call.start)[0]
+    ft = FnTree(engine.index.source(call.file), fn, "census")
+    return any(is_t0_form(ft, node) for node in ft.calls("register_netdevice")
+               if ft.a(node) == call.start)
 
 
 def stage_census(engine: Engine) -> list[StageCensus]:
@@ -104,7 +106,7 @@ def stage_census(engine: Engine) -> list[StageCensus]:
              if not in_newlink(c)]
     # __register_netdevice() is only ever written with the lock arranged by the caller
     # (T3/T4 bracket the helper's callers), so the renamed call counts as done; so does
-    # the standalone T0 form (the function takes RTNL itself: a private lock).
+    # the T0 form stage 1 writes (a private lock by design).
     attached = [c.callee.startswith("__") or _standalone(engine, c) or _preceded_in_function(
         engine, c, {"attach_nd_lock", "attach_new_nd_lock"}) for c in other]
     out.append(StageCensus(3, "other register_netdevice() users with their lock arranged",

@@ -3,6 +3,7 @@ the optional core declarations patch."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -24,6 +25,26 @@ def rtnl_held_at(ft: FnTree, offset: int) -> bool:
             break
         held = kind == 1
     return held
+
+
+def is_t0_form(ft: FnTree, call: Node) -> bool:
+    """The registration sits where T0 puts it: first statement of `if (!v) {` right after
+    `v = rtnl_lock_killable();` (a private lock by design, nothing left to convert)."""
+    stmt = ft.statement_of(call)
+    block = stmt.parent
+    check = block.parent if block is not None else None
+    if block is None or block.type != "compound_statement" or check is None \
+            or check.type != "if_statement" or block.named_children[:1] != [stmt]:
+        return False
+    cond = check.child_by_field_name("condition")
+    prev = check.prev_named_sibling
+    while prev is not None and prev.type == "comment":
+        prev = prev.prev_named_sibling
+    if cond is None or prev is None:
+        return False
+    m = re.fullmatch(r"(\w+)\s*=\s*rtnl_lock_killable\s*\(\s*\)\s*;", ft.text(prev))
+    return m is not None and re.fullmatch(rf"\(\s*!\s*{m.group(1)}\s*\)", ft.text(cond)) \
+        is not None
 
 
 def callers_hold_rtnl(ctx: RuleContext, cand: Candidate, depth: int = 3) -> list[str]:

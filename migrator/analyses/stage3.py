@@ -9,9 +9,9 @@ Per call, in this order:
 - reached from a netdevice notifier: T5, review unless `t5 = "rewrite"`;
 - known, unconfigured family: review;
 - else T3 (a parent device is identifiable) or T4 (private lock), rewritten when the
-  statement shape and the error path are ones the templates cover; without a parent,
-  a function that takes RTNL itself around the call is the standalone T0 form
-  (register_netdevice() gives a private lock): not a site.
+  statement shape and the error path are ones the templates cover.  The T0 form stage 1
+  writes (`v = rtnl_lock_killable(); if (!v) { v = register_netdevice(d); ...`) is not a
+  site: register_netdevice() gives the device its private lock by design.
 """
 
 from __future__ import annotations
@@ -91,12 +91,11 @@ def t3(ctx: RuleContext) -> Iterable[Site]:
                                reason=f"fallback family {kfam}: configure it in `families` "
                                "to register on fallback_nd_lock")
                 continue
-            parent = parent_candidates(ctx, cand.function, dev.strip(), cand.call.start)
-            if not parent[0] and stage1.rtnl_held_at(ft, ft.a(node)):
-                # The function takes RTNL itself to register a standalone device: the T0
-                # form (the loopback reference), register_netdevice() gives it a private
-                # lock by itself.  Nothing to convert.
+            if stage1.is_t0_form(ft, node):
+                # What stage 1 writes (the loopback reference): register_netdevice() under
+                # the function's own rtnl_lock_killable() gives the device a private lock.
                 continue
+            parent = parent_candidates(ctx, cand.function, dev.strip(), cand.call.start)
             yield _t3_t4(ctx, cand, parent)
         except (Unsafe, cedit.CannotEdit) as exc:
             yield ctx.site(cand, outcome="review", template=template, reason=str(exc))

@@ -75,6 +75,33 @@ static int s3_standalone(struct net *net)
 	return err;
 }
 
+/* probe path taking RTNL itself (not the T0 form): T4 all the same */
+static int s3_probe(struct device *parent_dev)
+{
+	struct nd_lock *nd_lock;
+	struct net_device *dev;
+	int err;
+
+	dev = alloc_netdev(0, "s3q%d", NET_NAME_ENUM, s3_setup);
+	if (!dev)
+		return -ENOMEM;
+	if (!attach_new_nd_lock(dev)) {
+		free_netdev(dev);
+		return -ENOMEM;
+	}
+	SET_NETDEV_DEV(dev, parent_dev);
+	rtnl_lock();
+	lock_netdev(dev, &nd_lock);
+	err = __register_netdevice(dev);
+	if (err)
+		detach_nd_lock(dev);
+	unlock_netdev(nd_lock);
+	rtnl_unlock();
+	if (err)
+		free_netdev(dev);
+	return err;
+}
+
 /* RTNL taken here too, but the device hangs off a parent: T3 all the same */
 static int s3_child_store(struct net_device *lower)
 {
