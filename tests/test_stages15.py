@@ -122,6 +122,55 @@ def test_t8_link_in_the_ndo_add_slave_callback_itself(tmp_path: Path) -> None:
     assert "reached only from .ndo_add_slave" in p.sites[0].reason
 
 
+def _enslave_driver(name: str, link_args: str) -> str:
+    """An enslave function reached from .ndo_add_slave (core holds the locks) and from an
+    ioctl (it does not), whose link sits one helper further down."""
+    return (
+        f"static int {name}_link(struct net_device *m, struct net_device *p,\n"
+        f"\t\t\tstruct {name}_port *port)\n{{\n"
+        "\treturn netdev_master_upper_dev_link(" + link_args + ", NULL, NULL, NULL);\n}\n\n"
+        f"int {name}_enslave(struct net_device *m, struct net_device *p)\n{{\n"
+        f"\tstruct {name}_port *port;\n\tint err;\n\n"
+        "\tport = kzalloc(sizeof(*port), GFP_KERNEL);\n\tif (!port)\n\t\treturn -ENOMEM;\n"
+        "\tport->dev = p;\n"
+        f"\terr = {name}_link(m, p, port);\n\tif (err)\n\t\tkfree(port);\n\treturn err;\n}}\n\n"
+        f"static int {name}_add_slave(struct net_device *m, struct net_device *p,\n"
+        "\t\t\t     struct netlink_ext_ack *extack)\n{\n"
+        f"\treturn {name}_enslave(m, p);\n}}\n\n"
+        f"static int {name}_ioctl(struct net_device *m, struct ifreq *ifr, void __user *data,\n"
+        "\t\t\tint cmd)\n{\n\tstruct net_device *p;\n\tint err;\n\n"
+        "\tp = __dev_get_by_index(dev_net(m), ifr->ifr_ifindex);\n\tif (!p)\n"
+        "\t\treturn -ENODEV;\n"
+        f"\terr = {name}_enslave(m, p);\n\treturn err;\n}}\n\n"
+        f"static const struct net_device_ops {name}_netdev_ops = {{\n"
+        f"\t.ndo_add_slave\t\t= {name}_add_slave,\n"
+        f"\t.ndo_siocdevprivate\t= {name}_ioctl,\n}};\n")
+
+
+def test_t8_entry_point_is_never_on_the_locked_path(tmp_path: Path) -> None:
+    """{mb,mc}_enslave() runs under the core's locks from .ndo_add_slave: the bracket goes
+    to its ioctl caller, never inside it (6.12 bond_enslave() ->
+    bond_master_upper_dev_link()).  The link's devices are carried up the chain of
+    calls; a device held in a local of the enslave function cannot be: review."""
+    for rel in ("include/linux/netdevice.h", "net/core/rtnetlink.c"):
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(SAMPLE / rel, tmp_path / rel)
+    (tmp_path / "drivers/net").mkdir(parents=True)
+    (tmp_path / "drivers/net/mb.c").write_text(_enslave_driver("mb", "port->dev, m"))
+    (tmp_path / "drivers/net/mc.c").write_text(_enslave_driver("mc", "p, m"))
+    p = plan(tmp_path, 4)
+    got = {(s.file, s.function): (s.outcome, s.reason) for s in p.sites}
+    assert got[("drivers/net/mb.c", "mb_ioctl")] == (
+        "review", "T8 entry point not applied: link argument 'port->dev' is not derived "
+        "from a parameter of mb_enslave()")
+    assert got[("drivers/net/mc.c", "mc_ioctl")][0] == "rewrite"
+    assert not [s for s in p.sites if s.function.endswith("_enslave") and s.edits]
+    text = applied(tmp_path, p)["drivers/net/mc.c"]
+    assert ("\terr = -ENODEV;\n\tif (double_lock_netdev(m, &nd_lock, p, &nd_lock2)) {\n"
+            "\t\tnd_lock_transfer_devices(&nd_lock, &nd_lock2);\n"
+            "\t\terr = mc_enslave(m, p);\n") in text
+
+
 def test_t9_and_fallback_loops(tree: Path) -> None:
     unconfigured = plan(tree, 5, families=[])
     assert {s.template: s.outcome for s in unconfigured.sites} == {"T9": "rewrite",

@@ -3,6 +3,7 @@ legacy enslave entry point (ioctl/sysfs caller of a function reaching the link).
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Iterable
 from dataclasses import replace
@@ -11,7 +12,7 @@ from migrator.analyses.common import FnTree, Unsafe, netdev_notifier_roots, real
 from migrator.callgraph import key
 from migrator.edits import line_of
 from migrator.engine import Candidate, RuleContext
-from migrator.model import FunctionDef, Site
+from migrator.model import CallSite, FunctionDef, Site
 
 LINK = "netdev_master_upper_dev_link"
 IOCTL_ROOTS = ("net_device_ops.ndo_siocdevprivate", "net_device_ops.ndo_do_ioctl",
@@ -58,19 +59,7 @@ def t8(ctx: RuleContext) -> Iterable[Site]:
                            reason="master link made from a netdevice notifier: needs "
                            "deferral out of the notifier (work item)")
             continue
-        callers = [c for c in ctx.graph.callers(fn) if c.caller != fn.name]
-        entries, uncovered = [], []
-        for call in callers:
-            g = ctx.index.function(call.file, call.caller)
-            if call.via_member and any(root.endswith("." + call.callee)
-                                       for root in LOCKED_ROOTS):
-                continue  # the core's `ops->ndo_add_slave(...)` dispatch: under both locks
-            if g is None:
-                uncovered.append(call)
-            elif key(g) in ioctl or is_sysfs_handler(g):
-                entries.append((call, g))
-            elif key(g) not in locked:
-                uncovered.append(call)
+        entries, uncovered = _boundary(ctx, fn, ioctl, locked, {k})
         if k in locked:
             cand.chain = locked[k]
         if k in locked and uncovered:
@@ -93,7 +82,7 @@ def t8(ctx: RuleContext) -> Iterable[Site]:
                 yield ctx.site(cand, outcome="review", evidence=[
                     *cand.evidence(), *(f"{c.file}:{c.line} {g.name}() (ioctl/sysfs "
                                         "entry point) is bracketed instead"
-                                        for c, g in entries)],
+                                        for c, g, _chain in entries)],
                     reason="no edit at the link: every caller holds both locks "
                     "(the core, or T8 at the ioctl/sysfs entry point)")
                 yield from _entries(ctx, cand, ft, node, entries)
@@ -118,40 +107,106 @@ def _root_name(ctx: RuleContext, cand: Candidate) -> str:
     return ".ndo_add_slave/.newlink/.changelink"
 
 
+Entry = tuple[CallSite, FunctionDef, list[FunctionDef]]
+
+
+def _boundary(ctx: RuleContext, fn: FunctionDef, ioctl: dict, locked: dict,  # type: ignore[type-arg]
+              seen: set[tuple[str, str]], depth: int = 4
+              ) -> tuple[list[Entry], list[CallSite]]:
+    """Where the locks must be taken for the calls of `fn`: (entries, uncovered).
+
+    An entry (call, g, chain) is a call in an ioctl/sysfs-reached function g that is not
+    itself run by the core with the locks held; g calls chain[0], which reaches `fn`
+    through the chain.  A caller the core runs with both locks (reached from .ndo_add_slave
+    and the like) is covered on that path, but its own callers are asked the same
+    question: bracketing inside it would nest in the core's locks on the covered path."""
+    entries: list[Entry] = []
+    uncovered: list[CallSite] = []
+    for call in ctx.graph.callers(fn):
+        if call.caller == fn.name:
+            continue  # recursion
+        if call.via_member and any(root.endswith("." + call.callee) for root in LOCKED_ROOTS):
+            continue  # the core's `ops->ndo_add_slave(...)` dispatch: under both locks
+        g = ctx.index.function(call.file, call.caller)
+        if g is None:
+            uncovered.append(call)
+        elif key(g) in locked:
+            if key(g) in seen:
+                continue
+            if depth == 0:
+                uncovered.append(call)
+                continue
+            more, left = _boundary(ctx, g, ioctl, locked, seen | {key(g)}, depth - 1)
+            entries.extend((c, h, [*chain, fn]) for c, h, chain in more)
+            uncovered.extend(left)
+        elif key(g) in ioctl or is_sysfs_handler(g):
+            entries.append((call, g, [fn]))
+        else:
+            uncovered.append(call)
+    return entries, uncovered
+
+
+def _lift(ctx: RuleContext, exprs: list[str], chain: list[FunctionDef]) -> list[str]:
+    """The link's device expressions, written in chain[-1]'s parameters, rewritten in
+    chain[0]'s parameters through the calls along the chain."""
+    for upper, lower in reversed(list(itertools.pairwise(chain))):
+        uft = FnTree(ctx.index.source(upper.file), upper, ctx.rule.id)
+        forms = set()
+        for node in uft.calls(lower.name):
+            args_node = node.child_by_field_name("arguments")
+            forms.add(tuple(uft.text(a) for a in (args_node.named_children if args_node
+                                                  else []) if a.type != "comment"))
+        if len(forms) != 1:
+            raise Unsafe(f"{upper.name}() calls {lower.name}() {len(forms)} different ways")
+        exprs = _substitute(exprs, lower, forms.pop())
+    return exprs
+
+
+def _substitute(exprs: list[str], callee: FunctionDef, args: tuple[str, ...]) -> list[str]:
+    params = [p.name for p in callee.params]
+    if len(args) != len(params):
+        raise Unsafe(f"argument count of a {callee.name}() call differs from the definition")
+    subst = dict(zip(params, args, strict=True))
+    out = []
+    for expr in exprs:
+        root = re.match(r"\w+", expr)
+        if root is None or root.group(0) not in subst:
+            raise Unsafe(f"link argument {expr!r} is not derived from a parameter of "
+                         f"{callee.name}()")
+        out.append(_sub(subst[root.group(0)], expr[root.end():]))
+    return out
+
+
 def _entries(ctx: RuleContext, cand: Candidate, ft: FnTree, node: object,
-             entries: list) -> Iterable[Site]:  # type: ignore[type-arg]
+             entries: list[Entry]) -> Iterable[Site]:
     """Bracket each ioctl/sysfs call of the function instead of the link inside it."""
     fn = cand.function
-    params = [p.name for p in fn.params]
     done: set[tuple[str, str]] = set()
-    for _call, g in entries:
+    for _call, g, chain in entries:
         if (g.file, g.name) in done:
             continue
         done.add((g.file, g.name))
+        top = chain[0]
         gft = FnTree(ctx.index.source(g.file), g, ctx.rule.id)
-        for gnode in gft.calls(fn.name):
+        for gnode in gft.calls(top.name):
             args_node = gnode.child_by_field_name("arguments")
             args = tuple(gft.text(a) for a in (args_node.named_children if args_node else [])
                          if a.type != "comment")
             call = replace(_call, start=gft.a(gnode), end=gft.b(gnode), args=args,
                            line=line_of(gft.src, gft.a(gnode)))
-            entry = Candidate(call, g, [g.name, fn.name], None)
+            entry = Candidate(call, g, [g.name, *(f.name for f in chain)], None)
             try:
-                if len(args) != len(params):
-                    raise Unsafe("argument count differs from the definition")
-                subst = dict(zip(params, args, strict=True))
-                devs = []
-                for expr in cand.call.args[:2]:
-                    root = re.match(r"\w+", expr)
-                    if root is None or root.group(0) not in subst:
-                        raise Unsafe(f"link argument {expr!r} is not derived from a parameter")
-                    devs.append((params.index(root.group(0)),
-                                 _sub(subst[root.group(0)], expr[root.end():])))
-                devs.sort()
+                lifted = _lift(ctx, list(cand.call.args[:2]), chain)
+                devs = _substitute(lifted, top, args)
+                # double_lock_netdev() orders the locks itself; keep the callee's order.
+                order = [p.name for p in top.params]
+                ranked = sorted(zip(lifted, devs, strict=True),
+                                key=lambda pair: order.index(re.match(r"\w+", pair[0])
+                                                             .group(0)))  # type: ignore[union-attr]
                 stmt = gft.statement_of(gnode)
                 if stmt.type != "expression_statement":
                     raise Unsafe(f"entry call inside a {stmt.type.replace('_', ' ')}")
-                edits = _bracket(gft, stmt, devs[0][1], devs[1][1])
+                edits = _bracket(gft, stmt, ranked[0][1], ranked[1][1])
             except Unsafe as exc:
                 yield ctx.site(entry, outcome="review",
                                reason=f"T8 entry point not applied: {exc}")
@@ -160,7 +215,7 @@ def _entries(ctx: RuleContext, cand: Candidate, ft: FnTree, node: object,
                            evidence=[*entry.evidence(),
                                      f"{fn.file}:{cand.call.line} {fn.name}() links "
                                      f"{', '.join(cand.call.args[:2])}"],
-                           reason=f"T8: legacy enslave entry point {fn.name}() under "
+                           reason=f"T8: legacy enslave entry point {top.name}() under "
                            "double_lock_netdev()")
 
 
