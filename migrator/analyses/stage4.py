@@ -66,7 +66,7 @@ def t8(ctx: RuleContext) -> Iterable[Site]:
             # Bracketing here would nest inside the locks the core already holds on the
             # .ndo_add_slave/.newlink path; the other callers need them: a human decides.
             yield ctx.site(cand, outcome="review", evidence=[
-                *cand.evidence(), *(f"{c.file}:{c.line} {c.caller}() calls {fn.name}() "
+                *cand.evidence(), *(f"{c.file}:{c.line} {c.caller}() calls {c.callee}() "
                                     "without the locks" for c in uncovered)],
                 reason="T8 not applied: reached from a callback the core calls with both "
                 "locks held and from callers that do not hold them")
