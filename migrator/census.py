@@ -57,10 +57,15 @@ def _preceded_in_function(engine: Engine, call: CallSite, names: set[str]) -> bo
 def _held_on_every_path(engine: Engine, call: CallSite, names: set[str],
                         depth: int = 3) -> bool:
     """`call` comes after one of `names` in its function, or every direct caller of its
-    function does (T8 brackets legacy enslave entry points, not the link itself).  A
-    function with no direct caller (reached through an ops pointer) is not counted."""
+    function does (T8 brackets legacy enslave entry points, not the link itself); the
+    core's dispatch of .ndo_add_slave/.newlink/.changelink holds the locks (stage 4's
+    premise).  A function with no caller found is not counted."""
+    from migrator.analyses.stage4 import LOCKED_ROOTS
+
     if _preceded_in_function(engine, call, names):
         return True
+    if call.via_member and any(root.endswith("." + call.callee) for root in LOCKED_ROOTS):
+        return True  # the core's ops->ndo_add_slave() dispatch, made under both locks
     fn = engine.index.function(call.file, call.caller)
     if depth == 0 or fn is None:
         return False
