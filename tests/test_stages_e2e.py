@@ -94,3 +94,18 @@ def test_stages_1_to_6(tmp_path: Path, capsys: pytest.CaptureFixture[str],
     assert rc == 0
     for n in range(1, 7):
         assert f"stage {n}: nothing to do" in printed, printed
+
+
+def test_readme_demo_writes_six_series(tmp_path: Path) -> None:
+    """The README's first command: corpus/demo.sh 1-6 --with-core (needs `migrate` on
+    PATH, as after `pip install -e .`)."""
+    import os
+
+    if shutil.which("migrate") is None:
+        pytest.skip("`migrate` is not installed on PATH (pip install -e .)")
+    demo = SAMPLE.parent / "demo.sh"
+    out = tmp_path / "out"
+    subprocess.run(["bash", str(demo), "1-6", "--with-core"], check=True, cwd=tmp_path,
+                   capture_output=True, env={**os.environ, "MIGRATE_DEMO_OUT": str(out)})
+    assert sorted(p.name for p in out.iterdir()) == [f"stage-{n}" for n in range(1, 7)]
+    assert all(len(patches(out / f"stage-{n}")) >= 1 for n in range(1, 7))
