@@ -103,12 +103,17 @@ def test_t8(tree: Path) -> None:
         if "double_lock" in line)
 
 
+def _with_sample_core(tree: Path) -> None:
+    """The sample's netdevice.h and rtnetlink.c (do_set_master()'s ops->ndo_add_slave())."""
+    for rel in ("include/linux/netdevice.h", "net/core/rtnetlink.c"):
+        (tree / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(SAMPLE / rel, tree / rel)
+
+
 def test_t8_link_in_the_ndo_add_slave_callback_itself(tmp_path: Path) -> None:
     """The core's `ops->ndo_add_slave(...)` dispatch is the locked path, not a caller
     without the locks: a link made in the callback itself needs no edit."""
-    for rel in ("include/linux/netdevice.h", "net/core/rtnetlink.c"):
-        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy(SAMPLE / rel, tmp_path / rel)
+    _with_sample_core(tmp_path)
     (tmp_path / "drivers/net").mkdir(parents=True)
     (tmp_path / "drivers/net/mux.c").write_text(
         "static int mux_add_port(struct net_device *dev, struct net_device *port,\n"
@@ -152,9 +157,7 @@ def test_t8_entry_point_is_never_on_the_locked_path(tmp_path: Path) -> None:
     to its ioctl caller, never inside it (6.12 bond_enslave() ->
     bond_master_upper_dev_link()).  The link's devices are carried up the chain of
     calls; a device held in a local of the enslave function cannot be: review."""
-    for rel in ("include/linux/netdevice.h", "net/core/rtnetlink.c"):
-        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy(SAMPLE / rel, tmp_path / rel)
+    _with_sample_core(tmp_path)
     (tmp_path / "drivers/net").mkdir(parents=True)
     (tmp_path / "drivers/net/mb.c").write_text(_enslave_driver("mb", "port->dev, m"))
     (tmp_path / "drivers/net/mc.c").write_text(_enslave_driver("mc", "p, m"))

@@ -104,17 +104,23 @@ def t3(ctx: RuleContext) -> Iterable[Site]:
 # --- shared shape -------------------------------------------------------------------------
 
 
-def _shape(ctx: RuleContext, cand: Candidate) -> tuple[bytes, cedit.Node, cedit.Node, str, str]:
-    """(src, function node, `<var> = register_netdevice(<dev>);` statement, var, dev)."""
+def _located(ctx: RuleContext, cand: Candidate, tag: str = ""
+             ) -> tuple[bytes, str, cedit.Node, cedit.Node]:
+    """(src, registered device, function node, statement holding the registration)."""
     call = cand.call
     src = ctx.index.source(call.file)
     dev = call.args[0].strip() if call.args else ""
     if not dev.isidentifier():
-        raise Unsafe(f"registered device {dev!r} is not a plain variable")
+        raise Unsafe(f"{tag}registered device {dev!r} is not a plain variable")
     fn_node = cedit.function_node(src, call.start)
     if fn_node is None:
-        raise Unsafe("function not re-parsed")
-    stmt = cedit.enclosing_statement(fn_node, call.start)
+        raise Unsafe(f"{tag}function not re-parsed")
+    return src, dev, fn_node, cedit.enclosing_statement(fn_node, call.start)
+
+
+def _shape(ctx: RuleContext, cand: Candidate) -> tuple[bytes, cedit.Node, cedit.Node, str, str]:
+    """(src, function node, `<var> = register_netdevice(<dev>);` statement, var, dev)."""
+    src, dev, fn_node, stmt = _located(ctx, cand)
     if stmt.type != "expression_statement":
         raise Unsafe(f"registration inside a {stmt.type.replace('_', ' ')}: the result must "
                      "be stored in a variable first (`err = register_netdevice(dev);`)")
@@ -215,15 +221,7 @@ _RESULT_NAMES = ("err", "ret", "rc", "error")
 def _t5(ctx: RuleContext, cand: Candidate) -> Site:
     """nd_lock = alloc_nd_lock(); if (!nd_lock) <the registration's error path>;
     trylock; attach; __register_netdevice(); detach on error; unlock."""
-    call = cand.call
-    src = ctx.index.source(call.file)
-    dev = call.args[0].strip() if call.args else ""
-    if not dev.isidentifier():
-        raise Unsafe(f"T5: registered device {dev!r} is not a plain variable")
-    fn_node = cedit.function_node(src, call.start)
-    if fn_node is None:
-        raise Unsafe("T5: function not re-parsed")
-    stmt = cedit.enclosing_statement(fn_node, call.start)
+    src, dev, fn_node, stmt = _located(ctx, cand, "T5: ")
     if stmt.type == "return_statement":
         return _t5_return(ctx, cand, src, fn_node, stmt, dev)
     if stmt.type == "expression_statement":
