@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import pickle
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -13,7 +11,14 @@ from typing import Any
 from migrator import RULES_DIR
 from migrator.callgraph import CallGraph, FnKey, Root, key
 from migrator.discover import check_tree, tree_fingerprint
-from migrator.index import FACTS_VERSION, IndexRequest, TreeIndex, build_index
+from migrator.index import (
+    FACTS_VERSION,
+    IndexRequest,
+    TreeIndex,
+    build_index,
+    load_cached,
+    store_cached,
+)
 from migrator.model import CallSite, Edit, FunctionDef, ParseStats, Site, StagePlan
 from migrator.plan import PlanOptions
 from migrator.rules import Rule, load_rules
@@ -217,26 +222,13 @@ def scan(tree: Path, stages: list[int], options: PlanOptions, *, stats: bool = F
                    sorted(options.rule_options.items(), key=str), stages, stats)
             tag = hashlib.blake2b(str(tree).encode(), digest_size=8).hexdigest()
             path = cache_dir / f"scan-{tag}.pickle"
-            try:
-                with path.open("rb") as fh:
-                    cached_key, result = pickle.load(fh)
-                if cached_key == key and isinstance(result, ScanResult):
-                    return result
-            except FileNotFoundError:
-                pass
-            except Exception as exc:  # corrupt: recompute
-                print(f"migrate: warning: {path}: unreadable cache ({exc}), rebuilding",
-                      file=sys.stderr)
+            cached = load_cached(path, key)
+            if isinstance(cached, ScanResult):
+                return cached
     engine = open_engine(tree, options, stats=stats)
     sites = [site for stage in stages for site in engine.plan(stage).sites]
     result = ScanResult(sites, list(engine.index.skipped), engine.index.stats,
                         len(engine.index.files))
     if path is not None:
-        try:
-            tmp = path.with_suffix(f".tmp{os.getpid()}")
-            with tmp.open("wb") as fh:
-                pickle.dump((key, result), fh, protocol=pickle.HIGHEST_PROTOCOL)
-            os.replace(tmp, path)
-        except OSError as exc:
-            print(f"migrate: warning: {path}: cannot write cache ({exc})", file=sys.stderr)
+        store_cached(path, key, result)
     return result

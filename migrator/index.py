@@ -38,6 +38,35 @@ FACTS_VERSION = f"{code_digest()}-{__version__}"
 MAX_FILE_BYTES = 5 * 1024 * 1024
 
 
+def load_cached(path: Path, key: object) -> object | None:
+    """The payload stored at `path` under `key`; None when absent, stored under another
+    key, or unreadable (a corrupt or foreign cache file is rebuilt, never fatal)."""
+    try:
+        with path.open("rb") as fh:
+            data = pickle.load(fh)
+    except FileNotFoundError:
+        return None
+    except Exception as exc:
+        print(f"migrate: warning: {path}: unreadable cache ({exc}), rebuilding",
+              file=sys.stderr)
+        return None
+    if not isinstance(data, dict) or data.get("key") != key:
+        return None
+    return data.get("payload")
+
+
+def store_cached(path: Path, key: object, payload: object) -> None:
+    """Write atomically (temporary file, then rename); a failure is only a warning."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".tmp{os.getpid()}")
+        with tmp.open("wb") as fh:
+            pickle.dump({"key": key, "payload": payload}, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, path)
+    except OSError as exc:
+        print(f"migrate: warning: {path}: cannot write cache ({exc})", file=sys.stderr)
+
+
 @dataclass(frozen=True, slots=True)
 class IndexRequest:
     """What the rules need indexed."""
@@ -293,32 +322,12 @@ class IndexBuilder:
 
     def _load(self, kind: str) -> object | None:
         path = self._cache_path(kind)
-        if path is None or not path.exists():
-            return None
-        try:
-            with path.open("rb") as fh:
-                data = pickle.load(fh)
-            if not isinstance(data, dict) or data.get("version") != FACTS_VERSION:
-                return None
-            return data.get("payload")
-        except Exception as exc:  # a corrupt or foreign cache file is rebuilt, not fatal
-            print(f"migrate: warning: {path}: unreadable cache ({exc}), rebuilding",
-                  file=sys.stderr)
-            return None
+        return None if path is None else load_cached(path, FACTS_VERSION)
 
     def _store(self, kind: str, payload: object) -> None:
         path = self._cache_path(kind)
-        if path is None:
-            return
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(f".tmp{os.getpid()}")
-            with tmp.open("wb") as fh:
-                pickle.dump({"version": FACTS_VERSION, "payload": payload}, fh,
-                            protocol=pickle.HIGHEST_PROTOCOL)
-            os.replace(tmp, path)
-        except OSError as exc:
-            print(f"migrate: warning: {path}: cannot write cache ({exc})", file=sys.stderr)
+        if path is not None:
+            store_cached(path, FACTS_VERSION, payload)
 
     def build(self) -> TreeIndex:
         started = time.monotonic()
