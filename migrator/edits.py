@@ -79,6 +79,11 @@ def unified_diff(path: str, before: bytes, after: bytes, context: int = 3) -> st
                    for line in lines)
 
 
+def byte_offset(text: str, index: int) -> int:
+    """Byte offset of character `index` of `text` decoded with surrogateescape."""
+    return len(text[:index].encode("utf-8", "surrogateescape"))
+
+
 def line_of(text: bytes, offset: int) -> int:
     """1-based line number of a byte offset."""
     return text.count(b"\n", 0, offset) + 1

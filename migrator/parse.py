@@ -148,7 +148,7 @@ def extract_chunk(chunk: bytes) -> ChunkFacts:
     root = parse(chunk).root_node
     captures = tree_sitter.QueryCursor(_query(_FACTS_QUERY)).captures(root)
     facts = ChunkFacts()
-    functions = [_function_def(chunk, node) for node in
+    functions = [function_def(chunk, node) for node in
                  sorted(captures.get("function", []), key=lambda n: n.start_byte)]
     facts.functions = [f for f in functions if f is not None]
     spans = sorted((f.body_start, f.body_end, f.name) for f in facts.functions)
@@ -176,7 +176,7 @@ def extract_chunk(chunk: bytes) -> ChunkFacts:
     return facts
 
 
-def _function_def(src: bytes, node: tree_sitter.Node) -> FunctionDef | None:
+def function_def(src: bytes, node: tree_sitter.Node) -> FunctionDef | None:
     fdecl = _function_declarator(node)
     body = node.child_by_field_name("body")
     if fdecl is None or body is None:

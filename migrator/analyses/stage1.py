@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from migrator.analyses.common import FnTree, Node, Unsafe, in_family, real_calls
+from migrator.edits import byte_offset
 from migrator.engine import Candidate, RuleContext
 from migrator.model import Edit, Site
 
@@ -202,20 +203,16 @@ def core(ctx: RuleContext) -> Iterable[Site]:
                    reason="register_netdevice() prototype or struct net_device not found")
         return
     body_end = text.find("\n};", struct)
+    at_struct, at_end, at_proto = (byte_offset(text, i) for i in (struct, body_end, proto))
     edits = [
-        Edit(path, _b(text, struct), _b(text, struct), "struct nd_lock;\n\n", ctx.rule.id),
-        Edit(path, _b(text, body_end), _b(text, body_end),
-             "\n\tstruct nd_lock __rcu\t*nd_lock;", ctx.rule.id),
-        Edit(path, _b(text, proto), _b(text, proto), decls, ctx.rule.id),
+        Edit(path, at_struct, at_struct, "struct nd_lock;\n\n", ctx.rule.id),
+        Edit(path, at_end, at_end, "\n\tstruct nd_lock __rcu\t*nd_lock;", ctx.rule.id),
+        Edit(path, at_proto, at_proto, decls, ctx.rule.id),
     ]
     line = text.count("\n", 0, proto) + 1
     yield Site(stage=1, template="core", outcome="rewrite", file=path,
-               function="register_netdevice", line=line, start=_b(text, proto),
-               end=_b(text, proto), rule=ctx.rule.id, edits=edits,
+               function="register_netdevice", line=line, start=at_proto,
+               end=at_proto, rule=ctx.rule.id, edits=edits,
                reason="nd_lock API declarations (SPEC §2)",
                evidence=[f"{path}:{line} register_netdevice() prototype",
                          f"{Path(path).name}: struct net_device gains nd_lock"])
-
-
-def _b(text: str, idx: int) -> int:
-    return len(text[:idx].encode("utf-8", "surrogateescape"))

@@ -77,10 +77,10 @@ def _t9_one(ctx: RuleContext, cand: Candidate, ft: FnTree, node: Node,
     guarded = ft.guard(stmt, needle, [], ["unlock_netdev(nd_lock);"], LOCK_FAILED)
     edits = [] if ft.declares("nd_lock") else ft.add_local("struct nd_lock *nd_lock;")
     edits.extend(guarded)
-    var = "=" in ft.text(stmt).split("(", 1)[0]
+    stored = stmt.named_children[0].type == "assignment_expression"  # guard() checked it
     yield ctx.site(cand, outcome="rewrite", edits=edits,
                    reason="T9: namespace move under lock_netdev()/unlock_netdev()"
-                   + (f"; {LOCK_FAILED} when the lock cannot be taken" if var else ""))
+                   + (f"; {LOCK_FAILED} when the lock cannot be taken" if stored else ""))
 
 
 def _inside_lock_check(ft: FnTree, stmt: Node, needle: str) -> bool:

@@ -9,9 +9,10 @@ from collections.abc import Iterable
 
 from migrator import cedit
 from migrator.analyses.common import FnTree, Node, netdev_notifier_roots
-from migrator.edits import line_of
+from migrator.edits import byte_offset, line_of
 from migrator.engine import RuleContext
 from migrator.model import FunctionDef, Site
+from migrator.parse import function_def
 
 OTHER_DEVICE_CALLS = frozenset({"register_netdevice", "__register_netdevice",
                                 "netdev_master_upper_dev_link", "netdev_upper_dev_link",
@@ -125,7 +126,7 @@ def core(ctx: RuleContext) -> Iterable[Site]:
     text = src.decode("utf-8", "surrogateescape")
     pattern = re.compile(REPLAY_NOTIFY + r"\s*\(\s*(\w+)\s*,\s*NETDEV_REGISTER\s*,\s*(\w+)\s*\)")
     for m in pattern.finditer(text):
-        at = _byte(text, m.start())
+        at = byte_offset(text, m.start())
         fn_node = cedit.function_node(src, at)
         if fn_node is not None and b"lock_netdev(" in src[fn_node.start_byte:at]:
             continue  # converted by an earlier run or by hand
@@ -136,7 +137,8 @@ def _core_site(ctx: RuleContext, path: str, src: bytes, text: str, at: int, nb: 
                dev: str) -> Site:
     line = line_of(src, at)
     fn_node = cedit.function_node(src, at)
-    name = _function_name(src, fn_node) if fn_node is not None else ""
+    fdef = function_def(src, fn_node) if fn_node is not None else None
+    name = fdef.name if fdef is not None else ""
     evidence = [f"{path}:{line} NETDEV_REGISTER replayed to notifier block {nb} for "
                 f"{dev} in {name}()"]
     evidence.extend(_replay_context(path, src, text, name))
@@ -147,9 +149,9 @@ def _core_site(ctx: RuleContext, path: str, src: bytes, text: str, at: int, nb: 
                     reason=f"NETDEV_REGISTER replay not put under lock_netdev({dev}): {why}",
                     evidence=evidence)
 
-    if fn_node is None:
+    if fn_node is None or fdef is None:
         return review("the call is not inside a function definition")
-    if dev not in _parameters(src, fn_node):
+    if dev not in {p.name for p in fdef.params}:
         return review(f"{dev} is not a parameter of {name}(); the device to lock is unclear")
     try:
         stmt = cedit.enclosing_statement(fn_node, at)
@@ -186,27 +188,6 @@ def _core_site(ctx: RuleContext, path: str, src: bytes, text: str, at: int, nb: 
                 line=line, start=stmt.start_byte, end=stmt.end_byte, rule=ctx.rule.id,
                 edits=edits, evidence=evidence,
                 reason=f"NETDEV_REGISTER replay to a new notifier under lock_netdev({dev})")
-
-
-def _byte(text: str, idx: int) -> int:
-    return len(text[:idx].encode("utf-8", "surrogateescape"))
-
-
-def _function_name(src: bytes, fn_node: Node) -> str:
-    decl = fn_node.child_by_field_name("declarator")
-    while decl is not None and decl.type != "function_declarator":
-        decl = decl.child_by_field_name("declarator")
-    ident = decl.child_by_field_name("declarator") if decl is not None else None
-    return cedit.text(src, ident) if ident is not None else ""
-
-
-def _parameters(src: bytes, fn_node: Node) -> set[str]:
-    decl = fn_node.child_by_field_name("declarator")
-    out: set[str] = set()
-    for n in cedit.walk(decl) if decl is not None else ():
-        if n.type == "parameter_declaration":
-            out.update(cedit.text(src, d) for d in cedit.walk(n) if d.type == "identifier")
-    return out
 
 
 def _assigned_var(src: bytes, stmt: Node, at: int) -> str | None:
@@ -252,17 +233,18 @@ def _replay_context(path: str, src: bytes, text: str, name: str) -> list[str]:
     out = []
     for c in re.finditer(rf"(?m)^[ \t]*\w+\s*=\s*{name}\s*\(", text) if name else ():
         at = c.start() + len(c.group(0)) - len(c.group(0).lstrip())
-        out.append(f"{path}:{line_of(src, _byte(text, at))} caller: "
+        out.append(f"{path}:{line_of(src, byte_offset(text, at))} caller: "
                    f"{text[at:text.find(chr(10), at)].strip()}")
         # The unwind the caller's error exit runs: the next reverse walk after the call.
         rb = re.compile(r"for_each_netdev_continue_reverse\([^)]*\)").search(text, at)
         if rb is not None:
-            out.append(f"{path}:{line_of(src, _byte(text, rb.start()))} rollback: "
+            out.append(f"{path}:{line_of(src, byte_offset(text, rb.start()))} rollback: "
                        f"{rb.group(0)} -> NETDEV_UNREGISTER to the devices before the "
                        "failing one only")
-        outer = cedit.function_node(src, _byte(text, at))
-        entry = _function_name(src, outer) if outer is not None else ""
+        outer = cedit.function_node(src, byte_offset(text, at))
+        outer_def = function_def(src, outer) if outer is not None else None
+        entry = outer_def.name if outer_def is not None else ""
         for e in re.finditer(rf"(?m)^[ \t]*\w+\s*=\s*({entry})\s*\(", text) if entry else ():
-            out.append(f"{path}:{line_of(src, _byte(text, e.start(1)))} replay entry: "
+            out.append(f"{path}:{line_of(src, byte_offset(text, e.start(1)))} replay entry: "
                        f"{entry}()")
     return out
