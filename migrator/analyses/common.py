@@ -122,6 +122,16 @@ class FnTree:
                 parent.type != "for_statement" or stmt == parent.child_by_field_name("body"))
         return False
 
+    def guarding_if(self, stmt: Node) -> Node | None:
+        """The if_statement whose braced consequence holds `stmt`, if any."""
+        block = stmt.parent
+        check = block.parent if block is not None else None
+        if block is None or block.type != "compound_statement" or check is None \
+                or check.type != "if_statement" \
+                or check.child_by_field_name("consequence") != block:
+            return None
+        return check
+
     def preceded_by(self, stmt: Node, needle: str) -> bool:
         """The statement right before `stmt` (same block) contains `needle`: the site was
         converted already."""

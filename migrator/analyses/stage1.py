@@ -32,10 +32,8 @@ def is_t0_form(ft: FnTree, call: Node) -> bool:
     """The registration sits where T0 puts it: first statement of `if (!v) {` right after
     `v = rtnl_lock_killable();` (a private lock by design, nothing left to convert)."""
     stmt = ft.statement_of(call)
-    block = stmt.parent
-    check = block.parent if block is not None else None
-    if block is None or block.type != "compound_statement" or check is None \
-            or check.type != "if_statement" or block.named_children[:1] != [stmt]:
+    check = ft.guarding_if(stmt)
+    if check is None or stmt.prev_named_sibling is not None:
         return False
     cond = check.child_by_field_name("condition")
     prev = check.prev_named_sibling

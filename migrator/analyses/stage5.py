@@ -69,7 +69,9 @@ def _t9_one(ctx: RuleContext, cand: Candidate, ft: FnTree, node: Node,
     if not dev or "(" in dev:
         raise Unsafe(f"device argument {dev!r} is not a plain expression")
     needle = f"lock_netdev({dev}, &nd_lock)"
-    if ft.preceded_by(stmt, needle) or _inside_lock_check(ft, stmt, needle):
+    check = ft.guarding_if(stmt)
+    cond = check.child_by_field_name("condition") if check is not None else None
+    if ft.preceded_by(stmt, needle) or (cond is not None and needle in ft.text(cond)):
         yield ctx.site(cand, outcome="rewrite", reason="already converted")
         return
     if ft.declares("nd_lock") and "nd_lock" not in (ft.local_type("nd_lock") or ""):
@@ -81,13 +83,3 @@ def _t9_one(ctx: RuleContext, cand: Candidate, ft: FnTree, node: Node,
     yield ctx.site(cand, outcome="rewrite", edits=edits,
                    reason="T9: namespace move under lock_netdev()/unlock_netdev()"
                    + (f"; {LOCK_FAILED} when the lock cannot be taken" if stored else ""))
-
-
-def _inside_lock_check(ft: FnTree, stmt: Node, needle: str) -> bool:
-    """`stmt` sits in the braces of `if (lock_netdev(dev, &nd_lock)) { ... }`."""
-    block = stmt.parent
-    check = block.parent if block is not None else None
-    cond = check.child_by_field_name("condition") if check is not None else None
-    return (block is not None and block.type == "compound_statement" and check is not None
-            and check.type == "if_statement" and cond is not None
-            and needle in ft.text(cond))
