@@ -1,0 +1,44 @@
+"""Typed inputs and results of the verification checks."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Violation:
+    """One finding of a check.
+
+    ``check`` is "lock-balance", "preserve", "complete" or "build"; ``file`` is
+    relative to the tree root; ``line`` is 1-based in the patched text;
+    ``evidence`` holds one-line strings a maintainer can act on (the path as
+    line numbers, the lost line, the compiler's first error).
+    """
+
+    check: str
+    file: str
+    function: str | None
+    line: int
+    message: str
+    evidence: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class LockPair:
+    """An acquire/release pair the rule set declares (data, not code).
+
+    ``acquire``/``release`` are called names. ``held_on`` says when the acquire
+    holds: "always", "true" (only on the branch where the call returned true,
+    as ``lock_netdev()``) or "zero" (where it returned 0, as
+    ``rtnl_lock_killable()``). ``arg`` is the index of the argument that names
+    the lock instance in the acquire (or None: one instance per name);
+    ``release_arg`` the same for the release. ``on_failure_only`` marks pairs
+    such as attach -> detach, released only on paths that then fail.
+    """
+
+    acquire: str
+    release: str
+    held_on: str = "always"
+    arg: int | None = None
+    release_arg: int | None = None
+    on_failure_only: bool = False
