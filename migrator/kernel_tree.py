@@ -236,6 +236,10 @@ def _init_add_commit(cwd: Path, message: str, env: dict[str, str], gitdir: Path)
     with open(exclude, "a", encoding="utf-8") as fh:
         fh.write(f"/{MARKER_NAME}\n/{MARKER_NAME}.tmp\n")
     _git(["add", "-A"], cwd, env)
+    # Every file of the tarball, as an upstream checkout tracks it: the kernel's own
+    # .gitignore hides .gitattributes (diff=cpp hunk headers), .mailmap, .gitignore files.
+    _git(["add", "-f", "-A", "--", ".", f":(exclude){MARKER_NAME}",
+          f":(exclude){MARKER_NAME}.tmp"], cwd, env)
     _git(["commit", "-q", "--no-verify", "-m", message.rstrip("\n")], cwd, env)
     return _git(["rev-parse", "HEAD"], cwd, env)
 
@@ -278,7 +282,8 @@ def is_complete(dest: Path, *, git: bool) -> bool:
         return False
     marker = _read_marker(dest)
     if marker is not None and marker.get("complete") is True:
-        return not git or _head_commit(dest) is not None
+        # Trees committed before every file was tracked get their commit made again.
+        return not git or (marker.get("all_files") is True and _head_commit(dest) is not None)
     # No marker: accept a tree prepared elsewhere only if it is plainly finished.
     return (dest / "Makefile").is_file() and _head_commit(dest) is not None
 
@@ -346,7 +351,7 @@ def prepare_tree(
                 st = Path(tarball).stat()
                 info.update(tarball_size=st.st_size, tarball_mtime=int(st.st_mtime))
             if git:
-                info["commit"] = git_commit_tree(root, message)
+                info.update(commit=git_commit_tree(root, message), all_files=True)
             _write_marker(root, info)
             if root == work:  # no single top directory: mkdtemp made it 0700
                 root.chmod(0o755)
@@ -365,9 +370,10 @@ def _add_git_in_place(dest: Path, message: str) -> None:
         commit = _init_add_commit(dest, message, env, gitdir)
         # `git init` recorded core.worktree (from GIT_WORK_TREE): not wanted in .git.
         _run(["git", "config", "--unset", "core.worktree"], cwd=dest, env=env)
-        gitdir.rename(dest / ".git")
         info = _read_marker(dest) or {}
-        info.update(git=True, commit=commit)
+        info.update(git=True, commit=commit, all_files=True)
+        shutil.rmtree(dest / ".git", ignore_errors=True)
+        gitdir.rename(dest / ".git")
         _write_marker(dest, info)
     finally:
         shutil.rmtree(work, ignore_errors=True)
