@@ -66,6 +66,10 @@ def make_tarball(path: Path, files: dict[str, str], top: str = "linux-source-9.9
 FILES = {
     "Makefile": "VERSION = 9\n",
     ".gitignore": ".*\n*.o\n" + DEBIAN_TAIL,
+    # hidden by the tree's own ".*" pattern, tracked upstream all the same
+    ".gitattributes": "*.c   diff=cpp\n",
+    ".mailmap": "A <a@b>\n",
+    "drivers/net/.gitignore": "*.mod\n",
     "drivers/net/veth.c": "int veth;\n",
     "scripts/x.sh": "#!/bin/sh\n",
 }
@@ -98,6 +102,29 @@ def test_prepare_tree_git_repo(tmp_path: Path, tarball: Path) -> None:
         "Kernel Import <import@localhost> 1795305571 +0000|Kernel Import 1795305571 +0000"
     )
     assert not list(dest.parent.glob(".tmp-*"))
+
+
+def test_every_file_of_the_tarball_is_tracked(tmp_path: Path, tarball: Path) -> None:
+    dest = kt.prepare_tree(tarball, tmp_path / "t", message="m\n")
+    assert set(git(dest, "ls-files").split()) == set(FILES)
+    # the attributes are in force: hunk headers name C functions
+    assert git(dest, "check-attr", "diff", "drivers/net/veth.c").split()[-1] == "cpp"
+
+
+def test_tree_committed_without_dotfiles_is_committed_again(tmp_path: Path,
+                                                            tarball: Path) -> None:
+    dest = kt.prepare_tree(tarball, tmp_path / "t", message="m\n")
+    old = (dest / kt.MARKER_NAME).read_text().replace('"all_files": true', '"all_files": false')
+    (dest / kt.MARKER_NAME).write_text(old)
+    assert not kt.is_complete(dest, git=True)
+
+    def no_unpack(tb: Path, into: Path) -> None:
+        raise AssertionError("must not unpack again")
+
+    kt.prepare_tree(tarball, dest, message="m\n", unpack=no_unpack)
+    assert kt.is_complete(dest, git=True)
+    assert ".gitattributes" in git(dest, "ls-files").split()
+    assert git(dest, "status", "--porcelain", "--untracked-files=all") == ""
 
 
 def test_commit_id_is_reproducible(tmp_path: Path, tarball: Path) -> None:
