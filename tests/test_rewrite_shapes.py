@@ -1,0 +1,71 @@
+"""Rewrites right by construction (issue 11): before/after fixtures in corpus/stages.
+
+braces/  un-braced branches next to comments and `#if` arms (stages 4 and 5): braces are
+         added without moving or dropping a comment or a preprocessor line; a branch an
+         `#if` arm chooses is review.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from migrator.edits import apply_edits, group_by_file
+from migrator.engine import open_engine
+from migrator.model import StagePlan
+from migrator.plan import PlanOptions
+
+CASES = Path(__file__).resolve().parent.parent / "corpus" / "stages"
+
+
+def plan(tree: Path, stage: int, **opts: object) -> StagePlan:
+    return open_engine(tree, PlanOptions(use_cache=False, jobs=1, rule_options=opts)).plan(stage)
+
+
+def rewritten(tree: Path, the_plan: StagePlan) -> dict[str, bytes]:
+    return {f: apply_edits((tree / f).read_bytes(), es)
+            for f, es in group_by_file(the_plan.edits).items()}
+
+
+def run_case(tmp_path: Path, case: str, stage: int, after: str, **opts: object
+             ) -> StagePlan:
+    """Plan `stage` on corpus/stages/<case>/before; the changed files must be exactly
+    corpus/stages/<case>/<after>."""
+    tree = tmp_path / "tree"
+    shutil.copytree(CASES / case / "before", tree)
+    the_plan = plan(tree, stage, **opts)
+    want = {str(p.relative_to(CASES / case / after)): p.read_bytes()
+            for p in (CASES / case / after).rglob("*") if p.is_file()}
+    got = rewritten(tree, the_plan)
+    assert sorted(got) == sorted(want)
+    for path, text in want.items():
+        assert got[path].decode() == text.decode(), path
+    return the_plan
+
+
+def _outcomes(the_plan: StagePlan) -> dict[str, tuple[str, str]]:
+    return {s.function: (s.outcome, s.reason) for s in the_plan.sites}
+
+
+@pytest.mark.parametrize("stage", [4, 5])
+def test_braces_keep_comments_and_directives(tmp_path: Path, stage: int) -> None:
+    the_plan = run_case(tmp_path, "braces", stage, f"after-stage{stage}")
+    got = _outcomes(the_plan)
+    if stage == 5:
+        for fn in ("wisp_move", "wisp_park", "wisp_move_noted", "wisp_move_back"):
+            assert got[fn][0] == "rewrite", fn
+        # the call's #if group continues after the statement / chooses the statement
+        assert got["wisp_move_named"][0] == "review"
+        assert "#if group" in got["wisp_move_named"][1]
+        assert got["wisp_move_either"][0] == "review"
+        assert "preprocessor line sits between the head" in got["wisp_move_either"][1]
+    else:
+        assert got["wisp_enslave"][0] == got["wisp_enslave_legacy"][0] == "rewrite"
+        # The statement moved into the new block keeps its own #ifdef/#else/#endif lines
+        # at column 0; its code lines (the comment line among them) move one tab deeper.
+        text = rewritten(tmp_path / "tree", the_plan)["drivers/net/wisp.c"].decode()
+        assert "\n#ifdef CONFIG_WISP_INFO\n\t\t\t\t\t\t\t   &port->info,\n#else\n" in text
+        assert "\t\t\t\t\t\t\t   /* no upper info, no extack */\n" in text
+
