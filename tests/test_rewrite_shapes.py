@@ -3,6 +3,9 @@
 braces/  un-braced branches next to comments and `#if` arms (stages 4 and 5): braces are
          added without moving or dropping a comment or a preprocessor line; a branch an
          `#if` arm chooses is review.
+labels/  an error label reached both before and after the acquire (stage 2, T2): the
+         paths after it get a label of their own above the old one, with the release;
+         when the mix arrives through another cleanup, review with the paths.
 """
 
 from __future__ import annotations
@@ -69,3 +72,15 @@ def test_braces_keep_comments_and_directives(tmp_path: Path, stage: int) -> None
         assert "\n#ifdef CONFIG_WISP_INFO\n\t\t\t\t\t\t\t   &port->info,\n#else\n" in text
         assert "\t\t\t\t\t\t\t   /* no upper info, no extack */\n" in text
 
+
+
+def test_label_reached_before_and_after_the_acquire(tmp_path: Path) -> None:
+    the_plan = run_case(tmp_path, "labels", 2, "after")
+    t2 = {s.function: s for s in the_plan.sites if s.template == "T2"}
+    assert t2["duo_newlink"].outcome == t2["duo_cond_newlink"].outcome == "rewrite"
+    assert any("new label err_detach_peer:" in e for e in t2["duo_newlink"].evidence)
+    stats = t2["duo_stats_newlink"]
+    assert stats.outcome == "review" and not stats.edits
+    assert "cleanups reordered" in stats.reason
+    assert "line 110: goto err_stats; (free)" in stats.evidence
+    assert "line 115: goto err_stats; (held)" in stats.evidence

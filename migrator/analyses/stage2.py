@@ -129,14 +129,15 @@ def peer_inherits(ctx: RuleContext) -> list[Site]:
             if free is None:
                 raise cedit.CannotEdit(f"no free_netdev({peer}) found on the registration "
                                        "failure path")
-            edits.append(cedit.insert_before_statement(
-                fn.file, src, free, [f"detach_nd_lock({peer});"], ctx.rule.id))
+            edits.extend(cedit.release_before(
+                fn.file, src, fn_node, stmt, free, [f"detach_nd_lock({peer});"], ctx.rule.id,
+                label=f"err_detach_{peer}", notes=evidence))
             evidence.append(f"failure path: line {free.start_point[0] + 1}: "
                             f"{cedit.text(src, free)}")
         except cedit.CannotEdit as exc:
             sites.append(_site(ctx, fn, call.start, call.end, template="T2", outcome="review",
                                reason=f"peer device {peer} registered in newlink: {exc}",
-                               evidence=evidence))
+                               evidence=[*evidence, *exc.evidence]))
             continue
         sites.append(_site(ctx, fn, call.start, call.end, template="T2", outcome="rewrite",
                            reason=f"peer device {peer} inherits the nd_lock of {dev}",
@@ -1029,10 +1030,17 @@ def _creator_edits(ctx: RuleContext, fn: FunctionDef, src: bytes, reg_call: Call
                       f"{reg_call.callee}() at line {reg_call.line}")
     evidence.append(f"attach: before line {stmt.start_point[0] + 1}; detach: before line "
                     f"{free.start_point[0] + 1}: {cedit.text(src, free)}")
+    try:
+        detach = cedit.release_before(fn.file, src, fn_node, stmt, free,
+                                      [f"detach_nd_lock({dev});"], ctx.rule.id,
+                                      label=f"err_detach_{dev}", notes=evidence)
+    except cedit.CannotEdit as exc:
+        raise _Review(f"{fn.name}(): detach_nd_lock({dev}) before line "
+                      f"{free.start_point[0] + 1}: {exc}; paths: "
+                      + "; ".join(exc.evidence)) from exc
     return [cedit.insert_before_statement(fn.file, src, stmt,
                                           [f"attach_nd_lock({dev}, nd_lock);"], ctx.rule.id),
-            cedit.insert_before_statement(fn.file, src, free, [f"detach_nd_lock({dev});"],
-                                          ctx.rule.id)]
+            *detach]
 
 
 def _outside_edits(ctx: RuleContext, caller: FunctionDef, call: CallSite, fn: FunctionDef,
