@@ -256,7 +256,7 @@ def _outside_call(ctx: RuleContext, cand: Candidate, helper: FunctionDef, caller
     try:
         if fn_node is None:
             raise cedit.CannotEdit("caller not re-parsed")
-        stmt = cedit.enclosing_statement(fn_node, call.start)
+        stmt = cedit.innermost_statement(fn_node, call.start)
         if stmt.type != "expression_statement":
             raise cedit.CannotEdit(f"result of {helper.name}() is not stored in a variable "
                                    "(no error variable to drive detach_nd_lock())")
@@ -270,22 +270,14 @@ def _outside_call(ctx: RuleContext, cand: Candidate, helper: FunctionDef, caller
                                            "struct nd_lock *nd_lock;", ctx.rule.id)
         edits = [decl] if decl is not None else []
         if parent:
-            evidence.append(f"parent device: {parent} ({why}); lock_netdev() cannot fail: "
-                            "the parent is a registered device looked up under RTNL")
-            edits.append(cedit.insert_before_statement(
-                caller.file, src, stmt,
-                [f"lock_netdev({parent}, &nd_lock);", f"attach_nd_lock({child}, nd_lock);"],
-                ctx.rule.id))
+            evidence.append(f"parent device: {parent} ({why}); {var} = {LOCK_FAILED} when "
+                            f"lock_netdev({parent}) fails (the parent is being "
+                            "unregistered): the existing check on it takes the error path")
             template = "T3"
         else:
             edits.append(_attach_new_lock(ctx, caller, fn_node, src, child, evidence))
-            edits.append(cedit.insert_before_statement(
-                caller.file, src, stmt, [f"lock_netdev({child}, &nd_lock);"], ctx.rule.id))
             template = "T4"
-        edits.append(cedit.insert_after_statement(
-            caller.file, src, stmt,
-            [f"if ({var})", f"\tdetach_nd_lock({child});", "unlock_netdev(nd_lock);"],
-            ctx.rule.id))
+        edits.extend(child_bracket(caller.file, src, stmt, var, child, parent, ctx.rule.id))
     except _AlreadyDone:
         return _site(ctx, caller, call.start, call.end, template="T3" if parent else "T4",
                      outcome="rewrite", reason="already converted", evidence=evidence)
@@ -301,6 +293,36 @@ def _outside_call(ctx: RuleContext, cand: Candidate, helper: FunctionDef, caller
 
 class _AlreadyDone(Exception):
     pass
+
+
+LOCK_FAILED = "-ENODEV"  # lock_netdev() fails only for a device being unregistered
+
+
+def child_bracket(file: str, src: bytes, stmt: cedit.Node, var: str, child: str, parent: str,
+                  rule: str) -> list[Edit]:
+    """The lock around `<var> = <registering call>;`, wherever the statement stands
+    (braces added around an un-braced branch).
+
+    T3 (`parent`): the parent is an existing device that may be being unregistered, so
+    its lock_netdev() is checked; on failure <var> = -ENODEV and the call is skipped,
+    which the caller's check on <var> already handles (nothing attached, nothing held):
+
+        <var> = -ENODEV;
+        if (lock_netdev(<parent>, &nd_lock)) {
+                attach_nd_lock(<child>, nd_lock);
+                <var> = <call>;
+                if (<var>)
+                        detach_nd_lock(<child>);
+                unlock_netdev(nd_lock);
+        }
+
+    T4 (no parent): the child's own fresh lock, attached by attach_new_nd_lock(), is
+    taken; the child is not registered yet, so lock_netdev() cannot fail."""
+    release = [f"if ({var})", f"\tdetach_nd_lock({child});", "unlock_netdev(nd_lock);"]
+    if parent:
+        return cedit.guard(file, src, stmt, f"lock_netdev({parent}, &nd_lock)",
+                           [f"attach_nd_lock({child}, nd_lock);"], release, LOCK_FAILED, rule)
+    return cedit.wrap(file, src, stmt, [f"lock_netdev({child}, &nd_lock);"], release, rule)
 
 
 def _parent_device(ctx: RuleContext, helper: FunctionDef, caller: FunctionDef, call: CallSite,
