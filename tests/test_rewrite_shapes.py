@@ -6,6 +6,9 @@ braces/  un-braced branches next to comments and `#if` arms (stages 4 and 5): br
 labels/  an error label reached both before and after the acquire (stage 2, T2): the
          paths after it get a label of their own above the old one, with the release;
          when the mix arrives through another cleanup, review with the paths.
+unbraced/ lock brackets around un-braced statements (T6 callers in stage 2, T3 and the
+         T7 helper and caller in stage 3) get braces through cedit.wrap()/guard(); the
+         parent's lock_netdev() (T3) and the caller's (T6) are checked: -ENODEV.
 """
 
 from __future__ import annotations
@@ -84,3 +87,28 @@ def test_label_reached_before_and_after_the_acquire(tmp_path: Path) -> None:
     assert "cleanups reordered" in stats.reason
     assert "line 110: goto err_stats; (free)" in stats.evidence
     assert "line 115: goto err_stats; (held)" in stats.evidence
+
+
+def test_t6_family_with_unbraced_callers(tmp_path: Path) -> None:
+    """sit.c's shape: ioctl helpers call the creating helper as the un-braced body of
+    an if, some with no error exit of their own; all of the family is rewritten."""
+    the_plan = run_case(tmp_path, "unbraced", 2, "after-stage2")
+    t6 = {s.function: s for s in the_plan.sites if s.template == "T6"}
+    for fn in ("stun_locate", "stun_get", "stun_add", "stun_del", "stun_newlink"):
+        assert t6[fn].outcome == "rewrite", fn
+    assert "a plain return: nothing is taken before the call" in t6["stun_get"].reason
+    # a void caller has no way to report a failed lock_netdev(): the family is review
+    assert t6["rtun_refresh"].outcome == "review"
+    assert "does not return an int error" in t6["rtun_refresh"].reason
+    assert not [s for s in the_plan.sites if s.file.endswith("rtun.c")
+                and s.template == "T6" and s.outcome == "rewrite"]
+
+
+def test_t3_t7_unbraced_and_the_parent_lock_checked(tmp_path: Path) -> None:
+    the_plan = run_case(tmp_path, "unbraced", 3, "after-stage3")
+    got = {(s.template, s.function): s.outcome for s in the_plan.sites}
+    assert got[("T3", "muxy_add")] == "rewrite"
+    assert got[("T7", "wcore_register")] == got[("T7", "wcore_add")] == "rewrite"
+    # a conditional registration would leave the private lock attached on the other path
+    (solo,) = [s for s in the_plan.sites if s.function == "muxy_solo"]
+    assert solo.outcome == "review" and "is conditional" in solo.reason

@@ -275,7 +275,7 @@ def _outside_call(ctx: RuleContext, cand: Candidate, helper: FunctionDef, caller
                             "unregistered): the existing check on it takes the error path")
             template = "T3"
         else:
-            edits.append(_attach_new_lock(ctx, caller, fn_node, src, child, evidence))
+            edits.append(_attach_new_lock(ctx, caller, fn_node, src, child, evidence, stmt))
             template = "T4"
         edits.extend(child_bracket(caller.file, src, stmt, var, child, parent, ctx.rule.id))
     except _AlreadyDone:
@@ -355,9 +355,11 @@ def _parent_device(ctx: RuleContext, helper: FunctionDef, caller: FunctionDef, c
 
 
 def _attach_new_lock(ctx: RuleContext, caller: FunctionDef, fn_node: cedit.Node, src: bytes,
-                     child: str, evidence: list[str]) -> Edit:
+                     child: str, evidence: list[str], stmt: cedit.Node | None = None) -> Edit:
     """`if (!attach_new_nd_lock(dev)) { free_netdev(dev); return -ENOMEM; }` after the
-    allocation's NULL check, when that check leaves with `return -ENOMEM;`."""
+    allocation's NULL check, when that check leaves with `return -ENOMEM;`.  `stmt`,
+    the registration, must run whenever the attach did (not in a branch or loop of its
+    own): a path skipping it would keep the lock attached to an unregistered device."""
     body = src[caller.body_start:caller.body_end].decode("utf-8", "surrogateescape")
     m = re.search(_ASSIGN_FROM_CALL.format(var=re.escape(child)), body)
     if m is None:
@@ -371,6 +373,15 @@ def _attach_new_lock(ctx: RuleContext, caller: FunctionDef, fn_node: cedit.Node,
     if consequence is None or not re.fullmatch(r"return\s+-ENOMEM\s*;",
                                                cedit.text(src, consequence).strip()):
         raise cedit.CannotEdit("the allocation failure path is not `return -ENOMEM;`")
+    up = stmt
+    while up is not None and check.parent is not None and up.parent != check.parent:
+        up = up.parent
+        if up is None or up.type != "compound_statement":
+            raise cedit.CannotEdit(
+                f"the registration at line {stmt.start_point[0] + 1} is conditional "  # type: ignore[union-attr]
+                f"({up.type.replace('_', ' ') if up is not None else 'another block'}) while "
+                f"the private lock is attached right after the allocation of {child}: the "
+                "path that skips it would keep the lock attached")
     evidence.append(f"allocation: line {alloc.start_point[0] + 1}: {m.group(1)}(), "
                     f"failure path `{cedit.text(src, consequence)}`")
     return cedit.insert_after_statement(
@@ -774,7 +785,26 @@ def _lock_failure(src: bytes, fn_node: cedit.Node, stmt: cedit.Node) -> tuple[li
                                + " ".join(cedit.text(src, prev).split()))
             prev = prev.prev_named_sibling
         node = node.parent
-    raise cedit.CannotEdit("no earlier error exit to copy for a lock_netdev() failure")
+    if not _returns_int(src, fn_node):
+        raise cedit.CannotEdit("no earlier error exit to copy for a lock_netdev() failure "
+                               "and the function does not return an int error")
+    body = cedit.body(fn_node)
+    grabbed = _ACQUIRE.search(src[body.start_byte:stmt.start_byte].decode(
+        "utf-8", "surrogateescape"))
+    if grabbed:
+        raise cedit.CannotEdit(
+            f"no earlier error exit to copy, and {grabbed.group(0).rstrip('( ')}() is called "
+            "before the call: no clean exit for a lock_netdev() failure")
+    return ["\treturn -ENODEV;"], ("a plain return: nothing is taken before the call in "
+                                   "this int function")
+
+
+def _returns_int(src: bytes, fn_node: cedit.Node) -> bool:
+    """The function returns a plain `int` (an error code), not a pointer."""
+    typ = fn_node.child_by_field_name("type")
+    decl = fn_node.child_by_field_name("declarator")
+    return typ is not None and cedit.text(src, typ) == "int" and decl is not None \
+        and decl.type == "function_declarator"
 
 
 def _text_references(ctx: RuleContext, members: list[FunctionDef]
@@ -1077,7 +1107,7 @@ def _outside_edits(ctx: RuleContext, caller: FunctionDef, call: CallSite, fn: Fu
     if fn_node is None:
         raise _Review(f"{where} not re-parsed")
     try:
-        stmt = cedit.enclosing_statement(fn_node, call.start)
+        stmt = cedit.innermost_statement(fn_node, call.start)
     except cedit.CannotEdit as exc:
         raise _Review(f"outside caller {where}: {exc}") from exc
     if stmt.type != "expression_statement":
@@ -1096,15 +1126,13 @@ def _outside_edits(ctx: RuleContext, caller: FunctionDef, call: CallSite, fn: Fu
                                            ctx.rule.id)
         if decl is not None:
             edits.append(decl)
-    edits += [
-        cedit.insert_before_statement(call.file, src, stmt,
-                                      [f"if (!lock_netdev({devs[0]}, &nd_lock))", *fail]
-                                      if len(fail) == 1 else
-                                      [f"if (!lock_netdev({devs[0]}, &nd_lock)) {{",
-                                       *fail[1:]], ctx.rule.id),
-        _append_arg(call.file, src, open_paren, close_paren, "nd_lock", ctx.rule.id),
-        cedit.insert_after_statement(call.file, src, stmt, ["unlock_netdev(nd_lock);"],
-                                     ctx.rule.id),
-    ]
+    lock = ([f"if (!lock_netdev({devs[0]}, &nd_lock))", *fail] if len(fail) == 1 else
+            [f"if (!lock_netdev({devs[0]}, &nd_lock)) {{", *fail[1:]])
+    try:
+        edits += cedit.wrap(call.file, src, stmt, lock, ["unlock_netdev(nd_lock);"],
+                            ctx.rule.id)
+    except cedit.CannotEdit as exc:
+        raise _Review(f"outside caller {where}: {exc}") from exc
+    edits.append(_append_arg(call.file, src, open_paren, close_paren, "nd_lock", ctx.rule.id))
     return edits, (f"outside rtnetlink: lock_netdev({devs[0]}) around the call, -ENODEV "
                    f"when {devs[0]} is being unregistered (exit modelled on {model})")

@@ -173,7 +173,7 @@ def _t3_t4(ctx: RuleContext, cand: Candidate, found: tuple[str, str]) -> Site:
                             "(the parent is being unregistered)")
         else:
             evidence.append(f"no parent device: {dev} gets a private nd_lock")
-            attach = stage2._attach_new_lock(ctx, fn, fn_node, src, dev, evidence)
+            attach = stage2._attach_new_lock(ctx, fn, fn_node, src, dev, evidence, stmt)
             _no_exit_between(src, fn_node, attach.start, stmt, dev)
             edits.append(attach)
         edits.extend(stage2.child_bracket(fn.file, src, stmt, var, dev, parent, ctx.rule.id))
