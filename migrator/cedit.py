@@ -18,6 +18,16 @@ API (all offsets absolute, nodes come from `function_node`):
     following_statement(stmt) / error_goto_after(src, stmt) -> next stmt / goto label
     exits(src, fn_node, start, end)           -> Exit list (return, goto out, break...)
     calls_named(src, node, names)             -> call_expression Nodes
+    innermost_statement(fn_node, offset)      -> statement Node, un-braced bodies included
+    wrap(file, src, stmt, before, after, rule) -> Edits (braces added for an un-braced
+                                                 branch; comments and #if lines kept)
+    guard(file, src, stmt, cond, prologue, epilogue, failed, rule) -> Edits
+                                                 (`v = failed; if (cond) { ... v = call; }`)
+    release_before(file, src, fn_node, acquired, at, lines, rule, label=) -> Edits (a
+                                                 release only on paths holding the lock:
+                                                 plain, label split, or CannotEdit)
+
+`wrap`, `guard` take `base=` for nodes parsed from part of the file (FnTree).
 
 Insertions go at the *start of the line* of a statement (before its
 indentation), so they never share a byte with an edit inside the statement
