@@ -526,11 +526,14 @@ def wrap(file: str, src: bytes, stmt: Node, before: list[str], after: list[str],
         raise CannotEdit(f"#{split} between the branch at line {line_of_offset(src, a)} "
                          "and its else closes an #if group opened before it: the braces "
                          "would split an #if arm")
-    if not src[b:alt_a].strip():
-        edits.append(Edit(file, b, alt_a, "".join(f"\n{ind}{line}" for line in after)
-                          + f"\n{outer}}} ", rule))
-    else:  # comments and #if groups before the else stay between `}` and `else`
+    if src[b:alt_a].strip():
+        # Comments and #if groups before the else stay between `}` and `else`; the else
+        # arm keeps its shape (checkpatch does not pair `}` and `else` across them and
+        # would call braces there unbalanced).
         edits.append(_lines_after(file, src, b, closing, rule))
+        return edits
+    edits.append(Edit(file, b, alt_a, "".join(f"\n{ind}{line}" for line in after)
+                      + f"\n{outer}}} ", rule))
     arm = next((c for c in alt.named_children if c.type != "comment"), None)
     if arm is not None and arm.type not in ("compound_statement", "if_statement"):
         edits.extend(wrap(file, src, arm, [], [], rule, base=base))

@@ -52,9 +52,8 @@ int wisp_park(struct wisp_port *port, struct net *net)
 		}
 	}
 	/* without a namespace the port stays where it is */
-	else {
+	else
 		err = -EINVAL;
-	}
 
 	return err;
 }
