@@ -102,6 +102,9 @@ def test_t6_family_with_unbraced_callers(tmp_path: Path) -> None:
     assert "does not return an int error" in t6["rtun_refresh"].reason
     assert not [s for s in the_plan.sites if s.file.endswith("rtun.c")
                 and s.template == "T6" and s.outcome == "rewrite"]
+    # no exit to copy inside a loop: earlier iterations may hold something
+    assert t6["ltun_fill"].outcome == "review"
+    assert "inside a loop" in t6["ltun_fill"].reason
 
 
 def test_t3_t7_unbraced_and_the_parent_lock_checked(tmp_path: Path) -> None:

@@ -788,6 +788,9 @@ def _lock_failure(src: bytes, fn_node: cedit.Node, stmt: cedit.Node) -> tuple[li
     if not _returns_int(src, fn_node):
         raise cedit.CannotEdit("no earlier error exit to copy for a lock_netdev() failure "
                                "and the function does not return an int error")
+    if _in_loop(src, stmt):
+        raise cedit.CannotEdit("no earlier error exit to copy, and the call is inside a "
+                               "loop: what earlier iterations took is not known")
     body = cedit.body(fn_node)
     grabbed = _ACQUIRE.search(src[body.start_byte:stmt.start_byte].decode(
         "utf-8", "surrogateescape"))
@@ -797,6 +800,23 @@ def _lock_failure(src: bytes, fn_node: cedit.Node, stmt: cedit.Node) -> tuple[li
             "before the call: no clean exit for a lock_netdev() failure")
     return ["\treturn -ENODEV;"], ("a plain return: nothing is taken before the call in "
                                    "this int function")
+
+
+_ITER_MACRO = re.compile(r"\w*(?:for_each|foreach)\w*\s*\(")
+
+
+def _in_loop(src: bytes, stmt: cedit.Node) -> bool:
+    """`stmt` is inside a for/while/do loop or an iterator macro's block
+    (`list_for_each_entry(...) { ... }`)."""
+    node = stmt.parent
+    while node is not None and node.type != "function_definition":
+        if node.type in ("for_statement", "while_statement", "do_statement"):
+            return True
+        prev = node.prev_named_sibling if node.type == "compound_statement" else None
+        if prev is not None and _ITER_MACRO.match(cedit.text(src, prev)):
+            return True
+        node = node.parent
+    return False
 
 
 def _returns_int(src: bytes, fn_node: cedit.Node) -> bool:
