@@ -3,7 +3,8 @@
 braces/  un-braced branches next to comments and `#if` arms (stages 4 and 5): braces are
          added without moving or dropping a comment or a preprocessor line; a branch an
          `#if` arm chooses is review.
-labels/  an error label reached both before and after the acquire (stage 2, T2): the
+labels/  an error label reached both before and after the acquire (stage 2, T2 and the
+         T6 creator): the
          paths after it get a label of their own above the old one, with the release;
          when the mix arrives through another cleanup, review with the paths.
 unbraced/ lock brackets around un-braced statements (T6 callers in stage 2, T3 and the
@@ -87,6 +88,10 @@ def test_label_reached_before_and_after_the_acquire(tmp_path: Path) -> None:
     assert "cleanups reordered" in stats.reason
     assert "line 110: goto err_stats; (free)" in stats.evidence
     assert "line 115: goto err_stats; (held)" in stats.evidence
+    # the T6 creator's free label, also reached before the attach: the same split
+    creator = next(s for s in the_plan.sites if s.function == "ktun_locate")
+    assert creator.outcome == "rewrite"
+    assert any("new label err_detach_dev:" in e for e in creator.evidence)
 
 
 def test_t6_family_with_unbraced_callers(tmp_path: Path) -> None:
