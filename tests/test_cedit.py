@@ -86,3 +86,40 @@ def test_exits_lists_gotos_and_returns_leaving_region() -> None:
     end = SRC.index(b"err_peer:")
     found = cedit.exits(SRC, fn, start, end)
     assert [(e.kind, e.label) for e in found] == [("goto", "err_peer"), ("return", "")]
+
+
+def _release(src: bytes) -> list:  # type: ignore[type-arg]
+    fn, off = _fn(src, b"register_netdevice")
+    acquired = cedit.enclosing_statement(fn, off)
+    at = cedit.innermost_statement(fn, src.index(b"free_netdev"))
+    return cedit.release_before("f.c", src, fn, acquired, at, ["detach_nd_lock(peer);"], "r",
+                                label="err_detach_peer")
+
+
+def test_release_in_an_unbraced_error_branch_gets_braces() -> None:
+    src = (b"int f(void)\n{\n\terr = register_netdevice(peer);\n\tif (err)\n"
+           b"\t\tfree_netdev(peer);\n\treturn err;\n}\n")
+    out = apply_edits(src, _release(src))
+    assert b"\tif (err) {\n\t\tdetach_nd_lock(peer);\n\t\tfree_netdev(peer);\n\t}\n" in out
+
+
+def test_release_after_a_backward_goto_is_refused() -> None:
+    """A retry loop made of a label and a goto back to it: whether the lock is held at
+    the label is not known, so no release is placed there."""
+    src = (b"int f(void)\n{\nagain:\n\tif (busy())\n\t\tgoto out;\n"
+           b"\terr = register_netdevice(peer);\n\tif (err == -EAGAIN)\n\t\tgoto again;\n"
+           b"\tif (err)\n\t\tgoto out;\n\treturn 0;\nout:\n\tfree_netdev(peer);\n"
+           b"\treturn err;\n}\n")
+    with pytest.raises(cedit.CannotEdit) as exc:
+        _release(src)
+    assert any("goto out;" in e for e in exc.value.evidence)
+
+
+def test_wrap_keeps_a_comment_between_head_and_branch() -> None:
+    src = (b"int f(void)\n{\n\tif (x)\n\t\t/* the only case */\n\t\terr = move(dev);\n"
+           b"\treturn err;\n}\n")
+    fn, off = _fn(src, b"move(")
+    stmt = cedit.innermost_statement(fn, off)
+    out = apply_edits(src, cedit.wrap("f.c", src, stmt, ["lock();"], ["unlock();"], "r"))
+    assert out == (b"int f(void)\n{\n\tif (x) {\n\t\t/* the only case */\n\t\tlock();\n"
+                   b"\t\terr = move(dev);\n\t\tunlock();\n\t}\n\treturn err;\n}\n")

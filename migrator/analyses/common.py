@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 
 import tree_sitter
 
+from migrator import cedit
 from migrator.edits import line_of
 from migrator.model import Edit, FunctionDef
 from migrator.parse import parse
@@ -112,15 +113,7 @@ class FnTree:
         return lead.decode()
 
     def is_unbraced_body(self, stmt: Node) -> bool:
-        parent = stmt.parent
-        if parent is None:
-            return False
-        if parent.type == "else_clause":
-            return True
-        if parent.type in ("if_statement", "for_statement", "while_statement", "do_statement"):
-            return parent.child_by_field_name("condition") != stmt and (
-                parent.type != "for_statement" or stmt == parent.child_by_field_name("body"))
-        return False
+        return cedit.is_unbraced_body(stmt)
 
     def guarding_if(self, stmt: Node) -> Node | None:
         """The if_statement whose braced consequence holds `stmt`, if any."""
@@ -148,93 +141,23 @@ class FnTree:
 
     def wrap(self, stmt: Node, before: list[str], after: list[str], shift: str = ""
              ) -> list[Edit]:
-        """Insert `before` lines in front of `stmt` and `after` lines behind it (braces added
-        when `stmt` is an unbraced branch).  Insertions only: the statement's own text
-        stays editable by other edits.  `shift` goes in front of the statement (a tab
-        when it moves into a new block)."""
-        if not self.is_unbraced_body(stmt):
-            ind = self.indent(stmt)
-            edits = []
-            if before or shift:
-                edits.append(self.edit(self.a(stmt), self.a(stmt),
-                                       "".join(f"{line}\n{ind}" for line in before) + shift))
-            if after:
-                edits.append(self.edit(self.b(stmt), self.b(stmt),
-                                       "".join(f"\n{ind}{line}" for line in after)))
-            return edits
-        parent = stmt.parent
-        assert parent is not None
-        if parent.type == "do_statement":
-            raise Unsafe("unbraced do-while body")
-        owner = parent.parent if parent.type == "else_clause" else parent
-        assert owner is not None
-        outer = self._else_indent(owner)
-        ind = outer + "\t"
-        if self.indent(stmt) != ind:
-            raise Unsafe("unbraced branch not indented one tab deeper than its head")
-        prev = stmt.prev_sibling
-        if prev is None:
-            raise Unsafe("unbraced statement without a head")
-        edits = [self.edit(self.b(prev), self.a(stmt),
-                           " {\n" + "".join(f"{ind}{line}\n" for line in before) + ind + shift)]
-        tail = "".join(f"\n{ind}{line}" for line in after) + f"\n{outer}}}"
-        alt = parent.child_by_field_name("alternative") if parent.type == "if_statement" else None
-        if alt is not None and stmt == parent.child_by_field_name("consequence"):
-            edits.append(self.edit(self.b(stmt), self.a(alt), tail + " "))
-            # checkpatch --strict: braces on all arms once one arm has them.
-            arm = alt.named_children[0] if alt.named_children else None
-            if arm is not None and arm.type not in ("compound_statement", "if_statement"):
-                edits.extend(self.wrap(arm, [], []))
-        else:
-            edits.append(self.edit(self.b(stmt), self.b(stmt), tail))
-        return edits
+        """cedit.wrap(): lines before and after `stmt`, braces added when it is an
+        un-braced branch, every comment and preprocessor line kept in place."""
+        try:
+            return cedit.wrap(self.fn.file, self.src, stmt, before, after, self.rule,
+                              shift=shift, base=self.base)
+        except cedit.CannotEdit as exc:
+            raise Unsafe(str(exc)) from exc
 
     def guard(self, stmt: Node, cond: str, prologue: list[str], epilogue: list[str],
               failed: str) -> list[Edit]:
-        """Run `stmt` only when the lock `cond` takes succeeds:
-
-            v = <failed>;
-            if (<cond>) {
-                    <prologue>
-                    v = <call>;
-                    <epilogue>
-            }
-
-        `v` is the variable the statement stores its result in, so the caller's existing
-        check sees the failure (no new label, nothing to unlock on that path); a call
-        whose result is ignored is simply skipped.  The statement and its continuation
-        lines move one tab deeper."""
-        expr = stmt.named_children[0] if stmt.type == "expression_statement" and \
-            stmt.named_children else None
-        if expr is None:
-            raise Unsafe(f"call inside a {stmt.type.replace('_', ' ')}; "
-                         "the unlock needs the result stored first")
-        var = None
-        if expr.type == "assignment_expression":
-            left, op = expr.child_by_field_name("left"), expr.child_by_field_name("operator")
-            if left is None or left.type != "identifier" or (
-                    op is not None and self.text(op) != "="):
-                raise Unsafe(f"result stored in {self.text(left) if left else '?'!r}, "
-                             "not a plain variable")
-            var = self.text(left)
-        elif expr.type != "call_expression":
-            raise Unsafe("call nested in another expression")
-        before = [*([f"{var} = {failed};"] if var else []), f"if ({cond}) {{",
-                  *(f"\t{line}" for line in prologue)]
-        edits = self.wrap(stmt, before, [*(f"\t{line}" for line in epilogue), "}"],
-                          shift="\t")
-        text = self.src[self.a(stmt):self.b(stmt)]
-        edits.extend(self.edit(self.a(stmt) + i + 1, self.a(stmt) + i + 1, "\t")
-                     for i, c in enumerate(text) if c == ord("\n"))
-        return edits
-
-    def _else_indent(self, if_stmt: Node) -> str:
-        # `} else if (...)` chains: the indentation of the first `if` of the chain.
-        cur = if_stmt
-        while cur.parent is not None and cur.parent.type == "else_clause":
-            assert cur.parent.parent is not None
-            cur = cur.parent.parent
-        return self.indent(cur)
+        """cedit.guard(): `stmt` runs only when the lock `cond` takes succeeds; its result
+        variable gets `failed` otherwise."""
+        try:
+            return cedit.guard(self.fn.file, self.src, stmt, cond, prologue, epilogue,
+                               failed, self.rule, base=self.base)
+        except cedit.CannotEdit as exc:
+            raise Unsafe(str(exc)) from exc
 
     def insert_before(self, stmt: Node, line: str) -> list[Edit]:
         if self.is_unbraced_body(stmt):
@@ -255,8 +178,6 @@ class FnTree:
     def add_local(self, decl: str) -> list[Edit]:
         """Add `decl` to the body's leading declarations (cedit's placement rules:
         reverse-christmas-tree where the function already uses it); [] when present."""
-        from migrator import cedit
-
         fn_node = cedit.function_node(self.src, self.fn.body_start)
         if fn_node is None:
             raise Unsafe(f"{self.fn.name}: function not found for a declaration")

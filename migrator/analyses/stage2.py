@@ -129,14 +129,15 @@ def peer_inherits(ctx: RuleContext) -> list[Site]:
             if free is None:
                 raise cedit.CannotEdit(f"no free_netdev({peer}) found on the registration "
                                        "failure path")
-            edits.append(cedit.insert_before_statement(
-                fn.file, src, free, [f"detach_nd_lock({peer});"], ctx.rule.id))
+            edits.extend(cedit.release_before(
+                fn.file, src, fn_node, stmt, free, [f"detach_nd_lock({peer});"], ctx.rule.id,
+                label=f"err_detach_{peer}", notes=evidence))
             evidence.append(f"failure path: line {free.start_point[0] + 1}: "
                             f"{cedit.text(src, free)}")
         except cedit.CannotEdit as exc:
             sites.append(_site(ctx, fn, call.start, call.end, template="T2", outcome="review",
                                reason=f"peer device {peer} registered in newlink: {exc}",
-                               evidence=evidence))
+                               evidence=[*evidence, *exc.evidence]))
             continue
         sites.append(_site(ctx, fn, call.start, call.end, template="T2", outcome="rewrite",
                            reason=f"peer device {peer} inherits the nd_lock of {dev}",
@@ -255,7 +256,7 @@ def _outside_call(ctx: RuleContext, cand: Candidate, helper: FunctionDef, caller
     try:
         if fn_node is None:
             raise cedit.CannotEdit("caller not re-parsed")
-        stmt = cedit.enclosing_statement(fn_node, call.start)
+        stmt = cedit.innermost_statement(fn_node, call.start)
         if stmt.type != "expression_statement":
             raise cedit.CannotEdit(f"result of {helper.name}() is not stored in a variable "
                                    "(no error variable to drive detach_nd_lock())")
@@ -269,22 +270,14 @@ def _outside_call(ctx: RuleContext, cand: Candidate, helper: FunctionDef, caller
                                            "struct nd_lock *nd_lock;", ctx.rule.id)
         edits = [decl] if decl is not None else []
         if parent:
-            evidence.append(f"parent device: {parent} ({why}); lock_netdev() cannot fail: "
-                            "the parent is a registered device looked up under RTNL")
-            edits.append(cedit.insert_before_statement(
-                caller.file, src, stmt,
-                [f"lock_netdev({parent}, &nd_lock);", f"attach_nd_lock({child}, nd_lock);"],
-                ctx.rule.id))
+            evidence.append(f"parent device: {parent} ({why}); {var} = {LOCK_FAILED} when "
+                            f"lock_netdev({parent}) fails (the parent is being "
+                            "unregistered): the existing check on it takes the error path")
             template = "T3"
         else:
-            edits.append(_attach_new_lock(ctx, caller, fn_node, src, child, evidence))
-            edits.append(cedit.insert_before_statement(
-                caller.file, src, stmt, [f"lock_netdev({child}, &nd_lock);"], ctx.rule.id))
+            edits.append(_attach_new_lock(ctx, caller, fn_node, src, child, evidence, stmt))
             template = "T4"
-        edits.append(cedit.insert_after_statement(
-            caller.file, src, stmt,
-            [f"if ({var})", f"\tdetach_nd_lock({child});", "unlock_netdev(nd_lock);"],
-            ctx.rule.id))
+        edits.extend(child_bracket(caller.file, src, stmt, var, child, parent, ctx.rule.id))
     except _AlreadyDone:
         return _site(ctx, caller, call.start, call.end, template="T3" if parent else "T4",
                      outcome="rewrite", reason="already converted", evidence=evidence)
@@ -300,6 +293,36 @@ def _outside_call(ctx: RuleContext, cand: Candidate, helper: FunctionDef, caller
 
 class _AlreadyDone(Exception):
     pass
+
+
+LOCK_FAILED = "-ENODEV"  # lock_netdev() fails only for a device being unregistered
+
+
+def child_bracket(file: str, src: bytes, stmt: cedit.Node, var: str, child: str, parent: str,
+                  rule: str) -> list[Edit]:
+    """The lock around `<var> = <registering call>;`, wherever the statement stands
+    (braces added around an un-braced branch).
+
+    T3 (`parent`): the parent is an existing device that may be being unregistered, so
+    its lock_netdev() is checked; on failure <var> = -ENODEV and the call is skipped,
+    which the caller's check on <var> already handles (nothing attached, nothing held):
+
+        <var> = -ENODEV;
+        if (lock_netdev(<parent>, &nd_lock)) {
+                attach_nd_lock(<child>, nd_lock);
+                <var> = <call>;
+                if (<var>)
+                        detach_nd_lock(<child>);
+                unlock_netdev(nd_lock);
+        }
+
+    T4 (no parent): the child's own fresh lock, attached by attach_new_nd_lock(), is
+    taken; the child is not registered yet, so lock_netdev() cannot fail."""
+    release = [f"if ({var})", f"\tdetach_nd_lock({child});", "unlock_netdev(nd_lock);"]
+    if parent:
+        return cedit.guard(file, src, stmt, f"lock_netdev({parent}, &nd_lock)",
+                           [f"attach_nd_lock({child}, nd_lock);"], release, LOCK_FAILED, rule)
+    return cedit.wrap(file, src, stmt, [f"lock_netdev({child}, &nd_lock);"], release, rule)
 
 
 def _parent_device(ctx: RuleContext, helper: FunctionDef, caller: FunctionDef, call: CallSite,
@@ -332,9 +355,11 @@ def _parent_device(ctx: RuleContext, helper: FunctionDef, caller: FunctionDef, c
 
 
 def _attach_new_lock(ctx: RuleContext, caller: FunctionDef, fn_node: cedit.Node, src: bytes,
-                     child: str, evidence: list[str]) -> Edit:
+                     child: str, evidence: list[str], stmt: cedit.Node | None = None) -> Edit:
     """`if (!attach_new_nd_lock(dev)) { free_netdev(dev); return -ENOMEM; }` after the
-    allocation's NULL check, when that check leaves with `return -ENOMEM;`."""
+    allocation's NULL check, when that check leaves with `return -ENOMEM;`.  `stmt`,
+    the registration, must run whenever the attach did (not in a branch or loop of its
+    own): a path skipping it would keep the lock attached to an unregistered device."""
     body = src[caller.body_start:caller.body_end].decode("utf-8", "surrogateescape")
     m = re.search(_ASSIGN_FROM_CALL.format(var=re.escape(child)), body)
     if m is None:
@@ -348,6 +373,15 @@ def _attach_new_lock(ctx: RuleContext, caller: FunctionDef, fn_node: cedit.Node,
     if consequence is None or not re.fullmatch(r"return\s+-ENOMEM\s*;",
                                                cedit.text(src, consequence).strip()):
         raise cedit.CannotEdit("the allocation failure path is not `return -ENOMEM;`")
+    up = stmt
+    while up is not None and check.parent is not None and up.parent != check.parent:
+        up = up.parent
+        if up is None or up.type != "compound_statement":
+            raise cedit.CannotEdit(
+                f"the registration at line {stmt.start_point[0] + 1} is conditional "  # type: ignore[union-attr]
+                f"({up.type.replace('_', ' ') if up is not None else 'another block'}) while "
+                f"the private lock is attached right after the allocation of {child}: the "
+                "path that skips it would keep the lock attached")
     evidence.append(f"allocation: line {alloc.start_point[0] + 1}: {m.group(1)}(), "
                     f"failure path `{cedit.text(src, consequence)}`")
     return cedit.insert_after_statement(
@@ -751,7 +785,46 @@ def _lock_failure(src: bytes, fn_node: cedit.Node, stmt: cedit.Node) -> tuple[li
                                + " ".join(cedit.text(src, prev).split()))
             prev = prev.prev_named_sibling
         node = node.parent
-    raise cedit.CannotEdit("no earlier error exit to copy for a lock_netdev() failure")
+    if not _returns_int(src, fn_node):
+        raise cedit.CannotEdit("no earlier error exit to copy for a lock_netdev() failure "
+                               "and the function does not return an int error")
+    if _in_loop(src, stmt):
+        raise cedit.CannotEdit("no earlier error exit to copy, and the call is inside a "
+                               "loop: what earlier iterations took is not known")
+    body = cedit.body(fn_node)
+    grabbed = _ACQUIRE.search(src[body.start_byte:stmt.start_byte].decode(
+        "utf-8", "surrogateescape"))
+    if grabbed:
+        raise cedit.CannotEdit(
+            f"no earlier error exit to copy, and {grabbed.group(0).rstrip('( ')}() is called "
+            "before the call: no clean exit for a lock_netdev() failure")
+    return ["\treturn -ENODEV;"], ("a plain return: nothing is taken before the call in "
+                                   "this int function")
+
+
+_ITER_MACRO = re.compile(r"\w*(?:for_each|foreach)\w*\s*\(")
+
+
+def _in_loop(src: bytes, stmt: cedit.Node) -> bool:
+    """`stmt` is inside a for/while/do loop or an iterator macro's block
+    (`list_for_each_entry(...) { ... }`)."""
+    node = stmt.parent
+    while node is not None and node.type != "function_definition":
+        if node.type in ("for_statement", "while_statement", "do_statement"):
+            return True
+        prev = node.prev_named_sibling if node.type == "compound_statement" else None
+        if prev is not None and _ITER_MACRO.match(cedit.text(src, prev)):
+            return True
+        node = node.parent
+    return False
+
+
+def _returns_int(src: bytes, fn_node: cedit.Node) -> bool:
+    """The function returns a plain `int` (an error code), not a pointer."""
+    typ = fn_node.child_by_field_name("type")
+    decl = fn_node.child_by_field_name("declarator")
+    return typ is not None and cedit.text(src, typ) == "int" and decl is not None \
+        and decl.type == "function_declarator"
 
 
 def _text_references(ctx: RuleContext, members: list[FunctionDef]
@@ -1029,10 +1102,17 @@ def _creator_edits(ctx: RuleContext, fn: FunctionDef, src: bytes, reg_call: Call
                       f"{reg_call.callee}() at line {reg_call.line}")
     evidence.append(f"attach: before line {stmt.start_point[0] + 1}; detach: before line "
                     f"{free.start_point[0] + 1}: {cedit.text(src, free)}")
+    try:
+        detach = cedit.release_before(fn.file, src, fn_node, stmt, free,
+                                      [f"detach_nd_lock({dev});"], ctx.rule.id,
+                                      label=f"err_detach_{dev}", notes=evidence)
+    except cedit.CannotEdit as exc:
+        raise _Review(f"{fn.name}(): detach_nd_lock({dev}) before line "
+                      f"{free.start_point[0] + 1}: {exc}; paths: "
+                      + "; ".join(exc.evidence)) from exc
     return [cedit.insert_before_statement(fn.file, src, stmt,
                                           [f"attach_nd_lock({dev}, nd_lock);"], ctx.rule.id),
-            cedit.insert_before_statement(fn.file, src, free, [f"detach_nd_lock({dev});"],
-                                          ctx.rule.id)]
+            *detach]
 
 
 def _outside_edits(ctx: RuleContext, caller: FunctionDef, call: CallSite, fn: FunctionDef,
@@ -1047,7 +1127,7 @@ def _outside_edits(ctx: RuleContext, caller: FunctionDef, call: CallSite, fn: Fu
     if fn_node is None:
         raise _Review(f"{where} not re-parsed")
     try:
-        stmt = cedit.enclosing_statement(fn_node, call.start)
+        stmt = cedit.innermost_statement(fn_node, call.start)
     except cedit.CannotEdit as exc:
         raise _Review(f"outside caller {where}: {exc}") from exc
     if stmt.type != "expression_statement":
@@ -1066,15 +1146,13 @@ def _outside_edits(ctx: RuleContext, caller: FunctionDef, call: CallSite, fn: Fu
                                            ctx.rule.id)
         if decl is not None:
             edits.append(decl)
-    edits += [
-        cedit.insert_before_statement(call.file, src, stmt,
-                                      [f"if (!lock_netdev({devs[0]}, &nd_lock))", *fail]
-                                      if len(fail) == 1 else
-                                      [f"if (!lock_netdev({devs[0]}, &nd_lock)) {{",
-                                       *fail[1:]], ctx.rule.id),
-        _append_arg(call.file, src, open_paren, close_paren, "nd_lock", ctx.rule.id),
-        cedit.insert_after_statement(call.file, src, stmt, ["unlock_netdev(nd_lock);"],
-                                     ctx.rule.id),
-    ]
+    lock = ([f"if (!lock_netdev({devs[0]}, &nd_lock))", *fail] if len(fail) == 1 else
+            [f"if (!lock_netdev({devs[0]}, &nd_lock)) {{", *fail[1:]])
+    try:
+        edits += cedit.wrap(call.file, src, stmt, lock, ["unlock_netdev(nd_lock);"],
+                            ctx.rule.id)
+    except cedit.CannotEdit as exc:
+        raise _Review(f"outside caller {where}: {exc}") from exc
+    edits.append(_append_arg(call.file, src, open_paren, close_paren, "nd_lock", ctx.rule.id))
     return edits, (f"outside rtnetlink: lock_netdev({devs[0]}) around the call, -ENODEV "
                    f"when {devs[0]} is being unregistered (exit modelled on {model})")

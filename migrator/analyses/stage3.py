@@ -104,9 +104,11 @@ def t3(ctx: RuleContext) -> Iterable[Site]:
 # --- shared shape -------------------------------------------------------------------------
 
 
-def _located(ctx: RuleContext, cand: Candidate, tag: str = ""
+def _located(ctx: RuleContext, cand: Candidate, tag: str = "", *, unbraced: bool = False
              ) -> tuple[bytes, str, cedit.Node, cedit.Node]:
-    """(src, registered device, function node, statement holding the registration)."""
+    """(src, registered device, function node, statement holding the registration);
+    `unbraced`: the statement may be the un-braced body of a branch (the edits then go
+    through cedit.wrap()/guard(), which add the braces)."""
     call = cand.call
     src = ctx.index.source(call.file)
     dev = call.args[0].strip() if call.args else ""
@@ -115,12 +117,14 @@ def _located(ctx: RuleContext, cand: Candidate, tag: str = ""
     fn_node = cedit.function_node(src, call.start)
     if fn_node is None:
         raise Unsafe(f"{tag}function not re-parsed")
+    if unbraced:
+        return src, dev, fn_node, cedit.innermost_statement(fn_node, call.start)
     return src, dev, fn_node, cedit.enclosing_statement(fn_node, call.start)
 
 
 def _shape(ctx: RuleContext, cand: Candidate) -> tuple[bytes, cedit.Node, cedit.Node, str, str]:
     """(src, function node, `<var> = register_netdevice(<dev>);` statement, var, dev)."""
-    src, dev, fn_node, stmt = _located(ctx, cand)
+    src, dev, fn_node, stmt = _located(ctx, cand, unbraced=True)
     if stmt.type != "expression_statement":
         raise Unsafe(f"registration inside a {stmt.type.replace('_', ' ')}: the result must "
                      "be stored in a variable first (`err = register_netdevice(dev);`)")
@@ -164,20 +168,16 @@ def _t3_t4(ctx: RuleContext, cand: Candidate, found: tuple[str, str]) -> Site:
         src, fn_node, stmt, var, dev = _shape(ctx, cand)
         edits = _decl(ctx, cand, src, fn_node)
         if parent:
-            evidence.append(f"parent device: {parent} ({why}); the child shares its nd_lock")
-            edits.append(cedit.insert_before_statement(
-                fn.file, src, stmt,
-                [f"lock_netdev({parent}, &nd_lock);", f"attach_nd_lock({dev}, nd_lock);"],
-                ctx.rule.id))
+            evidence.append(f"parent device: {parent} ({why}); the child shares its nd_lock; "
+                            f"{var} = {stage2.LOCK_FAILED} when lock_netdev({parent}) fails "
+                            "(the parent is being unregistered)")
         else:
             evidence.append(f"no parent device: {dev} gets a private nd_lock")
-            attach = stage2._attach_new_lock(ctx, fn, fn_node, src, dev, evidence)
+            attach = stage2._attach_new_lock(ctx, fn, fn_node, src, dev, evidence, stmt)
             _no_exit_between(src, fn_node, attach.start, stmt, dev)
             edits.append(attach)
-            edits.append(cedit.insert_before_statement(
-                fn.file, src, stmt, [f"lock_netdev({dev}, &nd_lock);"], ctx.rule.id))
+        edits.extend(stage2.child_bracket(fn.file, src, stmt, var, dev, parent, ctx.rule.id))
         edits.append(_rename(ctx, cand))
-        edits.append(_unlock_after(ctx, cand, src, stmt, var, dev))
     except (Unsafe, cedit.CannotEdit) as exc:
         return ctx.site(cand, outcome="review", template=template, evidence=evidence,
                         reason=f"register_netdevice() outside .newlink/.changelink: "
@@ -455,13 +455,13 @@ def _t7(ctx: RuleContext, cand: Candidate, ft: FnTree, node: cedit.Node, stmt: c
         src, _fn_node, cstmt, var, dev = _shape(ctx, cand)
     except (Unsafe, cedit.CannotEdit) as exc:
         raise Unsafe(f"T7 ({fam}): {exc}") from exc
-    edits = [cedit.insert_before_statement(helper.file, src, cstmt,
-                                           [f"attach_nd_lock({dev}, &fallback_nd_lock);"],
-                                           ctx.rule.id),
-             _rename(ctx, cand),
-             cedit.insert_after_statement(helper.file, src, cstmt,
-                                          [f"if ({var})", f"\tdetach_nd_lock({dev});"],
-                                          ctx.rule.id)]
+    try:
+        edits = [*cedit.wrap(helper.file, src, cstmt,
+                             [f"attach_nd_lock({dev}, &fallback_nd_lock);"],
+                             [f"if ({var})", f"\tdetach_nd_lock({dev});"], ctx.rule.id),
+                 _rename(ctx, cand)]
+    except cedit.CannotEdit as exc:
+        raise Unsafe(f"T7 ({fam}): {exc}") from exc
     asserted = asserted_locks(ctx.index.source(helper.file), helper)
     callers = [c for c in ctx.graph.callers(helper) if not c.via_member]
     plans: list[tuple[object, Site]] = []

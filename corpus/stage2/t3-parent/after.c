@@ -112,12 +112,14 @@ static int qvlan_ioctl_add(struct net *net, const char *real_name, u16 vid)
 	vlan->real_dev = real_dev;
 	new_dev->rtnl_link_ops = &qvlan_link_ops;
 
-	lock_netdev(real_dev, &nd_lock);
-	attach_nd_lock(new_dev, nd_lock);
-	err = register_qvlan_dev(new_dev, NULL);
-	if (err)
-		detach_nd_lock(new_dev);
-	unlock_netdev(nd_lock);
+	err = -ENODEV;
+	if (lock_netdev(real_dev, &nd_lock)) {
+		attach_nd_lock(new_dev, nd_lock);
+		err = register_qvlan_dev(new_dev, NULL);
+		if (err)
+			detach_nd_lock(new_dev);
+		unlock_netdev(nd_lock);
+	}
 	if (err < 0)
 		goto out_free_newdev;
 

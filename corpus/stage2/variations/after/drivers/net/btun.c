@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-/* btun: like gtun, but its ioctl getter has no error exit: the family is review */
+/* btun: like gtun; its ioctl getter has no error exit of its own */
 
 #include <linux/netdevice.h>
 #include <net/rtnetlink.h>
@@ -8,7 +8,8 @@ static struct rtnl_link_ops btun_link_ops;
 
 static struct btun *btun_find(struct net *net, int key);
 
-static struct btun *btun_locate(struct net *net, int key, int create)
+static struct btun *btun_locate(struct net *net, int key, int create,
+				struct nd_lock *nd_lock)
 {
 	struct net_device *dev;
 	struct btun *t;
@@ -22,20 +23,26 @@ static struct btun *btun_locate(struct net *net, int key, int create)
 	if (!dev)
 		return NULL;
 	dev->rtnl_link_ops = &btun_link_ops;
+	attach_nd_lock(dev, nd_lock);
 	err = __register_netdevice(dev);
 	if (err)
 		goto out_free;
 	return netdev_priv(dev);
 out_free:
+	detach_nd_lock(dev);
 	free_netdev(dev);
 	return NULL;
 }
 
 static int btun_get(struct net_device *dev, int *key)
 {
+	struct nd_lock *nd_lock;
 	struct btun *t;
 
-	t = btun_locate(dev_net(dev), *key, 0);
+	if (!lock_netdev(dev, &nd_lock))
+		return -ENODEV;
+	t = btun_locate(dev_net(dev), *key, 0, nd_lock);
+	unlock_netdev(nd_lock);
 	*key = t ? 1 : 0;
 	return 0;
 }
@@ -44,7 +51,8 @@ static int btun_newlink(struct net *src_net, struct net_device *dev,
 			struct nlattr *tb[], struct nlattr *data[],
 			struct netlink_ext_ack *extack)
 {
-	if (btun_locate(dev_net(dev), 0, 0))
+	if (btun_locate(dev_net(dev), 0, 0,
+			rcu_dereference_protected(dev->nd_lock, true)))
 		return -EEXIST;
 	return __register_netdevice(dev);
 }

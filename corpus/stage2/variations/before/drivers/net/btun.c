@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-/* btun: like gtun, but its ioctl getter has no error exit: the family is review */
+/* btun: like gtun; its ioctl getter has no error exit of its own */
 
 #include <linux/netdevice.h>
 #include <net/rtnetlink.h>

@@ -40,12 +40,14 @@ static int s3_child(struct net_device *lower, int id)
 	child = alloc_netdev(0, "s3c%d", NET_NAME_ENUM, s3_setup);
 	if (!child)
 		return -ENOMEM;
-	lock_netdev(lower, &nd_lock);
-	attach_nd_lock(child, nd_lock);
-	err = __register_netdevice(child);
-	if (err)
-		detach_nd_lock(child);
-	unlock_netdev(nd_lock);
+	err = -ENODEV;
+	if (lock_netdev(lower, &nd_lock)) {
+		attach_nd_lock(child, nd_lock);
+		err = __register_netdevice(child);
+		if (err)
+			detach_nd_lock(child);
+		unlock_netdev(nd_lock);
+	}
 	if (err < 0) {
 		free_netdev(child);
 		return err;
@@ -113,12 +115,14 @@ static int s3_child_store(struct net_device *lower)
 	if (!child)
 		return -ENOMEM;
 	rtnl_lock();
-	lock_netdev(lower, &nd_lock);
-	attach_nd_lock(child, nd_lock);
-	err = __register_netdevice(child);
-	if (err)
-		detach_nd_lock(child);
-	unlock_netdev(nd_lock);
+	err = -ENODEV;
+	if (lock_netdev(lower, &nd_lock)) {
+		attach_nd_lock(child, nd_lock);
+		err = __register_netdevice(child);
+		if (err)
+			detach_nd_lock(child);
+		unlock_netdev(nd_lock);
+	}
 	if (err)
 		free_netdev(child);
 	else

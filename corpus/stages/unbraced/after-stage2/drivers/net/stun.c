@@ -1,0 +1,143 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * stun: made-up tunnel.  Its ioctl helpers reach the function that creates
+ * tunnels through un-braced branches and have no error exit of their own.
+ */
+
+#include <linux/netdevice.h>
+#include <net/rtnetlink.h>
+
+struct stun {
+	struct net_device *dev;
+	struct net *net;
+	int key;
+};
+
+static struct rtnl_link_ops stun_link_ops;
+static struct net_device *stun_fb_dev;
+
+static struct stun *stun_find(struct net *net, int key);
+
+static int stun_create(struct net_device *dev)
+{
+	int err;
+
+	err = __register_netdevice(dev);
+	if (err < 0)
+		return err;
+	return 0;
+}
+
+static struct stun *stun_locate(struct net *net, int key, int create,
+				struct nd_lock *nd_lock)
+{
+	struct net_device *dev;
+	struct stun *t;
+
+	t = stun_find(net, key);
+	if (t || !create)
+		return t;
+
+	dev = alloc_netdev(sizeof(*t), "stun%d", NET_NAME_UNKNOWN, ether_setup);
+	if (!dev)
+		return NULL;
+	dev_net_set(dev, net);
+	t = netdev_priv(dev);
+	t->key = key;
+	attach_nd_lock(dev, nd_lock);
+	if (stun_create(dev) < 0)
+		goto failed_free;
+	return t;
+
+failed_free:
+	detach_nd_lock(dev);
+	free_netdev(dev);
+	return NULL;
+}
+
+static int stun_get(struct net_device *dev, int *key)
+{
+	struct stun *t = netdev_priv(dev);
+	struct nd_lock *nd_lock;
+
+	if (dev == stun_fb_dev) {
+		if (!lock_netdev(dev, &nd_lock))
+			return -ENODEV;
+		t = stun_locate(t->net, *key, 0, nd_lock);
+		unlock_netdev(nd_lock);
+	}
+	if (!t)
+		t = netdev_priv(dev);
+	*key = t->key;
+	return 0;
+}
+
+static int stun_add(struct net_device *dev, int key)
+{
+	struct stun *t = netdev_priv(dev);
+	struct nd_lock *nd_lock;
+
+	if (key < 0)
+		return -EINVAL;
+	if (dev != stun_fb_dev)
+		/* only the fallback device creates tunnels */
+		return -EPERM;
+	if (!lock_netdev(dev, &nd_lock))
+		return -ENODEV;
+	t = stun_locate(t->net, key, 1, nd_lock);
+	unlock_netdev(nd_lock);
+	if (!t)
+		return -ENOBUFS;
+	return 0;
+}
+
+static int stun_del(struct net_device *dev, int key)
+{
+	struct stun *t = netdev_priv(dev);
+	struct nd_lock *nd_lock;
+
+	if (dev == stun_fb_dev) {
+		if (!lock_netdev(dev, &nd_lock))
+			return -ENODEV;
+		t = stun_locate(t->net, key, 0, nd_lock);
+		unlock_netdev(nd_lock);
+		if (!t)
+			return -ENOENT;
+		dev = t->dev;
+	}
+	unregister_netdevice(dev);
+	return 0;
+}
+
+static int stun_ctl(struct net_device *dev, int *key, int cmd)
+{
+	switch (cmd) {
+	case 0:
+		return stun_get(dev, key);
+	case 1:
+		return stun_add(dev, *key);
+	default:
+		return stun_del(dev, *key);
+	}
+}
+
+static int stun_newlink(struct net *src_net, struct net_device *dev,
+			struct nlattr *tb[], struct nlattr *data[],
+			struct netlink_ext_ack *extack)
+{
+	struct stun *t = netdev_priv(dev);
+
+	if (stun_locate(src_net, t->key, 0,
+			rcu_dereference_protected(dev->nd_lock, true)))
+		return -EEXIST;
+	return stun_create(dev);
+}
+
+static const struct net_device_ops stun_netdev_ops = {
+	.ndo_tunnel_ctl	= stun_ctl,
+};
+
+static struct rtnl_link_ops stun_link_ops = {
+	.kind		= "stun",
+	.newlink	= stun_newlink,
+};
