@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from migrator.index import TreeIndex
 from migrator.model import CallSite, FunctionDef, StructInit
+from migrator.srctext import CODEC
 
 _STRUCT_TYPE = re.compile(r"\bstruct\s+(\w+)\s*\*")
 
@@ -77,7 +78,7 @@ class CallGraph:
             field = re.search(r"(?:->|\.)\s*(\w+)$", call.receiver)
             if field is None:
                 return None
-            src = self.index.source(call.file).decode("utf-8", "surrogateescape")
+            src = self.index.source(call.file).decode(*CODEC)
             decl = r"\bstruct\s+(\w+)\s*\*\s*" + field.group(1) + r"\s*;"
             base = re.match(r"(\w+)\s*->\s*\w+$", call.receiver)
             owner = self._declared_type(call, base.group(1)) if base else None

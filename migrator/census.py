@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from migrator.engine import Engine
 from migrator.model import CallSite
+from migrator.srctext import CODEC
 
 CENSUS_NAMES = frozenset({
     "__register_netdevice", "__unregister_netdevice", "attach_nd_lock", "double_lock_netdev",
@@ -167,8 +168,8 @@ def unlocked_flags(engine: Engine) -> tuple[set[str], set[str]]:
         return doit, dump
     definitions = []
     for match in _FLAG_DEF.finditer(text):
-        name = (match.group(1) or match.group(3)).decode()
-        value = (match.group(2) or match.group(4)).decode()
+        name = (match.group(1) or match.group(3)).decode(*CODEC)
+        value = (match.group(2) or match.group(4)).decode(*CODEC)
         definitions.append((name, value))
     changed = True
     while changed:  # aliases of aliases

@@ -13,6 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from migrator.srctext import display
+
 Outcome = Literal["rewrite", "review"]
 
 
@@ -148,6 +150,12 @@ class Site:
     evidence: list[str] = field(default_factory=list)
     edits: list[Edit] = field(default_factory=list)
     patch: str | None = None  # file name of the patch that carries the edits
+
+    def __post_init__(self) -> None:
+        # Reason and evidence quote the source (call arguments, lines): text for a reader,
+        # written to the cover letter, the terminal and JSON; never edited back into a file.
+        self.reason = display(self.reason)
+        self.evidence = [display(e) for e in self.evidence]
 
     def to_json(self) -> dict[str, object]:
         return {

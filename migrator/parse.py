@@ -19,6 +19,7 @@ import tree_sitter_c
 from migrator.chunks import split_top_level
 from migrator.model import CallSite, FunctionDef, Param, ParseStats, StructInit
 from migrator.normalize import normalize
+from migrator.srctext import CODEC
 
 LANGUAGE = tree_sitter.Language(tree_sitter_c.language())
 
@@ -51,7 +52,7 @@ def parse(src: bytes, *, normalised: bool = True) -> tree_sitter.Tree:
 
 
 def text(src: bytes, node: tree_sitter.Node) -> str:
-    return src[node.start_byte : node.end_byte].decode("utf-8", "replace")
+    return src[node.start_byte : node.end_byte].decode(*CODEC)
 
 
 def count_errors(src: bytes) -> int:

@@ -37,6 +37,7 @@ from migrator.analyses.common import NOTIFIER_REGISTER as _REGISTER
 from migrator.callgraph import key
 from migrator.engine import Candidate, RuleContext
 from migrator.model import Edit, Site
+from migrator.srctext import CODEC
 
 NOTIFIER_REGISTER = tuple(_REGISTER)
 FALLBACK_LOCK = "mutex_lock(&fallback_nd_lock.mutex);"
@@ -325,7 +326,7 @@ def _error_branch(src: bytes, check: cedit.Node) -> tuple[list[str], bool]:
         rest = src[body.end_byte:end].strip()
         if rest and not rest.startswith((b"/*", b"//")):
             raise Unsafe("T5: the error branch does not end its line")
-    lines = src[start:end].decode("utf-8", "surrogateescape").rstrip("\n").split("\n")
+    lines = src[start:end].decode(*CODEC).rstrip("\n").split("\n")
     failure = [line[len(ind):] if line.startswith(ind) else line for line in lines]
     return failure, len(inner) == 1
 
