@@ -349,6 +349,7 @@ class IndexBuilder:
         self._calls: dict[tuple[str, str], set[tuple[str, bool]]] = defaultdict(set)
         self._member_values: dict[str, set[str]] = defaultdict(set)
         self._roots: set[tuple[str, str]] = set()  # (initializer's file, callback name)
+        self._header_macros: set[tuple[str, str]] = set()  # (header, macro name)
         self._wanted_roots = {tuple(r.split(".", 1)) for r in request.root_members}
 
     def _map(self, func, jobs: list) -> Iterable:  # type: ignore[no-untyped-def]
@@ -554,6 +555,8 @@ class IndexBuilder:
             # body calls a name of interest are searched like the callers of a function
             # (in the file for a .c file's macro, tree-wide for a header's).
             self._definitions[macro.name].append((path, not path.endswith(".h")))
+            if path.endswith(".h"):
+                self._header_macros.add((path, macro.name))
             self._calls[(path, macro.name)].update((c, False) for c in macro.calls)
         for init in facts.inits:
             for member, value in init.members:
@@ -593,6 +596,7 @@ class IndexBuilder:
         requested = self.request.names - self.request.local_names
         local = self.request.local_names
         boundaries = self.request.boundaries
+        header_macros = self._header_macros
         interesting: set[tuple[str, str]] = set()
         local_only: set[tuple[str, str]] = set()  # reach only a local name
         members: set[str] = set()
@@ -621,7 +625,9 @@ class IndexBuilder:
                                 continue
                             if target not in local_only:
                                 reached = "global"
-                            elif target[0] == path:  # local reach stays in its file
+                            elif target[0] == path or target in header_macros:
+                                # local reach stays in its file; a header's macro text is
+                                # part of every file using it (`register_hdlc_device()`)
                                 reached = reached or "local"
                     if reached == "global":
                         break
@@ -637,6 +643,9 @@ class IndexBuilder:
         static_defs = {(p, n) for p, n in interesting
                        if (p, n) in local_only or (p, True) in definitions.get(n, [])}
         global_names = {n for p, n in interesting if (p, n) not in static_defs}
+        # a use of a header's macro is a direct call of what the macro calls: searched
+        # tree-wide, like the first names, even when that reach is local
+        global_names |= {n for k in interesting & header_macros for n in k[1:]}
         # root callbacks: their definition is first looked for in the initializer's file
         for path, name in self._roots:
             if (path, True) in definitions.get(name, []) or (path, name) not in searched_static:

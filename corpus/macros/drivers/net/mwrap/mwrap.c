@@ -70,7 +70,7 @@ static int __net_init mwrap_net_init(struct net *net)
 	dev = alloc_netdev(0, "mwrap%d", NET_NAME_UNKNOWN, ether_setup);
 	if (!dev)
 		return -ENOMEM;
-	return MWRAP_STANDALONE(dev);
+	return mwrap_register_standalone(dev);
 }
 
 static int mwrap_probe_one(struct net_device *dev)

@@ -6,4 +6,7 @@
 	netdev_master_upper_dev_link((lower), (upper), NULL, NULL,	\
 				     (extack))
 
+/* Standalone devices of the driver register on their own. */
+#define mwrap_register_standalone(d)	register_netdev(d)
+
 #endif
