@@ -11,7 +11,6 @@ from migrator.analyses.common import FnTree, Node, Unsafe, in_family, real_calls
 from migrator.edits import byte_offset
 from migrator.engine import Candidate, RuleContext
 from migrator.model import Edit, Site
-from migrator.srctext import CODEC
 
 RTNL_TAKE = ("rtnl_lock", "rtnl_lock_killable", "rtnl_trylock", "rtnl_net_lock")
 RTNL_DROP = ("rtnl_unlock", "__rtnl_unlock", "rtnl_net_unlock")
@@ -190,7 +189,7 @@ def core(ctx: RuleContext) -> Iterable[Site]:
         src = ctx.index.source(path)
     except OSError:
         return
-    text = src.decode(*CODEC)
+    text = src.decode("utf-8", "surrogateescape")
     if CORE_MARK in text:
         return
     import jinja2
