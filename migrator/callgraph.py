@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from migrator.index import TreeIndex
 from migrator.model import CallSite, FunctionDef, StructInit
+from migrator.srctext import CODEC
 
 _STRUCT_TYPE = re.compile(r"\bstruct\s+(\w+)\s*\*")
 
@@ -77,7 +78,7 @@ class CallGraph:
             field = re.search(r"(?:->|\.)\s*(\w+)$", call.receiver)
             if field is None:
                 return None
-            src = self.index.source(call.file).decode("utf-8", "surrogateescape")
+            src = self.index.source(call.file).decode(*CODEC)
             decl = r"\bstruct\s+(\w+)\s*\*\s*" + field.group(1) + r"\s*;"
             base = re.match(r"(\w+)\s*->\s*\w+$", call.receiver)
             owner = self._declared_type(call, base.group(1)) if base else None
@@ -122,12 +123,23 @@ class CallGraph:
         while queue:
             fn = queue.popleft()
             for call in self.index.calls_in(fn):
-                for callee in self.resolve(call):
+                for callee in self.resolve(call) or self._through_macro(call):
                     k = key(callee)
                     if k not in chains:
                         chains[k] = [*chains[key(fn)], callee.name]
                         queue.append(callee)
         return chains
+
+    def _through_macro(self, call: CallSite) -> list[FunctionDef]:
+        """Functions a use of a function-like macro calls in its text (macros inside it
+        expanded): reached from the function using the macro. (Only reachability follows
+        them; callers() does not list the use as a call of those functions.)"""
+        if call.via_member or self.index.macro(call.file, call.callee) is None:
+            return []
+        out: list[FunctionDef] = []
+        for name, chain in self.index.expand_macro(call.file, call.callee):
+            out.extend(self.resolve_name(chain[-1].file, name))
+        return out
 
     def callers(self, fn: FunctionDef) -> list[CallSite]:
         """Calls in the index that resolve to `fn`."""

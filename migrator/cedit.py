@@ -48,6 +48,7 @@ import tree_sitter
 from migrator.chunks import split_top_level
 from migrator.model import Edit
 from migrator.parse import parse
+from migrator.srctext import CODEC
 
 Node = tree_sitter.Node
 
@@ -104,7 +105,7 @@ def body(fn_node: Node) -> Node:
 
 
 def text(src: bytes, node: Node) -> str:
-    return src[node.start_byte:node.end_byte].decode("utf-8", "surrogateescape")
+    return src[node.start_byte:node.end_byte].decode(*CODEC)
 
 
 def walk(node: Node) -> Iterator[Node]:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from migrator.engine import Engine
 from migrator.model import CallSite
+from migrator.srctext import CODEC
 
 CENSUS_NAMES = frozenset({
     "__register_netdevice", "__unregister_netdevice", "attach_nd_lock", "double_lock_netdev",
@@ -43,8 +44,16 @@ class HandlerCensus:
 
 
 def _calls(engine: Engine, *names: str) -> list[CallSite]:
+    """Calls of `names`, those hidden in a macro's text included (at the macro's use)."""
     wanted = set(names)
-    return [c for c in engine.index.calls() if not c.via_member and c.callee in wanted]
+    return [c for c in (*engine.index.calls(), *engine.index.macro_calls())
+            if not c.via_member and c.callee in wanted]
+
+
+def _unless_macro(call: CallSite, done: bool) -> bool:
+    """A call of an unconverted name hidden in a macro is never counted as done: the
+    bracket or attach around the macro's use is not seen by these checks."""
+    return done and not (call.via_macro and not call.callee.startswith("__"))
 
 
 def _preceded_in_function(engine: Engine, call: CallSite, names: set[str]) -> bool:
@@ -112,18 +121,21 @@ def stage_census(engine: Engine) -> list[StageCensus]:
     # __register_netdevice() is only ever written with the lock arranged by the caller
     # (T3/T4 bracket the helper's callers), so the renamed call counts as done; so does
     # the T0 form stage 1 writes (a private lock by design).
-    attached = [c.callee.startswith("__") or _standalone(engine, c) or _preceded_in_function(
-        engine, c, {"attach_nd_lock", "attach_new_nd_lock"}) for c in other]
+    attached = [_unless_macro(c, c.callee.startswith("__") or _standalone(engine, c) or
+                              _preceded_in_function(engine, c, {"attach_nd_lock",
+                                                                "attach_new_nd_lock"}))
+                for c in other]
     out.append(StageCensus(3, "other register_netdevice() users with their lock arranged",
                            sum(attached), len(attached) - sum(attached)))
     links = _calls(engine, "netdev_master_upper_dev_link")
-    locked = [_held_on_every_path(engine, c, {"double_lock_netdev"}) for c in links]
+    locked = [_unless_macro(c, _held_on_every_path(engine, c, {"double_lock_netdev"}))
+              for c in links]
     out.append(StageCensus(4, "netdev_master_upper_dev_link() under double_lock_netdev()",
                            sum(locked), len(locked) - sum(locked)))
     move_calls = ("dev_change_net_namespace", "__dev_change_net_namespace")
     moves = [c for c in _calls(engine, *move_calls) if c.caller not in move_calls]
-    moved = [_preceded_in_function(engine, c, {"lock_netdev", "mutex_lock"}) and
-             b"nd_lock" in _function_text(engine, c) for c in moves]
+    moved = [_unless_macro(c, _preceded_in_function(engine, c, {"lock_netdev", "mutex_lock"})
+                           and b"nd_lock" in _function_text(engine, c)) for c in moves]
     out.append(StageCensus(5, "dev_change_net_namespace() under nd_lock",
                            sum(moved), len(moved) - sum(moved)))
     # The replay of NETDEV_REGISTER to one late notifier block (net/core/dev.c).
@@ -167,8 +179,8 @@ def unlocked_flags(engine: Engine) -> tuple[set[str], set[str]]:
         return doit, dump
     definitions = []
     for match in _FLAG_DEF.finditer(text):
-        name = (match.group(1) or match.group(3)).decode()
-        value = (match.group(2) or match.group(4)).decode()
+        name = (match.group(1) or match.group(3)).decode(*CODEC)
+        value = (match.group(2) or match.group(4)).decode(*CODEC)
         definitions.append((name, value))
     changed = True
     while changed:  # aliases of aliases

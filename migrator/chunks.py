@@ -89,3 +89,15 @@ def split_top_level(src: bytes) -> list[tuple[int, int]]:
     if start < n or not spans:
         spans.append((start, n))
     return spans
+
+
+def define_spans(src: bytes) -> list[tuple[int, int]]:
+    """(start, end) of each `#define` of `src`, continuation lines included; defines inside
+    comments or string literals are not reported (the tokeniser consumes those first)."""
+    out = []
+    for m in _TOKEN.finditer(src):
+        if m.group("dir") is None and src[m.start()] != 0x2F and src[m.start()] in b" \t#":
+            text = m.group(0).lstrip(b" \t")
+            if text.startswith(b"#") and text[1:].lstrip(b" \t").startswith(b"define"):
+                out.append((m.start(), m.end()))
+    return out

@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from migrator.errors import MigratorError
+from migrator.srctext import CODEC
 
 C_SUFFIXES = (".c", ".h")
 _GREP_BATCH = 2000  # names per grep invocation (argument length)
@@ -79,7 +80,7 @@ def grep_hits(
             raise MigratorError(f"{tree}: searching the tree failed: {message}")
         if files_only:
             for path in result.stdout.replace(b"\n", b"\0").split(b"\0"):
-                rel = path.decode("utf-8", "surrogateescape")
+                rel = path.decode(*CODEC)
                 if rel:
                     hits.setdefault(rel[2:] if rel.startswith("./") else rel, [])
             continue
@@ -88,7 +89,7 @@ def grep_hits(
             if not sep:
                 continue
             line, _sep, name = rest.replace(b"\0", b":", 1).partition(b":")
-            rel = path.decode("utf-8", "surrogateescape")
+            rel = path.decode(*CODEC)
             hits.setdefault(rel[2:] if rel.startswith("./") else rel, []).append(
                 (int(line), name.decode("ascii", "replace"))
             )
@@ -110,7 +111,7 @@ def _grep_files(tree: Path, patterns: list[str], paths: list[str]) -> list[str]:
         if result.returncode not in (0, 1) and not (result.returncode == 2 and result.stdout):
             message = result.stderr.decode("utf-8", "replace").strip()
             raise MigratorError(f"{tree}: searching the tree failed: {message}")
-        out.extend(p.decode("utf-8", "surrogateescape") for p in result.stdout.split(b"\0") if p)
+        out.extend(p.decode(*CODEC) for p in result.stdout.split(b"\0") if p)
         batch, size = [], 0
     return out
 
@@ -125,7 +126,7 @@ def untracked_files(tree: Path) -> list[str]:
     if result.returncode:
         message = result.stderr.decode("utf-8", "replace").strip()
         raise MigratorError(f"{tree}: listing untracked files failed: {message}")
-    return [p.decode("utf-8", "surrogateescape") for p in result.stdout.split(b"\0") if p]
+    return [p.decode(*CODEC) for p in result.stdout.split(b"\0") if p]
 
 
 def tree_fingerprint(tree: Path) -> str | None:
@@ -150,7 +151,7 @@ def tree_fingerprint(tree: Path) -> str | None:
         if not path:
             continue
         try:
-            st = (tree / path.decode("utf-8", "surrogateescape")).stat()
+            st = (tree / path.decode(*CODEC)).stat()
         except OSError:
             continue
         digest.update(f"{path!r}:{st.st_size}:{st.st_mtime_ns}".encode())

@@ -9,6 +9,7 @@ from collections.abc import Iterable
 
 from migrator.errors import EditConflict, RewriteRefused
 from migrator.model import Edit
+from migrator.srctext import CODEC
 
 
 def group_by_file(edits: Iterable[Edit]) -> dict[str, list[Edit]]:
@@ -51,7 +52,7 @@ def apply_edits(original: bytes, edits: Iterable[Edit]) -> bytes:
         if edit.start < pos or edit.end > len(original):
             raise EditConflict(f"{edit.file}: edit {edit.start}-{edit.end} out of range")
         out.append(original[pos : edit.start])
-        out.append(edit.replacement.encode("utf-8"))
+        out.append(edit.replacement.encode(*CODEC))
         pos = edit.end
     out.append(original[pos:])
     return b"".join(out)
@@ -72,8 +73,8 @@ def rewrite_checked(path: str, original: bytes, edits: Iterable[Edit]) -> bytes:
 
 def unified_diff(path: str, before: bytes, after: bytes, context: int = 3) -> str:
     """A `diff -u` of one file with a/ b/ prefixes, for review output."""
-    a = before.decode("utf-8", "surrogateescape").splitlines(keepends=True)
-    b = after.decode("utf-8", "surrogateescape").splitlines(keepends=True)
+    a = before.decode(*CODEC).splitlines(keepends=True)
+    b = after.decode(*CODEC).splitlines(keepends=True)
     lines = difflib.unified_diff(a, b, f"a/{path}", f"b/{path}", n=context)
     return "".join(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n"
                    for line in lines)
@@ -81,7 +82,7 @@ def unified_diff(path: str, before: bytes, after: bytes, context: int = 3) -> st
 
 def byte_offset(text: str, index: int) -> int:
     """Byte offset of character `index` of `text` decoded with surrogateescape."""
-    return len(text[:index].encode("utf-8", "surrogateescape"))
+    return len(text[:index].encode(*CODEC))
 
 
 def line_of(text: bytes, offset: int) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -50,12 +51,20 @@ class Candidate:
 
     def evidence(self) -> list[str]:
         out = []
+        call = self.call
         if self.chain:
-            out.append("call chain: " + " -> ".join([*self.chain, self.call.callee]))
+            out.append("call chain: " + " -> ".join([*self.chain, *(
+                m.split(" (", 1)[0] for m in call.via_macro), call.callee]))
         if self.root is not None:
             out.append("callback: " + self.root.describe())
-        out.append(f"call: {self.call.file}:{self.call.line} "
-                   f"{self.call.callee}({', '.join(self.call.args)})")
+        if call.via_macro:
+            outer = call.via_macro[0].split(" (", 1)[0]
+            out.append(f"macro use: {call.file}:{call.line} {outer}({', '.join(call.args)})")
+            out.extend(f"macro: {m}" for m in call.via_macro)
+            out.append(f"{call.callee}() is called in the text of "
+                       f"{call.via_macro[-1].split(' (', 1)[0]}")
+        else:
+            out.append(f"call: {call.file}:{call.line} {call.callee}({', '.join(call.args)})")
         return out
 
 
@@ -69,6 +78,18 @@ class RuleContext:
     candidates: list[Candidate]
     options: dict[str, Any]
     engine: Engine
+    # Candidates whose call is hidden in a macro's text (CallSite.via_macro): never handed
+    # to the analysis as candidates; they become review sites (macro_sites()).
+    hidden: list[Candidate] = field(default_factory=list)
+    macros_listed: bool = False
+
+    def macro_sites(self, keep: Callable[[Candidate], bool] | None = None) -> list[Site]:
+        """Review sites for the hidden candidates (those `keep` selects: an analysis that
+        selects only some callers applies the same choice). The engine lists them all
+        after the analysis unless the analysis called this itself."""
+        self.macros_listed = True
+        return [self.site(c, outcome="review", reason=macro_reason(c.call))
+                for c in self.hidden if keep is None or keep(c)]
 
     def site(self, candidate: Candidate, *, outcome: str, reason: str,
              edits: list[Edit] | None = None, evidence: list[str] | None = None,
@@ -107,7 +128,7 @@ class Engine:
         excluded, _ = (self.reach(rule.not_reachable_from) if rule.not_reachable_from
                        else ({}, {}))
         out = []
-        for call in self.index.calls():
+        for call in (*self.index.calls(), *self.index.macro_calls()):
             if call.via_member or call.callee not in wanted:
                 continue
             fn = self.index.function(call.file, call.caller)
@@ -130,11 +151,14 @@ class Engine:
     def run_rule(self, rule: Rule) -> list[Site]:
         candidates = self.candidates(rule) if rule.calls else []
         options = {**rule.options, **self.options.rule_options}
-        ctx = RuleContext(rule, self.index, self.graph, candidates, options, self)
+        hidden = [c for c in candidates if c.call.via_macro]
+        candidates = [c for c in candidates if not c.call.via_macro]
+        ctx = RuleContext(rule, self.index, self.graph, candidates, options, self, hidden)
         analysis = rule.analysis_function()
         if analysis is not None:
-            return list(analysis(ctx))
-        sites = []
+            found = list(analysis(ctx))
+            return found if ctx.macros_listed else [*found, *ctx.macro_sites()]
+        sites = ctx.macro_sites()
         for candidate in candidates:
             edits = []
             outcome, reason = rule.outcome, rule.reason or rule.title
@@ -152,11 +176,26 @@ class Engine:
     def plan(self, stage: int) -> StagePlan:
         plan = StagePlan(stage=stage, tree=str(self.tree))
         plan.skipped_files = list(self.index.skipped)
+        macro_uses: set[tuple[str, int, str]] = set()
         for rule in self.rules:
             if rule.stage == stage:
-                plan.sites.extend(self.run_rule(rule))
+                for site in self.run_rule(rule):
+                    if any(e.startswith("macro use: ") for e in site.evidence):
+                        # several rules of a stage select the same call: one site per use
+                        use = (site.file, site.start, site.reason)
+                        if use in macro_uses:
+                            continue
+                        macro_uses.add(use)
+                    plan.sites.append(site)
         plan.sites.sort(key=lambda s: (s.file, s.line, s.rule))
         return plan
+
+
+def macro_reason(call: CallSite) -> str:
+    outer = call.via_macro[0].split(" (", 1)[0]
+    return (f"{call.callee}() is called inside macro {outer}(): the macro's text is shared "
+            "by its uses, the expansion cannot be edited in place; change the macro or this "
+            "use by hand")
 
 
 def index_request(rules: list[Rule], extra_names: frozenset[str] = frozenset()) -> IndexRequest:

@@ -18,6 +18,7 @@ from types import FrameType
 
 import git
 
+from migrator import srctext
 from migrator.errors import MigratorError
 
 # Temporary worktrees live in directories named like this; the pid file beside
@@ -192,8 +193,8 @@ def commit_files(
 ) -> str:
     """Commit `paths` (already written in `repo`'s work tree) with `message`; return sha."""
     repo.git.add("--", *paths)
-    with tempfile.NamedTemporaryFile("w", suffix=".msg", delete=False, encoding="utf-8") as fh:
-        fh.write(message)
+    with tempfile.NamedTemporaryFile("wb", suffix=".msg", delete=False) as fh:
+        fh.write(srctext.encode(message))
         message_file = fh.name
     try:
         repo.git.execute(

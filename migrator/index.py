@@ -22,13 +22,13 @@ import time
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from migrator import __version__, code_digest
 from migrator.chunks import split_top_level
 from migrator.discover import grep_hits, is_git_tree, tree_fingerprint, untracked_files
-from migrator.model import CallSite, FunctionDef, ParsedFile, ParseStats, StructInit
+from migrator.model import CallSite, FunctionDef, MacroDef, ParsedFile, ParseStats, StructInit
 from migrator.parse import ChunkFacts, chunk_stats, extract_chunk
 from migrator.progress import Progress
 
@@ -93,10 +93,12 @@ class TreeIndex:
     functions_by_name: dict[str, list[FunctionDef]] = field(default_factory=dict)
     calls_by_function: dict[tuple[str, str], list[CallSite]] = field(default_factory=dict)
     inits: list[StructInit] = field(default_factory=list)
+    macros_by_name: dict[str, list[MacroDef]] = field(default_factory=dict)
     stats: ParseStats = field(default_factory=ParseStats)
     skipped: list[str] = field(default_factory=list)  # "path: reason"
     rounds: int = 0
     _sources: dict[str, bytes] = field(default_factory=dict, repr=False)
+    _macro_calls: list[CallSite] | None = field(default=None, repr=False)
 
     # -- queries ---------------------------------------------------------------------------
 
@@ -131,6 +133,47 @@ class TreeIndex:
     def inits_of(self, struct_type: str) -> list[StructInit]:
         return [s for s in self.inits if s.struct_type == struct_type]
 
+    def macro(self, file: str, name: str) -> MacroDef | None:
+        """The function-like macro `name` a use in `file` expands: the file's own
+        definition, else a header's (the first by path when several headers define it)."""
+        defs = self.macros_by_name.get(name, [])
+        own = [m for m in defs if m.file == file]
+        if own:
+            return own[0]
+        return next((m for m in defs if m.file.endswith(".h")), None)
+
+    def macro_calls(self) -> list[CallSite]:
+        """Calls hidden in macros: for each use `NAME(...)` in a function of a macro whose
+        body calls `f` (directly or through other macros), a CallSite of `f` at the use,
+        with the macros as `via_macro`. Function calls made in the body are not followed
+        further here (CallGraph.reach follows them): the macro's text is shared, such a
+        use is a site for a human."""
+        if self._macro_calls is None:
+            out = []
+            for call in self.calls():
+                if call.via_member or call.callee not in self.macros_by_name:
+                    continue
+                for callee, chain in self.expand_macro(call.file, call.callee):
+                    out.append(replace(call, callee=callee,
+                                       via_macro=tuple(m.describe() for m in chain)))
+            self._macro_calls = out
+        return self._macro_calls
+
+    def expand_macro(self, file: str, name: str, chain: tuple[MacroDef, ...] = ()
+                     ) -> list[tuple[str, tuple[MacroDef, ...]]]:
+        """(name called, macros from the use to the call) for each call in the text of the
+        macro `name` used in `file`, macros it uses expanded (cycles and depth bounded)."""
+        macro = self.macro(file, name)
+        if macro is None or macro in chain or len(chain) > 8:
+            return []
+        chain = (*chain, macro)
+        out: list[tuple[str, tuple[MacroDef, ...]]] = []
+        for callee in macro.calls:
+            out.append((callee, chain))
+            if callee in self.macros_by_name:
+                out.extend(self.expand_macro(macro.file, callee, chain))
+        return out
+
     # -- construction ----------------------------------------------------------------------
 
     def _add(self, parsed: ParsedFile) -> None:
@@ -140,6 +183,8 @@ class TreeIndex:
         for call in parsed.calls:
             self.calls_by_function.setdefault((parsed.path, call.caller), []).append(call)
         self.inits.extend(parsed.inits)
+        for macro in parsed.macros:
+            self.macros_by_name.setdefault(macro.name, []).append(macro)
         self.stats = self.stats + parsed.stats
 
 
@@ -304,6 +349,7 @@ class IndexBuilder:
         self._calls: dict[tuple[str, str], set[tuple[str, bool]]] = defaultdict(set)
         self._member_values: dict[str, set[str]] = defaultdict(set)
         self._roots: set[tuple[str, str]] = set()  # (initializer's file, callback name)
+        self._header_macros: set[tuple[str, str]] = set()  # (header, macro name)
         self._wanted_roots = {tuple(r.split(".", 1)) for r in request.root_members}
 
     def _map(self, func, jobs: list) -> Iterable:  # type: ignore[no-untyped-def]
@@ -504,6 +550,14 @@ class IndexBuilder:
             self._definitions[fn.name].append((path, fn.is_static))
         for call in facts.calls:
             self._calls[(path, call.caller)].add((call.callee, call.via_member))
+        for macro in facts.macros:
+            # A function-like macro is a definition for the closure: uses of a macro whose
+            # body calls a name of interest are searched like the callers of a function
+            # (in the file for a .c file's macro, tree-wide for a header's).
+            self._definitions[macro.name].append((path, not path.endswith(".h")))
+            if path.endswith(".h"):
+                self._header_macros.add((path, macro.name))
+            self._calls[(path, macro.name)].update((c, False) for c in macro.calls)
         for init in facts.inits:
             for member, value in init.members:
                 if value.isidentifier():
@@ -542,6 +596,7 @@ class IndexBuilder:
         requested = self.request.names - self.request.local_names
         local = self.request.local_names
         boundaries = self.request.boundaries
+        header_macros = self._header_macros
         interesting: set[tuple[str, str]] = set()
         local_only: set[tuple[str, str]] = set()  # reach only a local name
         members: set[str] = set()
@@ -570,7 +625,9 @@ class IndexBuilder:
                                 continue
                             if target not in local_only:
                                 reached = "global"
-                            elif target[0] == path:  # local reach stays in its file
+                            elif target[0] == path or target in header_macros:
+                                # local reach stays in its file; a header's macro text is
+                                # part of every file using it (`register_hdlc_device()`)
                                 reached = reached or "local"
                     if reached == "global":
                         break
@@ -586,6 +643,9 @@ class IndexBuilder:
         static_defs = {(p, n) for p, n in interesting
                        if (p, n) in local_only or (p, True) in definitions.get(n, [])}
         global_names = {n for p, n in interesting if (p, n) not in static_defs}
+        # a use of a header's macro is a direct call of what the macro calls: searched
+        # tree-wide, like the first names, even when that reach is local
+        global_names |= {n for k in interesting & header_macros for n in k[1:]}
         # root callbacks: their definition is first looked for in the initializer's file
         for path, name in self._roots:
             if (path, True) in definitions.get(name, []) or (path, name) not in searched_static:
@@ -613,6 +673,7 @@ class IndexBuilder:
             parsed.functions.extend(facts.functions)
             parsed.calls.extend(facts.calls)
             parsed.inits.extend(facts.inits)
+            parsed.macros.extend(facts.macros)
         if self.stats:
             parsed.stats = getattr(self, "_stats_by_file", {}).get(path, ParseStats())
         return parsed

@@ -13,6 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from migrator.srctext import display
+
 Outcome = Literal["rewrite", "review"]
 
 
@@ -48,6 +50,26 @@ class CallSite:
     end: int
     line: int
     args: tuple[str, ...]  # argument source texts, as written
+    # Set on a use of a function-like macro whose body calls `callee` (TreeIndex.macro_calls):
+    # "NAME (file:line)" of each macro from the use to the call, outermost first. The call
+    # itself is in the macro's text: the site is the use, at start/end.
+    via_macro: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class MacroDef:
+    """A function-like macro: `#define NAME(params) body`, continuation lines included."""
+
+    name: str
+    file: str
+    start: int  # byte range of the whole definition
+    end: int
+    line: int  # 1-based line of the #define
+    params: tuple[str, ...]
+    calls: tuple[str, ...]  # identifiers called in the body (`name(`), in order, once each
+
+    def describe(self) -> str:
+        return f"{self.name} ({self.file}:{self.line})"
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +140,7 @@ class ParsedFile:
     functions: list[FunctionDef] = field(default_factory=list)
     calls: list[CallSite] = field(default_factory=list)
     inits: list[StructInit] = field(default_factory=list)
+    macros: list[MacroDef] = field(default_factory=list)
     stats: ParseStats = field(default_factory=ParseStats)
     warnings: list[str] = field(default_factory=list)
 
@@ -148,6 +171,12 @@ class Site:
     evidence: list[str] = field(default_factory=list)
     edits: list[Edit] = field(default_factory=list)
     patch: str | None = None  # file name of the patch that carries the edits
+
+    def __post_init__(self) -> None:
+        # Reason and evidence quote the source (call arguments, lines): text for a reader,
+        # written to the cover letter, the terminal and JSON; never edited back into a file.
+        self.reason = display(self.reason)
+        self.evidence = [display(e) for e in self.evidence]
 
     def to_json(self) -> dict[str, object]:
         return {

@@ -16,9 +16,10 @@ from functools import cache
 import tree_sitter
 import tree_sitter_c
 
-from migrator.chunks import split_top_level
-from migrator.model import CallSite, FunctionDef, Param, ParseStats, StructInit
+from migrator.chunks import define_spans, split_top_level
+from migrator.model import CallSite, FunctionDef, MacroDef, Param, ParseStats, StructInit
 from migrator.normalize import normalize
+from migrator.srctext import CODEC
 
 LANGUAGE = tree_sitter.Language(tree_sitter_c.language())
 
@@ -51,7 +52,7 @@ def parse(src: bytes, *, normalised: bool = True) -> tree_sitter.Tree:
 
 
 def text(src: bytes, node: tree_sitter.Node) -> str:
-    return src[node.start_byte : node.end_byte].decode("utf-8", "replace")
+    return src[node.start_byte : node.end_byte].decode(*CODEC)
 
 
 def count_errors(src: bytes) -> int:
@@ -129,6 +130,7 @@ class ChunkFacts:
     functions: list[FunctionDef] = field(default_factory=list)
     calls: list[CallSite] = field(default_factory=list)
     inits: list[StructInit] = field(default_factory=list)
+    macros: list[MacroDef] = field(default_factory=list)
 
     def shifted(self, path: str, offset: int, line_base: int) -> ChunkFacts:
         return ChunkFacts(
@@ -140,6 +142,8 @@ class ChunkFacts:
             [replace(s, file=path, start=s.start + offset, end=s.end + offset,
                      body_start=s.body_start + offset, body_end=s.body_end + offset,
                      line=s.line + line_base) for s in self.inits],
+            [replace(m, file=path, start=m.start + offset, end=m.end + offset,
+                     line=m.line + line_base) for m in self.macros],
         )
 
 
@@ -173,7 +177,43 @@ def extract_chunk(chunk: bytes) -> ChunkFacts:
             facts.calls.append(site)
     for decl in sorted(captures.get("struct_decl", []), key=lambda n: n.start_byte):
         facts.inits.extend(_struct_inits(chunk, decl))
+    facts.macros = macro_defs(chunk)
     return facts
+
+
+# --- function-like macros -----------------------------------------------------------------
+
+_MACRO_HEAD = re.compile(rb"[ \t]*#[ \t]*define[ \t]+([A-Za-z_]\w*)\(([^)]*)\)")
+_MACRO_NOISE = re.compile(rb"/\*.*?\*/|//[^\n]*|\"(?:\\.|[^\"\\\n])*\"|'(?:\\.|[^'\\\n])*'",
+                          re.DOTALL)
+_MACRO_CALL = re.compile(rb"(?<![\w.>#])([A-Za-z_]\w*)\s*\(")
+_NOT_CALLS = frozenset({"if", "while", "for", "switch", "return", "sizeof", "typeof",
+                        "__typeof__", "_Alignof", "__alignof__", "defined", "do", "case",
+                        "__builtin_expect", "likely", "unlikely"})
+
+
+def macro_defs(chunk: bytes) -> list[MacroDef]:
+    """Function-like `#define NAME(params) body` of a chunk (relative offsets, 0-based
+    lines) with the identifiers their body calls; object-like macros are left out (a use
+    is not a call). Comments and literals of the body are ignored."""
+    out = []
+    for start, end in define_spans(chunk):
+        text = chunk[start:end]
+        head = _MACRO_HEAD.match(text)
+        if head is None:
+            continue
+        params = tuple(p.strip().decode(*CODEC) for p in head.group(2).split(b",")
+                       if p.strip())
+        body = _MACRO_NOISE.sub(b" ", re.sub(rb"\\\r?\n", b" ", text[head.end():]))
+        calls: list[str] = []
+        for m in _MACRO_CALL.finditer(body):
+            name = m.group(1).decode(*CODEC)
+            if name not in _NOT_CALLS and name not in params and name not in calls:
+                calls.append(name)
+        out.append(MacroDef(name=head.group(1).decode(*CODEC), file="", start=start, end=end,
+                            line=chunk.count(b"\n", 0, start), params=params,
+                            calls=tuple(calls)))
+    return out
 
 
 def function_def(src: bytes, node: tree_sitter.Node) -> FunctionDef | None:

@@ -34,7 +34,7 @@ from pathlib import Path
 import jinja2
 from git import Repo as git_Repo
 
-from migrator import TEMPLATES_DIR, edits
+from migrator import TEMPLATES_DIR, edits, srctext
 from migrator.errors import EditConflict, MigratorError, RewriteRefused
 from migrator.gitops import Identity, commit_files, format_patch, log_subjects
 from migrator.maintainers import Maintainers, format_headers
@@ -487,20 +487,20 @@ def insert_headers(patch_file: Path, headers: str) -> None:
     """Add To:/Cc: lines at the end of the mail header block of a patch file."""
     if not headers:
         return
-    text = patch_file.read_text(encoding="utf-8")
+    text = srctext.read_text(patch_file)  # the diff carries the files' own bytes
     end = text.find("\n\n")
     if end < 0:
         raise MigratorError(f"{patch_file}: no mail header in format-patch output")
-    patch_file.write_text(text[: end + 1] + headers + text[end + 1 :], encoding="utf-8")
+    srctext.write_text(patch_file, text[: end + 1] + headers + text[end + 1 :])
 
 
 def fill_cover_letter(cover: Path, subject: str, body: str) -> None:
-    text = cover.read_text(encoding="utf-8")
+    text = srctext.read_text(cover)
     if "*** SUBJECT HERE ***" not in text or "*** BLURB HERE ***" not in text:
         raise MigratorError(f"{cover}: unexpected git format-patch cover letter")
     text = text.replace("*** SUBJECT HERE ***", subject, 1)
     text = text.replace("*** BLURB HERE ***\n", body.rstrip("\n") + "\n", 1)
-    cover.write_text(text, encoding="utf-8")
+    srctext.write_text(cover, text)
 
 
 def cover_subject(stage: int, part: int, part_count: int) -> str:

@@ -82,3 +82,16 @@ def test_nested_calls_keep_their_own_arguments() -> None:
         assert text.startswith(call.callee.encode() + b"("), (call.callee, text)
     reg = next(c for c in facts.calls if c.callee == "register_netdevice")
     assert reg.line == 3 and reg.args == ("dev",)  # 0-based within the chunk
+
+
+def test_non_utf8_bytes_in_copied_text_seed_489(work: Path) -> None:
+    """Regression: Latin-1 bytes in text a stage-4 edit copies from the file
+    (drivers/net/fover.c mutant) crashed apply_edits with UnicodeEncodeError."""
+    path, src, mutations = fuzz.make_mutant(489, FILES)
+    original = (fuzz.SAMPLE / path).read_bytes()
+    (work / path).write_bytes(src)
+    try:
+        outcome = fuzz.check_mutant(work, 489, path, src, mutations, run_scan=False)
+    finally:
+        (work / path).write_bytes(original)
+    assert outcome.kind in ("ok", "error"), outcome.detail

@@ -63,7 +63,7 @@ def test_outcomes(converted) -> None:  # type: ignore[no-untyped-def]
         "s3_returns": ("T4", "review"), "s3_leaky": ("T4", "review"),
         "s3_event": ("T5", "rewrite"), "register_netdev": ("core", "review"),
         "wfam_register": ("T7", "rewrite"), "wfam_add_iface": ("T7", "rewrite"),
-        "wlock_register": ("T7", "review"),
+        "wlock_register": ("T7", "review"), "wlock_add": ("T7", "review"),
         **{f: ("T5", "rewrite") for f in T5_REWRITE},
         **{f: ("T5", "review") for f in T5_REVIEW},
     }
@@ -71,9 +71,13 @@ def test_outcomes(converted) -> None:  # type: ignore[no-untyped-def]
     assert "core API" in by["register_netdev"].reason
     assert "line 114: goto out_free;" in by["s3_leaky"].reason
     assert "return statement" in by["s3_returns"].reason
-    assert not by["wlock_register"].edits
-    assert any("mutex_lock(&phy->mtx)" in e and "before the subsystem's own lock" in e
+    assert not by["wlock_register"].edits and not by["wlock_add"].edits
+    # the caller holding the subsystem lock is the place to change: a site of its own
+    assert any("wlock_add(): review site of its own" in e
                for e in by["wlock_register"].evidence)
+    assert "before the subsystem's own lock" in by["wlock_add"].reason
+    assert any(e.startswith("lock held: mutex_lock(&phy->mtx)")
+               for e in by["wlock_add"].evidence)
     assert any("parent device: lower" in e for e in by["s3_child"].evidence)
 
 

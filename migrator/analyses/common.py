@@ -17,6 +17,7 @@ from migrator import cedit
 from migrator.edits import line_of
 from migrator.model import Edit, FunctionDef
 from migrator.parse import parse
+from migrator.srctext import CODEC
 
 Node = tree_sitter.Node
 
@@ -56,7 +57,7 @@ class FnTree:
         return self.base + node.end_byte
 
     def text(self, node: Node) -> str:
-        return self.src[self.a(node):self.b(node)].decode("utf-8", "surrogateescape")
+        return self.src[self.a(node):self.b(node)].decode(*CODEC)
 
     def body(self) -> Node:
         def walk(n: Node) -> Node | None:
@@ -377,7 +378,7 @@ def netdev_notifier_roots(ctx: object) -> list[object]:
         field = re.split(r"->|\.", var)[-1]
         if not field.isidentifier():
             continue
-        src = index.source(call.file).decode("utf-8", "surrogateescape")
+        src = index.source(call.file).decode(*CODEC)
         pats = (rf"(?:->|\.|\b){re.escape(field)}\s*\.\s*notifier_call\s*=\s*(\w+)\s*;",
                 rf"\.{re.escape(field)}\s*=\s*\{{\s*\.notifier_call\s*=\s*(\w+)")
         for pat in pats:
@@ -418,14 +419,14 @@ def other_rule_calls(ctx: object) -> dict[str, str]:
 def asserted_locks(src: bytes, fn: FunctionDef) -> list[str]:
     """Locks other than RTNL the function asserts held (`lockdep_assert_held(&x->mtx)`):
     its callers hold them at the call."""
-    body = src[fn.body_start:fn.body_end].decode("utf-8", "surrogateescape")
+    body = src[fn.body_start:fn.body_end].decode(*CODEC)
     return [m.group(1) for m in _NON_RTNL_ASSERT.finditer(body) if "rtnl" not in m.group(1)]
 
 
 def held_locks_before(src: bytes, fn: FunctionDef, offset: int) -> list[str]:
     """Locks taken in `fn` before `offset` and not released in between (textual: a
     `mutex_lock(&x)` without a later `mutex_unlock(&x)` before the offset)."""
-    text = src[fn.body_start:offset].decode("utf-8", "surrogateescape")
+    text = src[fn.body_start:offset].decode(*CODEC)
     held: list[str] = []
     for m in _LOCK_CALL.finditer(text):
         name, arg = m.group(1), re.sub(r"\s+", "", m.group(2))

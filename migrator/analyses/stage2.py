@@ -335,7 +335,7 @@ def _parent_device(ctx: RuleContext, helper: FunctionDef, caller: FunctionDef, c
         if name != param and i < len(call.args) and call.args[i].strip().isidentifier():
             return call.args[i].strip(), f"passed as {helper.name}() parameter {name}"
     helper_src = ctx.index.source(helper.file)
-    helper_body = helper_src[helper.body_start:helper.body_end].decode("utf-8", "replace")
+    helper_body = helper_src[helper.body_start:helper.body_end].decode("utf-8", "surrogateescape")
     for link in ctx.index.calls_in(helper):
         if link.callee not in UPPER_LINK_CALLS or len(link.args) < 2:
             continue
@@ -344,7 +344,7 @@ def _parent_device(ctx: RuleContext, helper: FunctionDef, caller: FunctionDef, c
         # `real_dev = vlan->real_dev;` in the helper names the field holding the parent
         m = re.search(rf"\b{re.escape(other)}\s*=\s*[\w>.-]*?(?:->|\.)(\w+)\s*;", helper_body)
         field = m.group(1) if m else other.rsplit("->", 1)[-1].rsplit(".", 1)[-1]
-        caller_body = caller_src[caller.body_start:call.start].decode("utf-8", "replace")
+        caller_body = caller_src[caller.body_start:call.start].decode("utf-8", "surrogateescape")
         locals_ = _net_device_params(caller) + [p.name for p in caller.locals
                                                 if NET_DEVICE_PTR.search(p.type)]
         for cm in re.finditer(rf"(?:->|\.){re.escape(field)}\s*=\s*(\w+)\s*;", caller_body):

@@ -36,7 +36,8 @@ from migrator.analyses.common import (
 from migrator.analyses.common import NOTIFIER_REGISTER as _REGISTER
 from migrator.callgraph import key
 from migrator.engine import Candidate, RuleContext
-from migrator.model import Edit, Site
+from migrator.model import CallSite, Edit, Site
+from migrator.srctext import CODEC
 
 NOTIFIER_REGISTER = tuple(_REGISTER)
 FALLBACK_LOCK = "mutex_lock(&fallback_nd_lock.mutex);"
@@ -325,7 +326,7 @@ def _error_branch(src: bytes, check: cedit.Node) -> tuple[list[str], bool]:
         rest = src[body.end_byte:end].strip()
         if rest and not rest.startswith((b"/*", b"//")):
             raise Unsafe("T5: the error branch does not end its line")
-    lines = src[start:end].decode("utf-8", "surrogateescape").rstrip("\n").split("\n")
+    lines = src[start:end].decode(*CODEC).rstrip("\n").split("\n")
     failure = [line[len(ind):] if line.startswith(ind) else line for line in lines]
     return failure, len(inner) == 1
 
@@ -465,20 +466,37 @@ def _t7(ctx: RuleContext, cand: Candidate, ft: FnTree, node: cedit.Node, stmt: c
     asserted = asserted_locks(ctx.index.source(helper.file), helper)
     callers = [c for c in ctx.graph.callers(helper) if not c.via_member]
     plans: list[tuple[object, Site]] = []
-    problems: list[str] = []
+    # callers that cannot take fallback_nd_lock.mutex around the call: each is a place a
+    # human must change, listed as its own review site (the lock it holds as evidence)
+    problems: list[Site] = []
+    registers = (f"{helper.name}() registers on fallback_nd_lock "
+                 f"({cand.call.file}:{cand.call.line})")
     for call in callers:
         caller = ctx.index.function(call.file, call.caller)
         where = f"{call.file}:{call.line} {call.caller}()"
+        calls = f"{where} calls {helper.name}({', '.join(call.args)})"
+
+        def problem(why: str, evidence: list[str], call: CallSite = call,
+                    calls: str = calls) -> Site:
+            return Site(stage=ctx.rule.stage, template="T7", outcome="review",
+                        file=call.file, function=call.caller, line=call.line,
+                        start=call.start, end=call.end, rule=ctx.rule.id,
+                        reason=f"T7 ({fam}) not applied: {why}",
+                        evidence=[calls, *evidence, registers])
+
         if caller is None:
-            problems.append(f"{where}: caller not indexed")
+            problems.append(problem(f"{call.caller}() is not indexed", []))
             continue
         csrc = ctx.index.source(call.file)
         held = held_locks_before(csrc, caller, call.start)
         if asserted or held:
-            problems.append(
-                f"{where} holds {', '.join([*asserted, *held])} at the call: "
-                "fallback_nd_lock.mutex goes after RTNL and before the subsystem's own "
-                "lock, so it must be taken where that lock is taken, not around the call")
+            problems.append(problem(
+                f"{call.caller}() holds {', '.join([*held, *asserted])} at the call: "
+                "fallback_nd_lock.mutex goes after RTNL and before the subsystem's own lock, "
+                "so it must be taken where that lock is taken, not around the call",
+                [*(f"lock held: {lock} taken earlier in {call.caller}()" for lock in held),
+                 *(f"lock held: {lock} ({helper.name}() asserts it held: "
+                   f"{helper.file}:{helper.line})" for lock in asserted)]))
             continue
         cft = FnTree(csrc, caller, ctx.rule.id)
         try:
@@ -488,25 +506,26 @@ def _t7(ctx: RuleContext, cand: Candidate, ft: FnTree, node: cedit.Node, stmt: c
                 continue
             cedits = cft.bracket([cstmt], FALLBACK_LOCK, FALLBACK_UNLOCK)
         except Unsafe as exc:
-            problems.append(f"{where}: {exc}")
+            problems.append(problem(str(exc), []))
             continue
         plans.append((call, Site(
             stage=ctx.rule.stage, template="T7", outcome="rewrite", file=call.file,
             function=call.caller, line=call.line, start=call.start, end=call.end,
             rule=ctx.rule.id, edits=cedits,
             reason=f"T7: caller of {helper.name}() holds fallback_nd_lock.mutex",
-            evidence=[f"{where} calls {helper.name}({', '.join(call.args)})",
-                      f"{helper.name}() registers on fallback_nd_lock "
-                      f"({cand.call.file}:{cand.call.line})"])))
+            evidence=[calls, registers])))
     if problems:
         for _call, site in plans:
             site.outcome, site.edits = "review", []
             site.reason = f"T7 caller not bracketed: another caller of {helper.name}() " \
-                          "needs a human (see the helper's site)"
+                          "needs a human (listed as its own site)"
         yield ctx.site(cand, outcome="review", template="T7",
-                       evidence=[*cand.evidence(), *problems],
+                       evidence=[*cand.evidence(), *(
+                           f"caller {p.file}:{p.line} {p.function}(): review site of its own"
+                           for p in problems)],
                        reason=f"T7 ({fam}): {len(problems)} caller(s) of {helper.name}() "
                        "cannot take fallback_nd_lock.mutex around the call")
+        yield from problems
         yield from (s for _, s in plans)
         return
     notes = [f"caller {c.file}:{c.line} {c.caller}() brackets the call" for c, _ in plans]

@@ -64,12 +64,16 @@ def t8(ctx: RuleContext) -> Iterable[Site]:
             cand.chain = locked[k]
         if k in locked and uncovered:
             # Bracketing here would nest inside the locks the core already holds on the
-            # .ndo_add_slave/.newlink path; the other callers need them: a human decides.
+            # .ndo_add_slave/.newlink path; the other callers need them: a human decides,
+            # at each of those callers (one review site each) and at the link.
+            unlocked = [*(c for c, _g, _chain in entries), *uncovered]
             yield ctx.site(cand, outcome="review", evidence=[
                 *cand.evidence(), *(f"{c.file}:{c.line} {c.caller}() calls {c.callee}() "
-                                    "without the locks" for c in uncovered)],
+                                    "without the locks (listed as its own site)"
+                                    for c in unlocked)],
                 reason="T8 not applied: reached from a callback the core calls with both "
                 "locks held and from callers that do not hold them")
+            yield from _unlocked_callers(ctx, cand, entries, uncovered)
             continue
         if k in locked and not entries:
             yield ctx.site(cand, outcome="review",
@@ -97,6 +101,38 @@ def t8(ctx: RuleContext) -> Iterable[Site]:
         yield ctx.site(cand, outcome="rewrite", edits=edits,
                        reason="T8: master link under double_lock_netdev()"
                        if edits else "already converted")
+
+
+def _unlocked_callers(ctx: RuleContext, cand: Candidate, entries: list[Entry],
+                      uncovered: list[CallSite]) -> Iterable[Site]:
+    """A review site at each call that reaches the link without both locks, when the link
+    itself is also reached with them (nothing is bracketed there): the place to change."""
+    fn = cand.function
+    link = (f"{fn.file}:{cand.call.line} {fn.name}() links "
+            f"{', '.join(cand.call.args[:2])} ({LINK}())")
+    seen: set[tuple[str, int]] = set()
+    for call, kind in [*((c, "ioctl/sysfs entry point") for c, _g, _chain in entries),
+                       *((c, "caller") for c in uncovered)]:
+        if (call.file, call.start) in seen:
+            continue
+        seen.add((call.file, call.start))
+        caller = ctx.index.function(call.file, call.caller)
+        evidence = [f"{kind}: {call.file}:{call.line} {call.caller}() calls "
+                    f"{call.callee}({', '.join(call.args)}) without both locks",
+                    f"link: {link}",
+                    "locked path: " + " -> ".join([*cand.chain, LINK]) if cand.chain
+                    else f"locked path: {_root_name(ctx, cand)}"]
+        reason = (f"T8 needed here: {call.caller}() reaches {fn.name}()'s master link "
+                  "without double_lock_netdev(), while the core calls it with both locks "
+                  "held on another path; not rewritten")
+        if caller is not None:
+            yield ctx.site(Candidate(call, caller, [], None), outcome="review",
+                           evidence=evidence, reason=reason)
+        else:
+            yield Site(stage=ctx.rule.stage, template=ctx.rule.template, outcome="review",
+                       file=call.file, function=call.caller, line=call.line,
+                       start=call.start, end=call.end, rule=ctx.rule.id, reason=reason,
+                       evidence=[*evidence, "caller not parsed"])
 
 
 def _root_name(ctx: RuleContext, cand: Candidate) -> str:

@@ -13,6 +13,7 @@ from migrator.edits import byte_offset, line_of
 from migrator.engine import RuleContext
 from migrator.model import FunctionDef, Site
 from migrator.parse import function_def
+from migrator.srctext import CODEC
 
 OTHER_DEVICE_CALLS = frozenset({"register_netdevice", "__register_netdevice",
                                 "netdev_master_upper_dev_link", "netdev_upper_dev_link",
@@ -123,7 +124,7 @@ def core(ctx: RuleContext) -> Iterable[Site]:
         src = ctx.index.source(path)
     except OSError:
         return
-    text = src.decode("utf-8", "surrogateescape")
+    text = src.decode(*CODEC)
     pattern = re.compile(REPLAY_NOTIFY + r"\s*\(\s*(\w+)\s*,\s*NETDEV_REGISTER\s*,\s*(\w+)\s*\)")
     for m in pattern.finditer(text):
         at = byte_offset(text, m.start())

@@ -23,15 +23,20 @@ def add_engine_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--jobs", "-j", type=int, default=0,
                        help="parser processes (default: all cores)")
     rules = parser.add_argument_group("rule options")
-    rules.add_argument("--with-core", action="store_true",
+    # Rule options default to None: only a flag the user gives overrides the value the
+    # rule file declares in its [options] table (see plan_options).
+    rules.add_argument("--with-core", action=argparse.BooleanOptionalAction, default=None,
                        help="core patches: stage 1 declares the nd_lock API in "
                        "include/linux/netdevice.h, stage 6 takes the lock in net/core/dev.c's "
                        "NETDEV_REGISTER replay (stage 2's link_deps declarations in "
-                       "include/net/rtnetlink.h are always written: its tables need them)")
-    rules.add_argument("--t0", choices=("all", "pernet", "none"), default="pernet",
-                       help="stage 1: register_netdev() callers to convert (default: pernet)")
-    rules.add_argument("--t5", choices=("review", "rewrite"), default="review",
-                       help="stage 3: registrations from notifiers (default: review)")
+                       "include/net/rtnetlink.h are always written: its tables need them; "
+                       "default: the rules' with_core)")
+    rules.add_argument("--t0", choices=("all", "pernet", "none"), default=None,
+                       help="stage 1: register_netdev() callers to convert (default: the "
+                       "rule's t0, pernet as shipped)")
+    rules.add_argument("--t5", choices=("review", "rewrite"), default=None,
+                       help="stage 3: registrations from notifiers (default: the rule's t5, "
+                       "review as shipped)")
 
 
 def plan_options(args: argparse.Namespace) -> PlanOptions:
@@ -42,9 +47,21 @@ def plan_options(args: argparse.Namespace) -> PlanOptions:
     return PlanOptions(rules_dir=getattr(args, "rules", None), cache_dir=cache_dir,
                        use_cache=not getattr(args, "no_cache", False), jobs=jobs,
                        progress=sys.stderr.isatty(),
-                       rule_options={"with_core": getattr(args, "with_core", False),
-                                     "t0": getattr(args, "t0", "pernet"),
-                                     "t5": getattr(args, "t5", "review")})
+                       rule_options=command_line_rule_options(args))
+
+
+RULE_OPTION_FLAGS = ("with_core", "t0", "t5")
+
+
+def command_line_rule_options(args: argparse.Namespace) -> dict[str, object]:
+    """The rule options the user gave on the command line, and only those: an option
+    left out keeps the value of the rule file's [options] table (engine.run_rule)."""
+    out: dict[str, object] = {}
+    for name in RULE_OPTION_FLAGS:
+        value = getattr(args, name, None)
+        if value is not None:
+            out[name] = value
+    return out
 
 
 def parse_stages(text: str, *, allow_all: bool = False) -> list[int]:
