@@ -49,16 +49,8 @@ def test_round_trip_of_undecodable_bytes() -> None:
     assert display(decode(raw)) == "a\ufffdb\ufffd\ufffdé"
 
 
-# Adding braces around an un-braced branch (FnTree.guard) replaces the whitespace after the
-# statement together with a trailing comment: the comment is lost, whatever its bytes (the
-# brace primitives' own work item, see cases/ifdef-before-else).
-_BRACES_EAT_COMMENT = pytest.mark.xfail(reason="braces drop a comment trailing the "
-                                        "statement (rewrite primitives)", strict=False)
-
-
 @pytest.mark.parametrize(("stage", "where"), [
-    pytest.param(stage, where, id=f"{stage}-{where}",
-                 marks=[_BRACES_EAT_COMMENT] if (stage, where) == (4, "same-line") else [])
+    pytest.param(stage, where, id=f"{stage}-{where}")
     for stage in range(1, 7) for where in ("before", "same-line", "next-line")])
 def test_latin1_next_to_every_rewrite_of_each_stage(tmp_path: Path, stage: int,
                                                     where: str) -> None:
