@@ -208,8 +208,8 @@ def verify_build(args: argparse.Namespace, repo: git.Repo, base: str,
     if not report.ok:
         print_report(report)
         raise VerificationFailed("the series does not build, not written: " + "; ".join(
-            f"{v.evidence[1] if len(v.evidence) > 1 else ''}: {v.message}: "
-            f"{v.evidence[0] if v.evidence else ''}" for v in report.violations))
+            f"{v.file}:{v.line}: {v.message}: {v.evidence[0] if v.evidence else ''}"
+            for v in report.violations))
 
 
 def check_style(work: object, built_stages: list[series.StageSeries]) -> None:

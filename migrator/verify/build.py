@@ -56,6 +56,7 @@ OBJECTS_MAKEFILE = f"""\
 ifdef obj
 migrator-goals := $(filter %.o,$(MAKECMDGOALS))
 ifneq ($(migrator-goals),)
+.PHONY: migrator-kbuild-objects
 $(migrator-goals): | migrator-kbuild-objects
 migrator-kbuild-objects:
 \t@echo '{OBJECTS_TAG} $(obj): $(sort $(real-obj-y) $(real-obj-m) $(lib-y) $(extra-y) \
@@ -398,13 +399,14 @@ class KernelBuild:
         alternates.write_text("".join(f"{line}\n" for line in known))
         if (src / ".git" / "rebase-apply").exists():
             _git(src, "am", "--abort")
-        have = _git(src, "rev-parse", "-q", "--verify", "HEAD")
-        if have.returncode != 0 or have.stdout.strip() != self.base:
+        if _git(src, "rev-parse", "-q", "--verify", "HEAD").returncode != 0:
             self.say(f"migrate: build: checking out {self.base[:12]} in {src} "
                      "(once per base)")
             self._check(_git(src, "checkout", "-q", "--detach", "--force", self.base), src,
                         f"git checkout {self.base[:12]}")
-        self._check(_git(src, "reset", "-q", "--hard", self.base), src, "git reset --hard")
+        # back to the base: only the files the last run's patches changed are rewritten
+        self._check(_git(src, "reset", "-q", "--hard", self.base), src,
+                    f"git reset --hard {self.base[:12]}")
         self._check(_git(src, "clean", "-q", "-ffdx"), src, "git clean")
 
     @staticmethod
@@ -497,7 +499,7 @@ class KernelBuild:
         compiled: list[str] = []
         not_checked: list[str] = []
         for source, obj in zip(sources, objects, strict=True):
-            single = self._make(obj, objects_hook=True)
+            single = result if len(objects) == 1 else self._make(obj, objects_hook=True)
             text = single.stdout + single.stderr
             if obj not in configured_objects(text):
                 not_checked.append(source)
