@@ -446,3 +446,23 @@ def test_include_scanner_follows_headers(tmp_path: Path) -> None:
                              lambda source: {"include/net/sock.h"} if "c.c" in source
                              else set()) == ["drivers/net/a.c", "drivers/net/c.c"]
     assert json.dumps(objects_for_patch(["Makefile"], series, tmp_path, scanner)) == "[]"
+
+
+def test_one_configuration_per_base_least_recently_used_pruned(
+        repo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    cache = tmp_path / "kbuild"
+    bases = []
+    for number in range(4):
+        out = tmp_path / f"series{number}"
+        bases.append(write_series(repo, [{"drivers/net/alpha.c": GOOD_C.format(
+            name=f"v{number}")}], out))
+        assert cli.main(verify(repo, cache, str(out))) == 0, capsys.readouterr().err
+        # the next series starts from a new base
+        (repo / "drivers/net/beta.c").write_text(FILES["drivers/net/beta.c"] + f"/* {number} */\n")
+        git(repo, "commit", "-q", "-am", f"base {number + 1}")
+    kept = sorted(path.name[:12] for path in cache.iterdir() if path.is_dir())
+    assert len(kept) == 3
+    assert bases[0][:12] not in kept and bases[3][:12] in kept
+    recorded = {json.loads((path / "key.json").read_text())["base"]
+                for path in cache.iterdir() if path.is_dir()}
+    assert recorded == set(bases[1:])
