@@ -466,3 +466,18 @@ def test_one_configuration_per_base_least_recently_used_pruned(
     recorded = {json.loads((path / "key.json").read_text())["base"]
                 for path in cache.iterdir() if path.is_dir()}
     assert recorded == set(bases[1:])
+
+
+def test_added_lines_numbered_in_the_new_file(tmp_path: Path) -> None:
+    repo = make_tree(tmp_path / "r", {"a.c": "one\ntwo\nthree\n", "b.c": "gone\n"})
+    old = git(repo, "rev-parse", "HEAD").strip()
+    (repo / "a.c").write_text("zero\none\n++ i;\nthree\n")  # a line that reads like a header
+    (repo / "b.c").unlink()
+    (repo / "c.h").write_text("new\n")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "change")
+    new = git(repo, "rev-parse", "HEAD").strip()
+    assert verify_series_module.added_lines(repo, old, new) == {
+        "a.c": [(1, "zero"), (3, "++ i;")], "c.h": [(1, "new")]}
+    assert sorted(verify_series_module.changed_files(repo, old, new)) == [
+        ("A", "c.h"), ("D", "b.c"), ("M", "a.c")]

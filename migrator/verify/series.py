@@ -133,14 +133,18 @@ def added_lines(repo: Path, old: str, new: str) -> dict[str, list[tuple[int, str
     added: dict[str, list[tuple[int, str]]] = {}
     current: list[tuple[int, str]] | None = None
     number = 0
+    in_header = False  # between `diff --git` and the first hunk: `+++ b/...` names the file
     for line in out.splitlines():
-        if line.startswith("+++ "):
+        if line.startswith("diff --git "):
+            in_header, current = True, None
+        elif in_header and line.startswith("+++ "):
             name = line[4:]
             current = None if name == "/dev/null" else added.setdefault(name[2:], [])
         elif line.startswith("@@"):
+            in_header = False
             match = HUNK.match(line)
             number = int(match.group(1)) if match else 0
-        elif line.startswith("+") and current is not None:
+        elif not in_header and line.startswith("+") and current is not None:
             current.append((number, line[1:]))
             number += 1
     return {path: lines for path, lines in added.items() if lines}
