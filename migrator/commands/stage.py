@@ -3,7 +3,8 @@
 The series is committed in a temporary detached worktree of the base commit,
 so the user's branch, index and work tree are untouched (unless --apply).
 Output is written beside --out under a temporary name and renamed into place
-only once every patch applied with `git am` and passed checkpatch.
+only once every patch applied with `git am` and passed checkpatch (and, with
+--verify-build, compiled with the kernel's own build: see migrator/verify/build.py).
 """
 
 from __future__ import annotations
