@@ -13,7 +13,7 @@ from migrator import __version__
 from migrator.errors import MigratorError
 
 # Each module defines `register(subparsers) -> None` and sets `func=run` on its parser.
-SUBCOMMANDS = ("scan", "stage", "review", "status")
+SUBCOMMANDS = ("scan", "stage", "review", "status", "verify")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -23,6 +23,9 @@ def build_parser() -> argparse.ArgumentParser:
             "Migrate Linux networking code from RTNL to per-device nd_lock, "
             "stage by stage, as a git-format-patch series."
         ),
+        epilog="exit status: 0 success; 1 sites left for review (--strict); 2 usage or "
+        "input error; 3 verification failed (a series fails a check of migrate verify "
+        "or stage --verify-build; nothing is written).",
     )
     parser.add_argument("--version", action="version", version=f"migrate {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)

@@ -1,4 +1,4 @@
-"""Errors the command line reports as `migrate: error: ...` with exit code 2."""
+"""Errors the command line reports as `migrate: error: ...` (exit 2, or 3 when a check fails)."""
 
 
 class MigratorError(Exception):
@@ -13,3 +13,10 @@ class EditConflict(MigratorError):
 
 class RewriteRefused(MigratorError):
     """A rewrite would leave the file with a new parse error; it is not applied."""
+
+
+class VerificationFailed(MigratorError):
+    """A written or built series fails a §7 check (build, lock balance, preserved bytes,
+    completeness); nothing is written. The message names the patch, file and line."""
+
+    exit_code = 3

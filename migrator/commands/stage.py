@@ -3,7 +3,8 @@
 The series is committed in a temporary detached worktree of the base commit,
 so the user's branch, index and work tree are untouched (unless --apply).
 Output is written beside --out under a temporary name and renamed into place
-only once every patch applied with `git am` and passed checkpatch.
+only once every patch applied with `git am` and passed checkpatch (and, with
+--verify-build, compiled with the kernel's own build: see migrator/verify/build.py).
 """
 
 from __future__ import annotations
@@ -19,10 +20,12 @@ import git
 
 from migrator import checkpatch, gitops, plan, series
 from migrator.commands.common import add_engine_options, plan_options
-from migrator.errors import MigratorError
+from migrator.commands.verify import add_build_options, build_options, print_report
+from migrator.errors import MigratorError, VerificationFailed
 from migrator.lock import run_lock
 from migrator.maintainers import Maintainers
 from migrator.plan import STAGES
+from migrator.verify.series import verify_series
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -47,6 +50,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--force", action="store_true", help="replace a non-empty --out")
     parser.add_argument("--strict", action="store_true", help="exit 1 when review sites remain")
     add_engine_options(parser)
+    add_build_options(parser, default_on=False)
     parser.set_defaults(func=run)
 
 
@@ -153,6 +157,8 @@ def _run(args: argparse.Namespace, stages: list[int], repo: git.Repo) -> int:
             if built_stages:
                 verify(work, base, built_stages, who)
                 check_style(work, built_stages)
+                if args.verify_build:
+                    verify_build(args, repo, base, built_stages)
             if args.json:
                 write_json(Path(args.json), series.manifest(plans))  # type: ignore[arg-type]
             if args.dry_run:
@@ -189,6 +195,22 @@ def verify(work: object, base: str, built_stages: list[series.StageSeries],
             f"the series applied with git am gives tree {applied_tree[:12]}, "
             f"not the planned tree {expected_tree[:12]}"
         )
+
+
+def verify_build(args: argparse.Namespace, repo: git.Repo, base: str,
+                 built_stages: list[series.StageSeries]) -> None:
+    """Compile the series patch by patch with the kernel's own build (§7)."""
+    patches = [patch for built in built_stages for patch in built.patch_files]
+    report = verify_series(repo, base, patches, [patch.name for patch in patches],
+                           source_checks=False, completeness=False,
+                           build=build_options(args), say=say)
+    if report.build is not None:
+        say(f"migrate: {report.build.summary()}")
+    if not report.ok:
+        print_report(report)
+        raise VerificationFailed("the series does not build, not written: " + "; ".join(
+            f"{v.file}:{v.line}: {v.message}: {v.evidence[0] if v.evidence else ''}"
+            for v in report.violations))
 
 
 def check_style(work: object, built_stages: list[series.StageSeries]) -> None:
