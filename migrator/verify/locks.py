@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 import tree_sitter
 
-from migrator.verify.cfg import Cfg
+from migrator.verify.cfg import Cfg, CfgNode
 from migrator.verify.model import LockPair
 
 Node = tree_sitter.Node
@@ -116,6 +116,12 @@ class _Pairs:
         return None
 
 
+def _plain_declaration(node: CfgNode) -> bool:
+    """`int err;`: nothing happens there, so it is left out of the paths shown."""
+    return len(node.effects) == 1 and node.effects[0].type == "declaration" and not any(
+        c.type == "init_declarator" for c in node.effects[0].children)
+
+
 def _strip(node: Node) -> Node:
     while node.type == "parenthesized_expression" and node.named_children:
         node = node.named_children[0]
@@ -172,7 +178,7 @@ class Analysis:
         while cur is not None:
             node = self.cfg.node(cur[0])
             if node.line and node.kind in ("stmt", "branch", "choice", "label") and (
-                    not lines or lines[-1] != node.line):
+                    not lines or lines[-1] != node.line) and not _plain_declaration(node):
                 lines.append(node.line)
             cur = self.parent.get(cur)
         return tuple(reversed(lines))

@@ -159,7 +159,7 @@ def _keyed(found: list[Function]) -> dict[tuple[str, int], Function]:
 def _path_text(path: tuple[int, ...]) -> str:
     shown = ", ".join(str(line) for line in path[:_PATH_SHOWN])
     more = f", ... ({len(path) - _PATH_SHOWN} more)" if len(path) > _PATH_SHOWN else ""
-    return f"path: lines {shown}{more}"
+    return f"path (lines of the rewritten file): {shown}{more}"
 
 
 def _line_text(src: bytes, line: int) -> str:
