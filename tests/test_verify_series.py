@@ -4,6 +4,7 @@ path as evidence, all of the site's edits dropped (every file), never a wrong pa
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -136,5 +137,14 @@ def test_t2_shared_label_case_is_review_or_a_checked_rewrite(
     git(clone, "am", "-q", *map(str, written))
     original = (FIXTURES / "twinlink.c").read_bytes()
     final = (clone / "drivers/net/twinlink/twinlink.c").read_bytes()
-    assert [v for v in check_rewrite("twinlink.c", original, final, load_pairs())
+    pairs = load_pairs()
+    assert any(p.release == "detach_nd_lock" for p in pairs)
+    assert [v for v in check_rewrite("twinlink.c", original, final, pairs)
             if v.check == "lock-balance"] == []
+    # the same, read off the text: the label the early (headroom) goto jumps to, before
+    # any attach, does not lead to a detach before the peer is freed
+    text = final.decode()
+    early = re.search(r"twinlink_set_headroom\(peer[^;]*;\s*if \(err\)\s*goto (\w+);", text)
+    assert early is not None
+    after_label = text[text.index(f"\n{early.group(1)}:"):]
+    assert "detach_nd_lock" not in after_label[:after_label.index("free_netdev(peer)")]
