@@ -299,6 +299,7 @@ def apply_plan(
     pairs = verify_source.load_pairs() if pairs is None else pairs
     originals: dict[str, bytes] = {}
     checker_refused: list[Site] = []
+    checked: dict[tuple[str, bytes], list[Violation]] = {}
     while True:
         by_file: dict[str, list[Site]] = defaultdict(list)
         for site in plan.sites:
@@ -323,7 +324,10 @@ def apply_plan(
                     refused.append((site, str(exc), ()))
         if not refused:
             for path, content in sorted(results.items()):
-                violations = verify_source.check_rewrite(path, originals[path], content, pairs)
+                if (path, content) not in checked:
+                    checked[(path, content)] = verify_source.check_rewrite(
+                        path, originals[path], content, pairs)
+                violations = checked[(path, content)]
                 if violations:
                     found = checker_refusals(path, originals[path], by_file[path], violations)
                     fresh = [item for item in found
