@@ -466,3 +466,76 @@ def test_a_function_that_no_longer_parses_is_a_violation() -> None:
                     reason="shared cases folder not present")
 def test_fixture_is_the_shared_case() -> None:
     assert TWINLINK.read_text() == (CASES / "t2-shared-label" / "twinlink.c").read_text()
+
+
+# --- attach -> detach: the device must not be freed while attached ----------------------
+
+PEER_ORIGINAL = """\
+static int foo_newlink(struct net_device *dev, struct net_device *peer)
+{
+	int err;
+
+	err = register_netdevice(peer);
+	if (err < 0)
+		goto err_register_peer;
+	err = register_netdevice(dev);
+	if (err < 0)
+		goto err_register_dev;
+	return 0;
+
+err_register_dev:
+	unregister_netdevice(peer);
+	return err;
+err_register_peer:
+	free_netdev(peer);
+	return err;
+}
+"""
+
+PEER_GOOD = PEER_ORIGINAL.replace(
+    "\terr = register_netdevice(peer);\n",
+    "\tattach_nd_lock(peer, rcu_dereference_protected(dev->nd_lock, true));\n"
+    "\terr = __register_netdevice(peer);\n").replace(
+    "err_register_peer:\n\tfree_netdev(peer);", "err_register_peer:\n\tdetach_nd_lock(peer);\n"
+    "\tfree_netdev(peer);").replace("\tunregister_netdevice(peer);",
+                                     "\t__unregister_netdevice(peer);")
+
+
+def test_detach_before_free_and_unregister_detaches() -> None:
+    assert lock_violations(PEER_ORIGINAL, PEER_GOOD) == []
+    bad = PEER_GOOD.replace("\tdetach_nd_lock(peer);\n", "")
+    found = lock_violations(PEER_ORIGINAL, bad)
+    assert [v.message for v in found] == [
+        "foo_newlink(): a path reaches free_netdev(peer) without detach_nd_lock(peer) first"]
+    assert line_of(bad, "goto err_register_peer;") in path_lines(found[0])
+    # after __unregister_netdevice() the device is no longer attached: a detach there is
+    # a release of something not held
+    worse = PEER_GOOD.replace("\t__unregister_netdevice(peer);\n",
+                              "\t__unregister_netdevice(peer);\n\tdetach_nd_lock(peer);\n")
+    assert any("never took" in v.message for v in lock_violations(PEER_ORIGINAL, worse))
+
+
+def test_detach_on_the_error_test_then_errno_goto() -> None:
+    # `if (ret) detach; if (ret < 0) goto err;` -- err frees: ret != 0 was detached
+    original = """\
+int foo_add(struct net_device *ndev)
+{
+	int ret;
+
+	ret = register_netdevice(ndev);
+	if (ret < 0)
+		goto err;
+	return 0;
+err:
+	free_netdev(ndev);
+	return ret;
+}
+"""
+    good = original.replace("\tret = register_netdevice(ndev);\n",
+                            "\tattach_nd_lock(ndev, &fallback_nd_lock);\n"
+                            "\tret = __register_netdevice(ndev);\n\tif (ret)\n"
+                            "\t\tdetach_nd_lock(ndev);\n")
+    assert lock_violations(original, good) == []
+    bad = good.replace("\tif (ret)\n\t\tdetach_nd_lock(ndev);\n", "\tif (ret > 0)\n"
+                       "\t\tdetach_nd_lock(ndev);\n")
+    assert lock_violations(original, bad)

@@ -39,6 +39,7 @@ State = tuple[frozenset[Lock], frozenset[Fact]]
 HELD_AT_EXIT = "held at exit"
 TAKEN_TWICE = "taken twice"
 NOT_HELD = "not held"
+ENDED_HELD = "ended while held"
 _ZERO = frozenset({"0", "NULL", "false"})
 _MAX_STATES = 200_000
 
@@ -49,6 +50,7 @@ class LockFinding:
     lock: Lock
     line: int  # where it happens (exit: the last statement of the path)
     path: tuple[int, ...]  # lines of the statements on the path
+    detail: str = ""  # ENDED_HELD: the call that ended the instance
 
     @property
     def key(self) -> tuple[str, Lock]:
@@ -61,6 +63,8 @@ class LockFinding:
             return f"a path returns without {call} after taking that lock"
         if self.kind == TAKEN_TWICE:
             return f"a path takes the lock that {call} releases while already holding it"
+        if self.kind == ENDED_HELD:
+            return f"a path reaches {self.detail}({instance}) without {call} first"
         return f"{call} is reached on a path that never took that lock"
 
 
@@ -77,7 +81,13 @@ class _Pairs:
         self.acquires: dict[str, list[LockPair]] = {}
         self.releases: dict[str, list[LockPair]] = {}
         self.failure_only: set[str] = set()
+        self.drops: dict[str, list[LockPair]] = {}
+        self.ends: dict[str, list[LockPair]] = {}
         for pair in pairs:
+            for name in pair.drops:
+                self.drops.setdefault(name, []).append(pair)
+            for name in pair.ends:
+                self.ends.setdefault(name, []).append(pair)
             self.acquires.setdefault(pair.acquire, []).append(pair)
             self.releases.setdefault(pair.release, []).append(pair)
             if pair.on_failure_only:
@@ -108,8 +118,8 @@ class _Pairs:
                 return pair, (pair.release, inst)
         return None
 
-    def release(self, name: str, args: list[str]) -> Lock | None:
-        for pair in self.releases.get(name, ()):
+    def release(self, name: str, args: list[str], table: str = "releases") -> Lock | None:
+        for pair in getattr(self, table).get(name, ()):
             inst = self._instance(pair, args, pair.release_arg, None)
             if inst is not None:
                 return (pair.release, inst)
@@ -167,10 +177,11 @@ class Analysis:
 
     # --- events ------------------------------------------------------------------------
 
-    def report(self, kind: str, lock: Lock, line: int, at: tuple[int, State]) -> None:
+    def report(self, kind: str, lock: Lock, line: int, at: tuple[int, State],
+               detail: str = "") -> None:
         if (kind, lock) in self.findings:
             return
-        self.findings[(kind, lock)] = LockFinding(kind, lock, line, self.path_to(at))
+        self.findings[(kind, lock)] = LockFinding(kind, lock, line, self.path_to(at), detail)
 
     def path_to(self, at: tuple[int, State]) -> tuple[int, ...]:
         lines: list[int] = []
@@ -279,6 +290,15 @@ class Analysis:
         released = self.pairs.release(name, args)
         if released is not None:
             return self.drop(states, released, line, at)
+        dropped = self.pairs.release(name, args, "drops")
+        if dropped is not None:
+            return [(held - {dropped}, facts) for held, facts in states]
+        ended = self.pairs.release(name, args, "ends")
+        if ended is not None:
+            for held, _ in states:
+                if ended in held:
+                    self.report(ENDED_HELD, ended, line, at, name)
+            return [(held - {ended}, facts) for held, facts in states]
         return states
 
     @property
@@ -352,7 +372,13 @@ class Analysis:
             if compared is not None:
                 operand, truth = compared
                 if self.op(node) == "<" and not value:
-                    return self.assume(operand, False, states, at, atoms)
+                    # `err < 0` false: err is 0 when err is an errno (0 or negative) that
+                    # an earlier test already knew about; else nothing is learnt
+                    known = _strip(operand)
+                    name = self.text(known) if known.type == "identifier" else None
+                    return [s for state in states for s in (
+                        self.assume(operand, False, [state], at, atoms)
+                        if any(f[0] == name for f in state[1]) else [state])]
                 return self.assume(operand, truth == value, states, at, atoms)
         if node.type == "assignment_expression":
             left, right = node.child_by_field_name("left"), node.child_by_field_name("right")
@@ -364,7 +390,7 @@ class Analysis:
                 return [(h, f | {(var, value)}) for h, f in states]
         if node.type == "identifier":
             var = self.text(node)
-            return [(h, f) for h, f in states if (var, not value) not in f]
+            return [(h, f | {(var, value)}) for h, f in states if (var, not value) not in f]
         if node.type == "call_expression" and node.id in atoms:
             name, args = self.call_info(node)
             acquired = self.pairs.acquire(name, args)

@@ -38,6 +38,10 @@ class LockPair:
     (``mutex_lock`` only for ``fallback_nd_lock.mutex``); ``acquire_member`` says the
     acquire's argument is a member of the instance (``&nd_lock->mutex`` with
     "mutex": the instance is ``nd_lock``, as ``unlock_netdev(nd_lock)`` names it).
+    ``drops``: calls (instance at ``release_arg``) after which the instance is no longer
+    held without a release (``unregister_netdevice(dev)`` detaches the device);
+    ``ends``: calls that must not be reached while it is held (``free_netdev(dev)`` of
+    a device still attached).
     """
 
     acquire: str
@@ -48,3 +52,5 @@ class LockPair:
     on_failure_only: bool = False
     only: str | None = None
     acquire_member: str | None = None
+    drops: tuple[str, ...] = ()
+    ends: tuple[str, ...] = ()

@@ -55,7 +55,7 @@ def load_pairs(rules_dir: Path | None = None) -> tuple[LockPair, ...]:
         if not isinstance(entry, dict):
             raise MigratorError(f"{where} must be a table")
         unknown = set(entry) - {"acquire", "release", "held_on", "arg", "release_arg",
-                                "on_failure_only", "only", "acquire_member"}
+                                "on_failure_only", "only", "acquire_member", "drops", "ends"}
         if unknown:
             raise MigratorError(f"{where}: unknown field(s) {', '.join(sorted(unknown))}")
         for name in ("acquire", "release"):
@@ -72,13 +72,18 @@ def load_pairs(rules_dir: Path | None = None) -> tuple[LockPair, ...]:
         for name in ("only", "acquire_member"):
             if entry.get(name) is not None and not isinstance(entry[name], str):
                 raise MigratorError(f"{where}: field '{name}' must be a string")
+        for name in ("drops", "ends"):
+            value = entry.get(name, [])
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise MigratorError(f"{where}: field '{name}' must be a list of names")
         if not isinstance(entry.get("on_failure_only", False), bool):
             raise MigratorError(f"{where}: field 'on_failure_only' must be true or false")
         pairs.append(LockPair(
             acquire=entry["acquire"], release=entry["release"], held_on=held_on,
             arg=entry.get("arg"), release_arg=entry.get("release_arg"),
             on_failure_only=entry.get("on_failure_only", False), only=entry.get("only"),
-            acquire_member=entry.get("acquire_member"),
+            acquire_member=entry.get("acquire_member"), drops=tuple(entry.get("drops", [])),
+            ends=tuple(entry.get("ends", [])),
         ))
     return tuple(pairs)
 
