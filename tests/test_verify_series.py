@@ -148,3 +148,43 @@ def test_t2_shared_label_case_is_review_or_a_checked_rewrite(
     assert early is not None
     after_label = text[text.index(f"\n{early.group(1)}:"):]
     assert "detach_nd_lock" not in after_label[:after_label.index("free_netdev(peer)")]
+
+
+def test_ifdef_before_else_case_never_loses_a_directive(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    repo = tmp_path / "repo"
+    shutil.copytree(SAMPLE, repo)
+    case = repo / "drivers" / "net" / "brisk"
+    case.mkdir()
+    for name in ("brisk_main.c", "pz.c"):
+        shutil.copy(FIXTURES / name, case / name)
+    (case / "Makefile").write_text("obj-m += brisk.o\nbrisk-objs := brisk_main.o pz.o\n")
+    git(repo, "init", "-q", "-b", "main")
+    git(repo, "config", "user.name", "Test Dev")
+    git(repo, "config", "user.email", "dev@example.org")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "base")
+    out, manifest = tmp_path / "out", tmp_path / "sites.json"
+    rc = cli.main(["stage", "4-5", "--tree", str(repo), "--out", str(out), "--no-cache",
+                   "-j", "1", "--json", str(manifest)])
+    assert rc == 0, capsys.readouterr().err
+    records = [r for r in json.loads(manifest.read_text()) if "/brisk/" in r["file"]]
+    assert {r["function"] for r in records} >= {"brisk_port_move", "pz_move", "pz_link"}
+    for record in records:
+        if record["outcome"] == "review" and "verifier" in record["reason"]:
+            assert any(e.startswith("verifier: original") for e in record["evidence"])
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", str(repo), str(clone)], check=True)
+    git(clone, "config", "user.name", "Test Dev")
+    git(clone, "config", "user.email", "dev@example.org")
+    written = sorted(out.rglob("*.patch"), key=lambda p: (p.parent.name, p.name))
+    git(clone, "am", "-q", *(str(p) for p in written if not p.name.startswith("0000-")))
+    for name in ("brisk_main.c", "pz.c"):
+        original = (FIXTURES / name).read_text()
+        final = (clone / "drivers/net/brisk" / name).read_text()
+        # read off the text: every directive and comment line of the original is kept
+        for line in original.splitlines():
+            if line.startswith("#") or line.strip().startswith("/*"):
+                assert final.count(line) >= original.count(line), (name, line)
+        assert [v for v in check_rewrite(name, original.encode(), final.encode(), load_pairs())
+                if v.check == "preserve"] == []
