@@ -163,7 +163,8 @@ def test_unlock_missing_on_one_goto_path_is_caught() -> None:
 """)
     found = lock_violations(ORIGINAL, bad)
     assert [v.message for v in found] == [
-        "foo_move(): a path returns without unlock_netdev(nd_lock) after taking that lock"]
+        "foo_move(): a path returns without unlock_netdev(nd_lock) after taking that lock "
+        f"(line {line_of(bad, 'return err;')})"]
     path = path_lines(found[0])
     assert line_of(bad, "if (!lock_netdev") in path
     assert line_of(bad, "goto out;", 1) in path
@@ -506,7 +507,8 @@ def test_detach_before_free_and_unregister_detaches() -> None:
     bad = PEER_GOOD.replace("\tdetach_nd_lock(peer);\n", "")
     found = lock_violations(PEER_ORIGINAL, bad)
     assert [v.message for v in found] == [
-        "foo_newlink(): a path reaches free_netdev(peer) without detach_nd_lock(peer) first"]
+        "foo_newlink(): a path reaches free_netdev(peer) without detach_nd_lock(peer) first "
+        f"(line {line_of(bad, 'free_netdev(peer);')})"]
     assert line_of(bad, "goto err_register_peer;") in path_lines(found[0])
     # after __unregister_netdevice() the device is no longer attached: a detach there is
     # a release of something not held

@@ -43,7 +43,8 @@ def test_ifdef_deleted_between_if_and_else_is_caught() -> None:
     found = preserved(original, wrong)
     assert len(found) == 1
     assert found[0].function == "pz_move"
-    assert "preprocessor line lost" in found[0].message
+    assert found[0].message == ("pz_move(): preprocessor line `#ifdef CONFIG_PZ_OLD` (line 9) "
+                                "lost by the rewrite")
     assert any("#ifdef CONFIG_PZ_OLD" in e and ":9:" in e for e in found[0].evidence)
 
 
@@ -53,7 +54,8 @@ def test_comment_deleted_is_caught() -> None:
     assert comment in original
     found = preserved(original, original.replace(comment, "", 1))
     assert [v.function for v in found] == ["brisk_port_park"]
-    assert "comment lost" in found[0].message
+    assert found[0].message.startswith("brisk_port_park(): comment `/* no namespace given")
+    assert found[0].message.endswith("(line 62) lost by the rewrite")
     assert any("no namespace given" in e for e in found[0].evidence)
     # moving it into the new braces keeps it
     moved = original.replace(comment, "", 1).replace(

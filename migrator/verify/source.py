@@ -172,6 +172,11 @@ def _path_text(path: tuple[int, ...]) -> str:
     return f"path (lines of the rewritten file): {shown}{more}"
 
 
+def _short(text: str, width: int = 60) -> str:
+    first = " ".join(text.split("\n", 1)[0].split())
+    return f"`{first if len(first) <= width else first[:width - 3] + '...'}`"
+
+
 def _line_text(src: bytes, line: int) -> str:
     lines = src.split(b"\n")
     if 1 <= line <= len(lines):
@@ -196,7 +201,7 @@ def _lock_violations(path: str, patched: bytes, new: Function, old: Function | N
         where = _line_text(patched, finding.line)
         out.append(Violation(
             check="lock-balance", file=path, function=new.name, line=finding.line,
-            message=f"{new.name}(): {finding.describe()}",
+            message=f"{new.name}(): {finding.describe()} (line {finding.line})",
             evidence=(_path_text(finding.path),
                       f"{path}:{finding.line}: {where}" if where else f"{path}:{finding.line}"),
         ))
@@ -226,7 +231,8 @@ def check_rewrite(path: str, original: bytes, patched: bytes,
             for loss in preserve.check(old.text, new.text, old.line - 1):
                 violations.append(Violation(
                     check="preserve", file=path, function=new.name, line=new.line,
-                    message=f"{new.name}(): {loss.what} {loss.problem} by the rewrite",
+                    message=f"{new.name}(): {loss.what} {_short(loss.item.text)} "
+                            f"(line {loss.item.line}) {loss.problem} by the rewrite",
                     evidence=(f"original {path}:{loss.item.line}: "
                               f"{loss.item.text.splitlines()[0] if loss.item.text else ''}",
                               f"rewritten function starts at {path}:{new.line}")))
