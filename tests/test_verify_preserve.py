@@ -93,3 +93,28 @@ def test_added_comments_and_unchanged_functions_pass() -> None:
 def test_strings_are_not_comments() -> None:
     text = b'int f(void)\n{\n\tputs("/* not a comment */");\n\treturn 0;\n}\n'
     assert preserve.items(text) == []
+
+
+def test_lost_outside_functions_is_reported_for_the_file() -> None:
+    original = ("static struct rtnl_link_ops foo_ops = {\n\t/* the kind */\n"
+                "\t.kind = \"foo\",\n#ifdef CONFIG_FOO_X\n\t.newlink = foo_newlink,\n"
+                "#endif\n};\n\nint f(void)\n{\n\treturn 0;\n}\n")
+    added = original.replace("\t.kind = \"foo\",\n",
+                             "\t.kind = \"foo\",\n\t.newlink_deps = &generic_newlink_deps,\n")
+    assert preserved(original, added) == []
+    lost = added.replace("\t/* the kind */\n", "").replace("#endif\n};", "\t#endif\n};")
+    found = preserved(original, lost)
+    assert [(v.function, v.line) for v in found] == [(None, 2), (None, 6)]
+    assert "comment `/* the kind */`" in found[0].message
+    assert "moved off column 0" in found[1].message
+
+
+def test_kernel_doc_comment_that_gains_a_line_is_kept() -> None:
+    original = ("/**\n * foo_create - create\n * @net: namespace\n *\n * Returns the tunnel.\n"
+                " */\nstatic int foo_create(struct net *net)\n{\n\treturn 0;\n}\n")
+    grown = original.replace(" * @net: namespace\n",
+                             " * @net: namespace\n * @nd_lock: lock to attach the new device to\n")
+    assert preserved(original, grown) == []
+    shrunk = original.replace(" * @net: namespace\n", "")
+    found = preserved(original, shrunk)
+    assert len(found) == 1 and found[0].function is None and found[0].line == 1

@@ -78,11 +78,24 @@ def _subsequence(needle: list[str], haystack: list[str]) -> int | None:
     return None
 
 
+def _extends(new: str, old: str) -> bool:
+    """`new` is `old` with lines added (a kernel-doc comment that gained a parameter)."""
+    old_lines = [line.strip() for line in old.splitlines()]
+    return len(old_lines) > 1 and _subsequence(
+        old_lines, [line.strip() for line in new.splitlines()]) is None
+
+
 def check(original: bytes, patched: bytes, line_base: int = 0) -> list[Loss]:
-    """What the rewrite lost or moved; lines are the original's (plus line_base)."""
+    """What the rewrite lost or moved; lines are the original's (plus line_base). A
+    multi-line comment the rewrite only added lines to counts as kept."""
     before, after = items(original, line_base), items(patched, line_base)
     have = Counter((i.kind, i.text) for i in after)
     at_zero = Counter(i.text for i in after if i.kind == "directive" and i.column == 0)
+    spare = Counter(have)  # patched items no original item claimed exactly
+    for item in before:
+        if spare[(item.kind, item.text)]:
+            spare[(item.kind, item.text)] -= 1
+    extended = [i.text for i in after if i.kind == "comment" and spare[(i.kind, i.text)]]
     losses: list[Loss] = []
     seen: Counter[tuple[str, str]] = Counter()
     seen_zero: Counter[str] = Counter()
@@ -90,6 +103,10 @@ def check(original: bytes, patched: bytes, line_base: int = 0) -> list[Loss]:
         key = (item.kind, item.text)
         seen[key] += 1
         if seen[key] > have[key]:
+            grown = next((text for text in extended if _extends(text, item.text)), None)
+            if item.kind == "comment" and grown is not None:
+                extended.remove(grown)
+                continue
             losses.append(Loss(item, "lost"))
             continue
         if item.kind == "directive" and item.column == 0:

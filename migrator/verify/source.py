@@ -14,7 +14,7 @@ and its comments and preprocessor lines must survive.
 from __future__ import annotations
 
 import tomllib
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -208,6 +208,29 @@ def _lock_violations(path: str, patched: bytes, new: Function, old: Function | N
     return out
 
 
+def _without(src: bytes, parsed: Iterable[Function]) -> bytes:
+    """`src` with the parsed functions' text blanked (newlines kept: same lines)."""
+    out = bytearray(src)
+    for function in parsed:
+        out[function.start:function.end] = bytes(
+            0x0A if byte == 0x0A else 0x20 for byte in src[function.start:function.end])
+    return bytes(out)
+
+
+def _outside_functions(path: str, original: bytes, patched: bytes,
+                       old: Iterable[Function], new: Iterable[Function]) -> list[Violation]:
+    """Comments and directives lost outside the functions checked one by one
+    (initializers, declarations, headers): reported for the file (function None)."""
+    out = []
+    for loss in preserve.check(_without(original, old), _without(patched, new)):
+        out.append(Violation(
+            check="preserve", file=path, function=None, line=loss.item.line,
+            message=f"{path}: {loss.what} {_short(loss.item.text)} (line {loss.item.line}) "
+                    f"{loss.problem} by the rewrite",
+            evidence=(f"original {path}:{loss.item.line}: {_short(loss.item.text, 100)}",)))
+    return out
+
+
 def check_rewrite(path: str, original: bytes, patched: bytes,
                   pairs: Sequence[LockPair]) -> list[Violation]:
     """Violations the rewrite of `path` (original -> patched bytes) introduces,
@@ -238,6 +261,8 @@ def check_rewrite(path: str, original: bytes, patched: bytes,
                               f"rewritten function starts at {path}:{new.line}")))
         if not new.has_error:
             violations.extend(_lock_violations(path, patched, new, old, pairs))
+    violations.extend(_outside_functions(path, original, patched, old_functions.values(),
+                                         new_functions.values()))
     for key, old in old_functions.items():
         if key not in new_functions:
             violations.append(Violation(
