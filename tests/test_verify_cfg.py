@@ -25,7 +25,7 @@ def paths(cfg: Cfg, limit: int = 2) -> set[tuple[int, ...]]:
             return
         seen = {**seen, node: seen.get(node, 0) + 1}
         current = cfg.node(node)
-        if current.kind in ("stmt", "branch", "choice") and current.line and (
+        if current.kind in ("stmt", "return", "branch", "choice") and current.line and (
                 not lines or lines[-1] != current.line):
             lines = (*lines, current.line)
         for target, _ in current.succ:

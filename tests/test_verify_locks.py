@@ -541,3 +541,49 @@ err:
     bad = good.replace("\tif (ret)\n\t\tdetach_nd_lock(ndev);\n", "\tif (ret > 0)\n"
                        "\t\tdetach_nd_lock(ndev);\n")
     assert lock_violations(original, bad)
+
+
+def test_error_returned_while_attached() -> None:
+    original = """\
+int foo_register(struct net_device *dev)
+{
+	int ret;
+
+	ret = register_netdevice(dev);
+	if (ret)
+		return ret;
+	foo_done(dev);
+	return 0;
+}
+"""
+    good = original.replace("\tret = register_netdevice(dev);\n\tif (ret)\n",
+                            "\tattach_nd_lock(dev, &fallback_nd_lock);\n"
+                            "\tret = __register_netdevice(dev);\n\tif (ret)\n"
+                            "\t\tdetach_nd_lock(dev);\n\tif (ret)\n")
+    assert lock_violations(original, good) == []
+    bad = good.replace("\tif (ret)\n\t\tdetach_nd_lock(dev);\n", "")
+    found = lock_violations(original, bad)
+    assert [v.message for v in found] == [
+        "foo_register(): a path returns an error without detach_nd_lock(dev) "
+        f"(line {line_of(bad, 'return ret;')})"]
+    # -ENOMEM and ERR_PTR() are errors too; a pointer known non-NULL is not
+    for value in ("-ENOMEM", "ERR_PTR(ret)"):
+        assert lock_violations(original, bad.replace("\t\treturn ret;", f"\t\treturn {value};"))
+    pointer = """\
+struct net_device *foo_add(struct foo *foo)
+{
+	struct net_device *ndev = foo_alloc(foo);
+
+	if (!ndev)
+		return ERR_PTR(-ENOMEM);
+	attach_nd_lock(ndev, &fallback_nd_lock);
+	if (__register_netdevice(ndev))
+		goto err;
+	return ndev;
+err:
+	detach_nd_lock(ndev);
+	free_netdev(ndev);
+	return ERR_PTR(-EINVAL);
+}
+"""
+    assert [v for v in findings(pointer)] == []

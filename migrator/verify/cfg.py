@@ -35,8 +35,9 @@ _PREPROC = frozenset({"preproc_if", "preproc_ifdef", "preproc_elif", "preproc_el
 
 @dataclass(slots=True)
 class CfgNode:
-    """One node. ``kind``: entry, exit, stmt (effects), branch (``cond`` decides the
-    True/False edges), choice (any successor may follow), label, join."""
+    """One node. ``kind``: entry, exit, stmt (effects), return (effects: the value),
+    branch (``cond`` decides the True/False edges), choice (any successor may follow),
+    label, join."""
 
     id: int
     kind: str
@@ -53,6 +54,7 @@ class Cfg:
     entry: int
     exit: int
     name: str = ""
+    returns_int: bool = False  # `int f(...)`: a non-zero return value is an error
 
     def node(self, index: int) -> CfgNode:
         return self.nodes[index]
@@ -204,7 +206,8 @@ class _Builder:
             self.link(node, (self.sequence(inner, nxt, brk, cont), None))
             return node
         if kind == "return_statement":
-            return self.simple(stmt, tuple(stmt.named_children), self.exit, brk=brk, cont=cont)
+            return self.simple(stmt, tuple(stmt.named_children), self.exit, "return",
+                               brk=brk, cont=cont)
         if kind == "break_statement":
             return self.simple(stmt, (), brk if brk is not None else nxt)
         if kind == "continue_statement":
@@ -303,4 +306,8 @@ def build_cfg(src: bytes, function: Node, line_base: int = 0, name: str = "") ->
     start = builder.block(body, builder.exit, None, None) if body is not None else builder.exit
     entry = builder.new("entry", function)
     builder.link(entry, (start, None))
-    return Cfg(builder.nodes, entry, builder.exit, name)
+    kind = function.child_by_field_name("type")
+    declarator = function.child_by_field_name("declarator")
+    returns_int = (kind is not None and builder.text(kind) == "int" and declarator is not None
+                   and declarator.type == "function_declarator")
+    return Cfg(builder.nodes, entry, builder.exit, name, returns_int)

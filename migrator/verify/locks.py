@@ -40,6 +40,8 @@ HELD_AT_EXIT = "held at exit"
 TAKEN_TWICE = "taken twice"
 NOT_HELD = "not held"
 ENDED_HELD = "ended while held"
+FAILED_HELD = "error returned while held"
+_ERROR_VALUE = re.compile(r"-\s*E[A-Z0-9]+|-\s*[1-9]\d*|(?:ERR_PTR|ERR_CAST)\s*\(.*", re.DOTALL)
 _ZERO = frozenset({"0", "NULL", "false"})
 _MAX_STATES = 200_000
 
@@ -63,6 +65,8 @@ class LockFinding:
             return f"a path returns without {call} after taking that lock"
         if self.kind == TAKEN_TWICE:
             return f"a path takes the lock that {call} releases while already holding it"
+        if self.kind == FAILED_HELD:
+            return f"a path returns an error without {call}"
         if self.kind == ENDED_HELD:
             return f"a path reaches {self.detail}({instance}) without {call} first"
         return f"{call} is reached on a path that never took that lock"
@@ -188,7 +192,7 @@ class Analysis:
         cur: tuple[int, State] | None = at
         while cur is not None:
             node = self.cfg.node(cur[0])
-            if node.line and node.kind in ("stmt", "branch", "choice", "label") and (
+            if node.line and node.kind in ("stmt", "return", "branch", "choice", "label") and (
                     not lines or lines[-1] != node.line) and not _plain_declaration(node):
                 lines.append(node.line)
             cur = self.parent.get(cur)
@@ -433,11 +437,30 @@ class Analysis:
                 states = self.effects(node.effects, node.exclude, [state], at) \
                     if node.effects else [state]
                 outs = [(target, s) for target, _ in node.succ for s in states]
+                if node.kind == "return":
+                    for held, facts in states:
+                        self.check_failure(node, held, facts, at)
             for nxt in outs:
                 if nxt not in self.parent:
                     self.parent[nxt] = at
                     queue.append(nxt)
         return sorted(self.findings.values(), key=lambda f: (f.line, f.kind, f.lock))
+
+    def check_failure(self, node: CfgNode, held: frozenset[Lock], facts: frozenset[Fact],
+                      at: tuple[int, State]) -> None:
+        """An error returned (`return -ENOMEM;`, `return ERR_PTR(err);`, `return err;`
+        from an int function where the path knows err != 0) while an instance released
+        only on failure is still held: the failure path lacks its release."""
+        kept = [lock for lock in held if lock[0] in self.pairs.failure_only]
+        if not kept or not node.effects:
+            return
+        value = _strip(node.effects[0])
+        text = self.text(value).strip()
+        failing = _ERROR_VALUE.fullmatch(text) is not None or (
+            self.cfg.returns_int and value.type == "identifier" and (text, True) in facts)
+        if failing:
+            for lock in sorted(kept):
+                self.report(FAILED_HELD, lock, node.line, at)
 
     def last_line(self, at: tuple[int, State]) -> int:
         path = self.path_to(at)
