@@ -40,6 +40,8 @@ from migrator.gitops import Identity, commit_files, format_patch, log_subjects
 from migrator.maintainers import Maintainers, format_headers
 from migrator.maintainers import merge as merge_recipients
 from migrator.model import Edit, Site, StagePlan
+from migrator.verify import source as verify_source
+from migrator.verify.model import LockPair, Violation
 
 CORE_PREFIXES = ("include/", "net/core/")
 BODY_WIDTH = 75
@@ -240,25 +242,64 @@ def _read(tree: Path, path: str) -> bytes:
         raise MigratorError(f"{path}: cannot read planned file: {exc.strerror}") from None
 
 
-def _demote(site: Site, why: str) -> None:
-    site.evidence = [f"planned {site.template} rewrite: {site.reason}", *site.evidence]
+def _demote(site: Site, why: str, evidence: Sequence[str] = ()) -> None:
+    site.evidence = [f"planned {site.template} rewrite: {site.reason}", *evidence,
+                     *site.evidence]
     site.outcome = "review"
     site.reason = f"rewrite not applied: {why}"
+
+
+def _touches(edit: Edit, start: int, end: int) -> bool:
+    if edit.start == edit.end:
+        return start <= edit.start <= end
+    return edit.start < end and edit.end > start
+
+
+def checker_refusals(path: str, original: bytes, sites: Sequence[Site],
+                     violations: Sequence[Violation]
+                     ) -> list[tuple[Site, str, tuple[str, ...]]]:
+    """The sites whose edits of `path` touch a function the verifier found a violation
+    in (all of the file's sites when a violation cannot be placed), with the reason
+    in plain words and the evidence (path, lost line)."""
+    spans = verify_source.function_spans(original)
+    found: dict[int, tuple[Site, list[str], list[str]]] = {}
+    for violation in violations:
+        ranges = [(start, end) for name, start, end in spans if name == violation.function]
+        hit = [site for site in sites
+               if any(_touches(edit, start, end) for edit in site.edits if edit.file == path
+                      for start, end in ranges)]
+        for site in hit or list(sites):
+            _, messages, evidence = found.setdefault(id(site), (site, [], []))
+            if violation.message not in messages:
+                messages.append(violation.message)
+                evidence.extend(f"verifier: {line}" for line in violation.evidence)
+    return [
+        (site, "the verifier found " + "; ".join(messages), tuple(evidence))
+        for site, messages, evidence in found.values()
+    ]
 
 
 def apply_plan(
     tree: Path,
     plan: StagePlan,
     report: Callable[[str], None] | None = None,
+    pairs: Sequence[LockPair] | None = None,
 ) -> dict[str, bytes]:
     """New contents of every file the plan's rewrite sites edit.
 
     A file whose edits conflict or would add parse errors is retried site by
     site; the sites that cannot be applied become review sites (all of their
-    edits in every file are dropped, so no site is half-rewritten).
+    edits in every file are dropped, so no site is half-rewritten). Each
+    rewritten file is then verified (lock balance on every path, comments and
+    preprocessor lines kept: migrator.verify.source); the sites whose edits touch
+    a function with a violation become review sites the same way. `pairs`: the
+    rule set's acquire/release pairs (default: the project's).
     """
     report = report or (lambda message: print(message, file=sys.stderr))
+    pairs = verify_source.load_pairs() if pairs is None else pairs
     originals: dict[str, bytes] = {}
+    checker_refused: list[Site] = []
+    checked: dict[tuple[str, bytes], list[Violation]] = {}
     while True:
         by_file: dict[str, list[Site]] = defaultdict(list)
         for site in plan.sites:
@@ -266,7 +307,7 @@ def apply_plan(
                 for path in sorted({edit.file for edit in site.edits}):
                     by_file[path].append(site)
         results: dict[str, bytes] = {}
-        refused: list[tuple[Site, str]] = []
+        refused: list[tuple[Site, str, tuple[str, ...]]] = []
         for path, sites in sorted(by_file.items()):
             original = originals.setdefault(path, _read(tree, path))
             try:
@@ -280,15 +321,34 @@ def apply_plan(
                     edits.rewrite_checked(path, original, _edits_in([*accepted, site], path))
                     accepted.append(site)
                 except (EditConflict, RewriteRefused) as exc:
-                    refused.append((site, str(exc)))
+                    refused.append((site, str(exc), ()))
         if not refused:
+            for path, content in sorted(results.items()):
+                if (path, content) not in checked:
+                    checked[(path, content)] = verify_source.check_rewrite(
+                        path, originals[path], content, pairs)
+                violations = checked[(path, content)]
+                if violations:
+                    found = checker_refusals(path, originals[path], by_file[path], violations)
+                    fresh = [item for item in found
+                             if all(item[0] is not other for other, _, _ in refused)]
+                    refused.extend(fresh)
+                    checker_refused.extend(site for site, _, _ in fresh)
+        if not refused:
+            if checker_refused:
+                report(f"migrate: stage {plan.stage}: the verifier refused "
+                       f"{len(checker_refused)} rewrite(s), listed for review: "
+                       + "; ".join(f"{s.file}:{s.line} {s.function}() ({s.template})"
+                                   for s in checker_refused))
             return results
-        for site, why in refused:
+        for site, why, evidence in refused:
             report(
                 f"migrate: {site.file}:{site.line} {site.function}(): rule {site.rule} "
                 f"({site.template}) not applied, listed for review: {why}"
             )
-            _demote(site, why)
+            for line in evidence:
+                report(f"migrate:     {line}")
+            _demote(site, why, evidence)
 
 
 def _edits_in(sites: Iterable[Site], path: str) -> list[Edit]:
@@ -444,13 +504,14 @@ def build_stage(
     date: str | None,
     report: Callable[[str], None] | None = None,
     history: str = "HEAD",
+    pairs: Sequence[LockPair] | None = None,
 ) -> StageSeries:
     """Apply `plan` in the worktree of `repo` and commit it, one commit per group.
     Subject prefixes come from the history up to `history` (the user's base: the
     commits of earlier stages in this run are not the tree's conventions)."""
     tree = Path(str(repo.working_tree_dir))
     start = repo.head.commit.hexsha
-    contents = apply_plan(tree, plan, report)
+    contents = apply_plan(tree, plan, report, pairs)
     groups = group_sites(tree, plan.sites)
     prefixes = [history_prefix(log_subjects(repo, history_paths(group), rev=history)) or
                 path_prefix(group.key) for group in groups]

@@ -26,6 +26,7 @@ from migrator.lock import run_lock
 from migrator.maintainers import Maintainers
 from migrator.plan import STAGES
 from migrator.verify.series import verify_series
+from migrator.verify.source import load_pairs
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -120,6 +121,7 @@ def _run(args: argparse.Namespace, stages: list[int], repo: git.Repo) -> int:
     maintainers = Maintainers.from_tree(repo_root)
     options = plan_options(args)
     date = gitops.source_date()
+    pairs = load_pairs(options.rules_dir)
     for stale in gitops.prune_stale_worktrees(repo):
         say(f"migrate: removed stale worktree {stale}")
 
@@ -134,7 +136,7 @@ def _run(args: argparse.Namespace, stages: list[int], repo: git.Repo) -> int:
                 for warning in stage_plan.warnings:
                     say(f"migrate: {warning}")
                 built = series.build_stage(work, stage, stage_plan, who, date, say,
-                                            history=base)
+                                            history=base, pairs=pairs)
                 plans.append(built)
                 if not built.groups:
                     print(f"stage {stage}: nothing to do")

@@ -34,6 +34,14 @@ class LockPair:
     the lock instance in the acquire (or None: one instance per name);
     ``release_arg`` the same for the release. ``on_failure_only`` marks pairs
     such as attach -> detach, released only on paths that then fail.
+    ``only`` (a regular expression) limits the pair to instances it matches in full
+    (``mutex_lock`` only for ``fallback_nd_lock.mutex``); ``acquire_member`` says the
+    acquire's argument is a member of the instance (``&nd_lock->mutex`` with
+    "mutex": the instance is ``nd_lock``, as ``unlock_netdev(nd_lock)`` names it).
+    ``drops``: calls (instance at ``release_arg``) after which the instance is no longer
+    held without a release (``unregister_netdevice(dev)`` detaches the device);
+    ``ends``: calls that must not be reached while it is held (``free_netdev(dev)`` of
+    a device still attached).
     """
 
     acquire: str
@@ -42,3 +50,7 @@ class LockPair:
     arg: int | None = None
     release_arg: int | None = None
     on_failure_only: bool = False
+    only: str | None = None
+    acquire_member: str | None = None
+    drops: tuple[str, ...] = ()
+    ends: tuple[str, ...] = ()
