@@ -126,6 +126,15 @@ def find_struct(src: bytes, name: str) -> StructDef | None:
     return None
 
 
+def _is_function(decl: Node) -> bool:
+    while decl.type in ("pointer_declarator", "attributed_declarator"):
+        inner = decl.child_by_field_name("declarator")
+        if inner is None:
+            return False
+        decl = inner
+    return decl.type == "function_declarator"
+
+
 def _declarators(node: Node) -> Iterator[Node]:
     for decl in node.children_by_field_name("declarator"):
         yield decl.child_by_field_name("declarator") if decl.type == "init_declarator" \
@@ -147,7 +156,7 @@ def find_declaration(src: bytes, name: str, *, function: bool | None = None,
             for decl in _declarators(node):
                 if declarator_name(decl)[0] != name:
                     continue
-                is_fn = decl.type == "function_declarator"
+                is_fn = _is_function(decl)
                 if function is None or function == is_fn:
                     return node
     return None
