@@ -214,16 +214,28 @@ def _review(ctx: RuleContext, path: str, reason: str) -> Site:
                 evidence=[f"{path}: {reason}"])
 
 
-def member_insertion(src: bytes, struct: StructDef) -> int:
-    """Where a new last member of `struct` goes: after the last member of its own body,
-    or before a trailing flexible array member (which must stay last); always at the
-    start of a line outside any preprocessor group of the body."""
+def member_insertion(src: bytes, struct: StructDef) -> tuple[int, bool]:
+    """Where a new last member of `struct` goes, and whether it opens a paragraph of its
+    own there (else it ends one): before the closing brace of its own body, or, when the
+    body ends with a flexible array member (which must stay last), before the paragraph
+    holding it (`u8 priv_len; u8 priv[];` stay together). Always at a line start outside
+    the body's preprocessor groups."""
     members = [m for m in struct.members if m.kind != "comment"]
-    if members and members[-1].flexible:
-        before = [m for m in members[:-1]]
-        return _line_end(src, before[-1].end - 1) if before else \
-            _line_end(src, src.rfind(b"{", struct.start, members[-1].start))
-    return _line_start(src, struct.close)
+    if not members or not members[-1].flexible:
+        return _line_start(src, struct.close), True
+    flexible = members[-1]
+    at = _line_start(src, flexible.start)
+    while at > 0:
+        prev = _line_start(src, at - 1)
+        if src[prev:at].strip() == b"":
+            break
+        at = prev
+    groups = [m for m in struct.members if m.kind.startswith("preproc_")]
+    opening = src.find(b"{", struct.start) + 1
+    if at > opening and not any(m.start < at < m.end for m in groups):
+        return at, False
+    before = [m for m in struct.members[:-1] if m.end <= flexible.start]
+    return (_line_end(src, before[-1].end - 1) if before else _line_end(src, opening)), True
 
 
 def define_object(src: bytes, path: str, anchors: Iterable[str], text: str, rule: str
@@ -299,10 +311,11 @@ def netdevice_h(ctx: RuleContext) -> Iterable[Site]:
         yield _review(ctx, path, "struct net_device definition not found")
         return
     if not net_device.has_member("nd_lock"):
-        at = member_insertion(src, net_device)
+        at, opens = member_insertion(src, net_device)
         doc = _doc_start(src, _line_start(src, net_device.start)) < \
             _line_start(src, net_device.start)
-        edits.append(Edit(path, at, at, _render("member", doc=doc), rule))
+        text = _render("member", doc=doc)
+        edits.append(Edit(path, at, at, "\n" + text if opens else text + "\n", rule))
         evidence.append(f"{path}:{line_of(src, at)} struct net_device (line "
                         f"{line_of(src, net_device.start)}) gains nd_lock")
     if find_struct(src, "nd_lock") is None and \
