@@ -372,10 +372,11 @@ class _Checker:
                                     f"{name} ({kind} of the nd_lock API) is used but not "
                                     "declared after the series",
                                     (f"expected in {header} or {file}", text.strip()))
+        structs: set[str] = set()
         for m in _STRUCT.finditer(code):
             name = m.group(1)
-            if name in api.structs and name not in seen:
-                seen.add(name)
+            if name in api.structs and name not in structs:
+                structs.add(name)
                 if self.struct(name, api.structs[name]) is None:
                     yield Violation(CHECK, file, None, number,
                                     f"struct {name} is used but not defined in full after "
