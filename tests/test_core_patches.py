@@ -285,3 +285,34 @@ def test_master_link_case_stages_1_2_complete(tmp_path: Path,
     assert check_completeness(repo, added) == []
     # the converted tree: the core has nothing left to add in either stage
     assert core_sites(plan(repo, 1)) == [] and core_sites(plan(repo, 2)) == []
+
+
+OLD_OUTPUT_API = """\
+/* Per-device lock replacing RTNL for configuration: mutex + devices + refcount */
+bool lock_netdev(struct net_device *dev, struct nd_lock **nd_lock);
+void unlock_netdev(struct nd_lock *nd_lock);
+extern struct nd_lock fallback_nd_lock;
+
+"""
+
+
+def test_old_output_is_completed(tricky: Path) -> None:
+    """A tree with the earlier faulty core patch (struct nd_lock only declared, the
+    member at the end of struct packet_type): struct nd_lock is defined above the
+    prototypes and their comment, and struct net_device gets the member."""
+    header = tricky / "include/linux/netdevice.h"
+    text = header.read_text()
+    text = text.replace("/**\n *\tstruct net_device - ", "struct nd_lock;\n\n/**\n"
+                        " *\tstruct net_device - ")
+    text = text.replace("int register_netdevice(", OLD_OUTPUT_API + "int register_netdevice(")
+    text = text.replace("\tstruct list_head\tlist;\n};\n\nstruct offload_callbacks",
+                        "\tstruct list_head\tlist;\n\tstruct nd_lock __rcu\t*nd_lock;\n};\n\n"
+                        "struct offload_callbacks")
+    header.write_text(text)
+    out = applied(tricky, plan(tricky, 1))
+    after = out["include/linux/netdevice.h"]
+    assert find_struct(after, "net_device").has_member("nd_lock")  # type: ignore[union-attr]
+    assert find_struct(after, "nd_lock") is not None
+    assert after.count(b"bool lock_netdev(") == 1
+    assert b"\trefcount_t\t\tusage;\n\tstruct rcu_head\t\trcu;\n};\n\n/* Per-device lock" in after
+    assert find_declaration(out["net/core/dev.c"], "fallback_nd_lock", extern=False)

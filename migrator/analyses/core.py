@@ -59,6 +59,16 @@ def _trees(src: bytes, word: str) -> Iterator[tree_sitter.Tree]:
             yield _tree(src, start, end)
 
 
+def _top_level(node: Node) -> Iterator[Node]:
+    """File-scope nodes: the root's children, looking into #if/#ifdef groups."""
+    for child in node.named_children:
+        if child.type in ("preproc_if", "preproc_ifdef", "preproc_else", "preproc_elif",
+                          "preproc_elifdef"):
+            yield from _top_level(child)
+        else:
+            yield child
+
+
 def _name(node: Node | None) -> str:
     return (node.text or b"").decode("utf-8", "replace") if node is not None else ""
 
@@ -146,7 +156,7 @@ def find_declaration(src: bytes, name: str, *, function: bool | None = None,
     """The first top-level declaration of `name` (a prototype when `function`, an
     object otherwise; `extern` filters on the storage class)."""
     for tree in _trees(src, name):
-        for node in tree.root_node.named_children:
+        for node in _top_level(tree.root_node):
             if node.type != "declaration":
                 continue
             is_extern = any(c.type == "storage_class_specifier" and _name(c) == "extern"
@@ -164,7 +174,7 @@ def find_declaration(src: bytes, name: str, *, function: bool | None = None,
 
 def find_function(src: bytes, name: str) -> Node | None:
     for tree in _trees(src, name):
-        for node in tree.root_node.named_children:
+        for node in _top_level(tree.root_node):
             if node.type == "function_definition" and \
                     declarator_name(node.child_by_field_name("declarator"))[0] == name:
                 return node
@@ -318,17 +328,27 @@ def netdevice_h(ctx: RuleContext) -> Iterable[Site]:
         edits.append(Edit(path, at, at, "\n" + text if opens else text + "\n", rule))
         evidence.append(f"{path}:{line_of(src, at)} struct net_device (line "
                         f"{line_of(src, net_device.start)}) gains nd_lock")
-    if find_struct(src, "nd_lock") is None and \
-            find_declaration(src, "lock_netdev", function=True) is None:
-        proto = find_declaration(src, "register_netdevice", function=True)
-        if proto is None:
+    has_struct = find_struct(src, "nd_lock") is not None
+    api = find_declaration(src, "lock_netdev", function=True)
+    if not has_struct or api is None:
+        anchor = api if api is not None else \
+            find_declaration(src, "register_netdevice", function=True)
+        if anchor is None:
             yield _review(ctx, path, "register_netdevice() prototype not found")
             return
-        at = _line_start(src, proto.start_byte)
-        edits.append(Edit(path, at, at, _render("declarations"), rule))
-        evidence.append(f"{path}:{line_of(src, at)} struct nd_lock and the nd_lock API "
-                        "before the register_netdevice() prototype")
-        includes = _missing_includes(src, ctx.options.get("includes", []))
+        at = _line_start(src, anchor.start_byte)
+        if api is None:
+            part, what = ("declarations" if not has_struct else "prototypes"), \
+                "the nd_lock API before the register_netdevice() prototype"
+            text = _render(part)
+        else:  # the prototypes are there, struct nd_lock is not (or only declared)
+            at = _doc_start(src, at)
+            part, what = "struct", "struct nd_lock before the nd_lock prototypes"
+            text = _render(part) + "\n"
+        edits.append(Edit(path, at, at, text, rule))
+        evidence.append(f"{path}:{line_of(src, at)} {what}")
+        includes = _missing_includes(src, ctx.options.get("includes", [])) \
+            if not has_struct else []
         if includes:
             at = _include_point(src)
             edits.append(Edit(path, at, at, "".join(f"#include <{h}>\n" for h in includes),
