@@ -316,3 +316,18 @@ def test_old_output_is_completed(tricky: Path) -> None:
     assert after.count(b"bool lock_netdev(") == 1
     assert b"\trefcount_t\t\tusage;\n\tstruct rcu_head\t\trcu;\n};\n\n/* Per-device lock" in after
     assert find_declaration(out["net/core/dev.c"], "fallback_nd_lock", extern=False)
+
+
+def test_layout_table_gets_the_member(tricky: Path) -> None:
+    """struct net_device asks for Documentation/networking/net_cachelines/net_device.rst
+    to list new fields: the row goes after the field the member follows."""
+    doc = tricky / "Documentation/networking/net_cachelines/net_device.rst"
+    doc.parent.mkdir(parents=True)
+    rows = ("Type                                Name                    Comments\n"
+            "struct hlist_head                   page_pools\n"
+            "struct dim_irq_moder*               irq_moder\n"
+            "u8                                  priv_len\n")
+    doc.write_text(rows)
+    out = applied(tricky, plan(tricky, 1))
+    assert out[str(doc.relative_to(tricky))].decode() == rows.replace(
+        "irq_moder\n", "irq_moder\nstruct nd_lock*                     nd_lock\n")

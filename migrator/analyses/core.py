@@ -201,6 +201,34 @@ def _doc_start(src: bytes, at: int) -> int:
         == b"" else at
 
 
+def _has_kernel_doc(src: bytes, at: int) -> bool:
+    """The nearest comment above `at` (blank lines allowed) is a kernel-doc comment."""
+    head = src[:_line_start(src, at)].rstrip()
+    if not head.endswith(b"*/"):
+        return False
+    start = head.rfind(b"/*")
+    return start >= 0 and head.startswith(b"/**", start) and \
+        src[_line_start(src, start):start].strip() == b""
+
+
+def _previous_field(struct: StructDef, at: int) -> str:
+    """Name of the last field declared before offset `at` in `struct`."""
+    names = [n for m in struct.members if m.end <= at for n in m.names]
+    return names[-1] if names else ""
+
+
+def _layout_row(doc: bytes, after: str) -> int:
+    """Where a row goes in a struct layout table (Documentation/networking/
+    net_cachelines/): after the row of field `after`, else after the last row."""
+    rows = list(re.finditer(rb"(?m)^\S[^\n]*?[ \t]{2,}(\S+)(?:[ \t][^\n]*)?$", doc))
+    for m in rows:
+        if m.group(1).decode("utf-8", "replace").split("[")[0] == after:
+            return _line_end(doc, m.start())
+    if not doc.endswith(b"\n"):
+        return len(doc)
+    return _line_end(doc, rows[-1].start()) if rows else len(doc)
+
+
 def _env() -> jinja2.Environment:
     return jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES_DIR)),
                               keep_trailing_newline=True, trim_blocks=True,
@@ -322,12 +350,18 @@ def netdevice_h(ctx: RuleContext) -> Iterable[Site]:
         return
     if not net_device.has_member("nd_lock"):
         at, opens = member_insertion(src, net_device)
-        doc = _doc_start(src, _line_start(src, net_device.start)) < \
-            _line_start(src, net_device.start)
+        doc = _has_kernel_doc(src, net_device.start)
         text = _render("member", doc=doc)
         edits.append(Edit(path, at, at, "\n" + text if opens else text + "\n", rule))
         evidence.append(f"{path}:{line_of(src, at)} struct net_device (line "
                         f"{line_of(src, net_device.start)}) gains nd_lock")
+        layout = str(ctx.options.get("layout_doc", ""))
+        lsrc = _source(ctx, layout) if layout else None
+        if lsrc is not None:
+            row = _layout_row(lsrc, _previous_field(net_device, at))
+            edits.append(Edit(layout, row, row, "struct nd_lock*".ljust(36) + "nd_lock\n",
+                              rule))
+            evidence.append(f"{layout}: nd_lock listed in the struct layout table")
     has_struct = find_struct(src, "nd_lock") is not None
     api = find_declaration(src, "lock_netdev", function=True)
     if not has_struct or api is None:
