@@ -4,6 +4,7 @@ caught, and the correct tree passes."""
 from __future__ import annotations
 
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -294,3 +295,11 @@ def test_api_is_data_and_not_a_rule() -> None:
     assert "lock_netdev" in api.functions and api.members["nd_lock"][0] == "net_device"
     assert api.objects["generic_newlink_deps"] == ("link_deps", "include/net/rtnetlink.h")
     assert all(rule.path.parent.name == "rules" for rule in load_rules())
+
+
+def test_checker_is_independent_of_the_edit_code() -> None:
+    code = ("import sys, migrator.verify.complete\n"
+            "bad = [m for m in sys.modules if m.startswith(('migrator.analyses', "
+            "'migrator.cedit', 'migrator.engine', 'migrator.edits'))]\n"
+            "assert not bad, bad\n")
+    subprocess.run([sys.executable, "-c", code], check=True)
