@@ -415,6 +415,10 @@ def check_completeness(tree_after: Path,
     checker = _Checker(tree_after, api if api is not None else load_api())
     out: list[Violation] = []
     for file in sorted(added):
+        reported: set[str] = set()  # one finding per file and fault: its first line
         for number, text in added[file]:
-            out.extend(checker.line(file, number, text))
+            for violation in checker.line(file, number, text):
+                if violation.message not in reported:
+                    reported.add(violation.message)
+                    out.append(violation)
     return out
