@@ -223,6 +223,21 @@ def test_generic_newlink_deps_defined_and_exported_when_used(tmp_path: Path) -> 
     assert core_sites(plan(tree, 2)) == []
 
 
+@needs_cases
+def test_generic_newlink_deps_added_to_existing_link_deps(tmp_path: Path) -> None:
+    """The tree has struct link_deps (an earlier stage 2 used driver tables only); now
+    a driver needs generic_newlink_deps: declared after struct link_deps and defined."""
+    tree = qmux_tree(tmp_path / "tree")
+    header = tree / "include/net/rtnetlink.h"
+    full = applied(tree, plan(tree, 2))["include/net/rtnetlink.h"].decode()
+    header.write_text(full.replace("extern struct link_deps generic_newlink_deps;\n\n", ""))
+    (site,) = core_sites(plan(tree, 2))
+    out = applied(tree, plan(tree, 2))
+    assert {e.file for e in site.edits} == {"include/net/rtnetlink.h", "net/core/rtnetlink.c"}
+    assert "\tstruct link_deps_table optional;\n};\n\nextern struct link_deps " \
+        "generic_newlink_deps;\n\n/**" in out["include/net/rtnetlink.h"].decode()
+
+
 def test_generic_newlink_deps_not_defined_when_unused(tmp_path: Path) -> None:
     """Only a driver table (data[IFLA_QUX_LINK]): rtnetlink.c is not touched."""
     tree = tmp_path / "tree"
@@ -235,6 +250,9 @@ def test_generic_newlink_deps_not_defined_when_unused(tmp_path: Path) -> None:
     assert "&qux_newlink_deps" in out["drivers/net/qux.c"].decode()
     assert "generic_newlink_deps" not in out["drivers/net/qux.c"].decode()
     assert "net/core/rtnetlink.c" not in out
+    # nor declared: every object the series declares is defined by it
+    assert b"generic_newlink_deps" not in out["include/net/rtnetlink.h"]
+    assert find_struct(out["include/net/rtnetlink.h"], "link_deps") is not None
     (site,) = core_sites(the_plan)
     assert {e.file for e in site.edits} == {"include/net/rtnetlink.h"}
 

@@ -415,8 +415,9 @@ def _fn_pointer_member(struct: StructDef, src: bytes, name: str) -> Member | Non
 def rtnetlink_core(ctx: RuleContext, uses_generic: bool, options: dict[str, object]
                    ) -> Site | None:
     """struct link_deps, MAX_LINK_DEPS and the two rtnl_link_ops members in
-    include/net/rtnetlink.h; generic_newlink_deps defined and exported in
-    net/core/rtnetlink.c when the series uses it. None when the tree has it all."""
+    include/net/rtnetlink.h; generic_newlink_deps declared there, and defined and
+    exported in net/core/rtnetlink.c, when the series uses it. None when the tree has
+    it all."""
     rule = ctx.rule.id
     src = _source(ctx, RTNETLINK_H)
     if src is None:
@@ -426,11 +427,18 @@ def rtnetlink_core(ctx: RuleContext, uses_generic: bool, options: dict[str, obje
     ops = find_struct(src, "rtnl_link_ops")
     if ops is None:
         return _review(ctx, RTNETLINK_H, "struct rtnl_link_ops definition not found")
-    if find_struct(src, "link_deps") is None:
+    deps = find_struct(src, "link_deps")
+    declare = uses_generic and find_declaration(src, GENERIC_DEPS, extern=True) is None
+    if deps is None:
         at = _doc_start(src, _line_start(src, ops.start))
-        edits.append(Edit(RTNETLINK_H, at, at, _render("link_deps"), rule))
+        edits.append(Edit(RTNETLINK_H, at, at, _render("link_deps", generic=declare), rule))
         evidence.append(f"{RTNETLINK_H}:{line_of(src, at)} struct link_deps before "
                         "struct rtnl_link_ops")
+    elif declare:
+        at = _line_end(src, deps.close)
+        edits.append(Edit(RTNETLINK_H, at, at,
+                          f"\nextern struct link_deps {GENERIC_DEPS};\n", rule))
+        evidence.append(f"{RTNETLINK_H}:{line_of(src, at)} declares {GENERIC_DEPS}")
     for callback in ("newlink", "changelink"):
         if ops.has_member(f"{callback}_deps"):
             continue
