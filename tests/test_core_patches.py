@@ -338,7 +338,8 @@ def test_old_output_is_completed(tricky: Path) -> None:
 
 def test_layout_table_gets_the_member(tricky: Path) -> None:
     """struct net_device asks for Documentation/networking/net_cachelines/net_device.rst
-    to list new fields: the row goes after the field the member follows."""
+    to list new fields: with the option set, the row goes after the field the member
+    follows."""
     doc = tricky / "Documentation/networking/net_cachelines/net_device.rst"
     doc.parent.mkdir(parents=True)
     rows = ("Type                                Name                    Comments\n"
@@ -346,6 +347,7 @@ def test_layout_table_gets_the_member(tricky: Path) -> None:
             "struct dim_irq_moder*               irq_moder\n"
             "u8                                  priv_len\n")
     doc.write_text(rows)
-    out = applied(tricky, plan(tricky, 1))
+    assert str(doc.relative_to(tricky)) not in applied(tricky, plan(tricky, 1))  # off
+    out = applied(tricky, plan(tricky, 1, layout_doc=str(doc.relative_to(tricky))))
     assert out[str(doc.relative_to(tricky))].decode() == rows.replace(
         "irq_moder\n", "irq_moder\nstruct nd_lock*                     nd_lock\n")
