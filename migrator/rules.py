@@ -139,6 +139,8 @@ def load_rule(path: Path) -> Rule:
 
 
 def load_rules(rules_dir: Path | None = None) -> list[Rule]:
+    """The rules: `*.toml` directly in the rules folder. Subfolders hold data the rules
+    and the verifier read (rules/data/: the API's names, lock pairs), never rules."""
     directory = rules_dir or RULES_DIR
     if not directory.is_dir():
         raise MigratorError(f"{directory}: rules directory not found")

@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from pathlib import Path
 
 from migrator.analyses.common import FnTree, Node, Unsafe, in_family, real_calls
-from migrator.edits import byte_offset
 from migrator.engine import Candidate, RuleContext
 from migrator.model import Edit, Site
 
@@ -175,48 +173,3 @@ def _result_var(ft: FnTree, *, reuse: bool) -> tuple[str, list[Edit]]:
         raise Unsafe("result needs a variable and `err` is already in use; "
                      "reusing it could change later behaviour")
     return "err", ft.add_local("int err;")
-
-
-CORE_MARK = "lock_netdev("
-
-
-def core(ctx: RuleContext) -> Iterable[Site]:
-    """SPEC §2 declarations at the register_netdevice() prototype (idempotent)."""
-    if not ctx.options.get("with_core"):
-        return
-    path = str(ctx.options.get("core_header", "include/linux/netdevice.h"))
-    try:
-        src = ctx.index.source(path)
-    except OSError:
-        return
-    text = src.decode("utf-8", "surrogateescape")
-    if CORE_MARK in text:
-        return
-    import jinja2
-
-    from migrator import TEMPLATES_DIR
-
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES_DIR)),
-                             keep_trailing_newline=True)
-    decls = env.get_template("netdevice_nd_lock.h.j2").render()
-    proto = text.find("int register_netdevice(struct net_device *dev);")
-    struct = text.find("struct net_device {")
-    if proto < 0 or struct < 0:
-        yield Site(stage=1, template="core", outcome="review", file=path, function="",
-                   line=1, start=0, end=0, rule=ctx.rule.id,
-                   reason="register_netdevice() prototype or struct net_device not found")
-        return
-    body_end = text.find("\n};", struct)
-    at_struct, at_end, at_proto = (byte_offset(text, i) for i in (struct, body_end, proto))
-    edits = [
-        Edit(path, at_struct, at_struct, "struct nd_lock;\n\n", ctx.rule.id),
-        Edit(path, at_end, at_end, "\n\tstruct nd_lock __rcu\t*nd_lock;", ctx.rule.id),
-        Edit(path, at_proto, at_proto, decls, ctx.rule.id),
-    ]
-    line = text.count("\n", 0, proto) + 1
-    yield Site(stage=1, template="core", outcome="rewrite", file=path,
-               function="register_netdevice", line=line, start=at_proto,
-               end=at_proto, rule=ctx.rule.id, edits=edits,
-               reason="nd_lock API declarations (SPEC §2)",
-               evidence=[f"{path}:{line} register_netdevice() prototype",
-                         f"{Path(path).name}: struct net_device gains nd_lock"])

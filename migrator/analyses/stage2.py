@@ -13,11 +13,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from pathlib import Path
-
-from jinja2 import Environment, FileSystemLoader
 
 from migrator import cedit
+from migrator.analyses import core
 from migrator.callgraph import FnKey, Root, key
 from migrator.edits import line_of
 from migrator.engine import Candidate, RuleContext
@@ -445,8 +443,6 @@ def _is_mandatory(src: bytes, fn: FunctionDef, table: str, attr: str) -> bool:
 
 def link_deps(ctx: RuleContext) -> list[Site]:
     sites: list[Site] = []
-    env = Environment(loader=FileSystemLoader(str(Path(__file__).resolve().parents[2] /
-                                              "templates")), keep_trailing_newline=True)
     for init in ctx.index.inits_of("rtnl_link_ops"):
         if init.is_array:
             continue
@@ -486,9 +482,11 @@ def link_deps(ctx: RuleContext) -> list[Site]:
         if tables:
             sites.append(_deps_site(ctx, init, tables, evidence))
     if any(s.outcome == "rewrite" for s in sites):
-        core = _core_site(ctx, env)
-        if core is not None:
-            sites.append(core)
+        uses_generic = any(f"&{core.GENERIC_DEPS}" in e.replacement
+                           for s in sites if s.outcome == "rewrite" for e in s.edits)
+        core_site = core.rtnetlink_core(ctx, uses_generic, ctx.options)
+        if core_site is not None:
+            sites.append(core_site)
     return sites
 
 
@@ -505,7 +503,7 @@ def _deps_site(ctx: RuleContext, init: StructInit, tables: dict[str, dict[str, l
     member_lines: dict[str, str] = {}
     for member, found in tables.items():
         if found == {"mandatory.tb": ["IFLA_LINK"]}:
-            member_lines[member] = "&generic_newlink_deps"
+            member_lines[member] = f"&{core.GENERIC_DEPS}"
             continue
         body = "".join(f"\t.{slot} = {{ {', '.join(ids)}, }},\n"
                        for slot, ids in sorted(found.items()))
@@ -544,43 +542,6 @@ def _deps_site(ctx: RuleContext, init: StructInit, tables: dict[str, dict[str, l
                 function=init.var, line=init.line, start=init.start, end=init.end,
                 rule=ctx.rule.id, reason=f"{init.var}: link_deps ({ids})",
                 evidence=[e for v in evidence.values() for e in v], edits=edits)
-
-
-RTNETLINK_H = "include/net/rtnetlink.h"
-
-
-def _core_site(ctx: RuleContext, env: Environment) -> Site | None:
-    path = ctx.engine.tree / RTNETLINK_H
-    if not path.is_file():
-        return None
-    src = path.read_bytes()
-    if b"struct link_deps" in src:
-        return None
-    decl = re.search(rb"(?m)^struct rtnl_link_ops \{", src)
-    members = [re.search(rb"(?m)^([ \t]*)int\s+\(\*" + m + rb"\)", src)
-               for m in (b"newlink", b"changelink")]
-    if decl is None or any(m is None for m in members):
-        return Site(stage=2, template="core", outcome="review", file=RTNETLINK_H, function="",
-                    line=1, start=0, end=0, rule=ctx.rule.id,
-                    reason="struct rtnl_link_ops or its newlink/changelink members not found")
-    template = env.get_template("rtnetlink_link_deps.h.j2")
-    # Insert above the struct's kernel-doc comment, which must stay attached to it.
-    insert_at = decl.start()
-    doc = re.search(rb"/\*\*(?:(?!\*/).)*\*/[ \t]*\n\Z", src[:insert_at], re.S)
-    if doc is not None:
-        insert_at = doc.start()
-    edits = [Edit(RTNETLINK_H, insert_at, insert_at,
-                  template.render(part="declarations"), ctx.rule.id)]
-    for name, m in zip(("newlink", "changelink"), members, strict=True):
-        assert m is not None
-        edits.append(Edit(RTNETLINK_H, m.start(), m.start(),
-                          template.render(part="member", name=name,
-                                          indent=m.group(1).decode()), ctx.rule.id))
-    return Site(stage=2, template="core", outcome="rewrite", file=RTNETLINK_H,
-                function="struct rtnl_link_ops", line=line_of(src, decl.start()),
-                start=decl.start(), end=decl.end(), rule=ctx.rule.id,
-                reason="declare struct link_deps and the rtnl_link_ops *_deps members",
-                evidence=["link_deps tables are used by this stage's rewrites"], edits=edits)
 
 
 # --- T6: a lock threaded through the helper that creates the device ----------------------
