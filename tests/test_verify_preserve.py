@@ -118,3 +118,22 @@ def test_kernel_doc_comment_that_gains_a_line_is_kept() -> None:
     shrunk = original.replace(" * @net: namespace\n", "")
     found = preserved(original, shrunk)
     assert len(found) == 1 and found[0].function is None and found[0].line == 1
+
+
+RENAMED_BEFORE = """\
+static void foo_exit_batch_rtnl(struct list_head *net_list)
+{
+\t/* the devices of every dying namespace */
+\tfoo_destroy(net_list);
+}
+"""
+
+
+def test_renamed_function_is_checked_as_the_same_function() -> None:
+    """A migration may rename a callback: the renamed function is compared with the
+    one it replaces, not reported as lost."""
+    kept = RENAMED_BEFORE.replace("foo_exit_batch_rtnl", "foo_exit_rtnl")
+    assert check_rewrite("x.c", RENAMED_BEFORE.encode(), kept.encode(), load_pairs()) == []
+    lost = kept.replace("\t/* the devices of every dying namespace */\n", "")
+    found = check_rewrite("x.c", RENAMED_BEFORE.encode(), lost.encode(), load_pairs())
+    assert [(v.check, v.function) for v in found] == [("preserve", "foo_exit_rtnl")]

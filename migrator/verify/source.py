@@ -166,6 +166,16 @@ def _keyed(found: list[Function]) -> dict[tuple[str, int], Function]:
     return out
 
 
+def _renamed(old: dict[tuple[str, int], Function], new: dict[tuple[str, int], Function]
+             ) -> dict[tuple[str, int], tuple[str, int]]:
+    """New key -> old key for functions a rewrite renamed: the functions that vanished
+    and those that appeared, paired in source order (a migration may rename a
+    callback, e.g. to the name of the hook it now implements)."""
+    gone = sorted((k for k in old if k not in new), key=lambda k: old[k].line)
+    added = sorted((k for k in new if k not in old), key=lambda k: new[k].line)
+    return dict(zip(added, gone, strict=False))
+
+
 def _path_text(path: tuple[int, ...]) -> str:
     shown = ", ".join(str(line) for line in path[:_PATH_SHOWN])
     more = f", ... ({len(path) - _PATH_SHOWN} more)" if len(path) > _PATH_SHOWN else ""
@@ -240,9 +250,10 @@ def check_rewrite(path: str, original: bytes, patched: bytes,
     same = frozenset(_chunks(original) & _chunks(patched))  # untouched: not parsed
     old_functions = _keyed(functions(original, same))
     new_functions = _keyed(functions(patched, same))
+    renamed = _renamed(old_functions, new_functions)
     violations: list[Violation] = []
     for key, new in new_functions.items():
-        old = old_functions.get(key)
+        old = old_functions.get(renamed.get(key, key))
         if old is not None and old.text == new.text:
             continue
         if new.has_error and (old is None or not old.has_error):
@@ -264,7 +275,7 @@ def check_rewrite(path: str, original: bytes, patched: bytes,
     violations.extend(_outside_functions(path, original, patched, old_functions.values(),
                                          new_functions.values()))
     for key, old in old_functions.items():
-        if key not in new_functions:
+        if key not in new_functions and key not in renamed.values():
             violations.append(Violation(
                 check="parse", file=path, function=old.name, line=old.line,
                 message=f"{old.name}(): no longer found as a function after the rewrite",
