@@ -80,13 +80,13 @@ def t0(ctx: RuleContext) -> Iterable[Site]:
             if rtnl_held_at(ft, ft.a(node)):
                 yield ctx.site(cand, outcome="review",
                                reason="register_netdev() called with RTNL already held "
-                               "(rtnl_lock() earlier in the function): T0 would take it "
-                               "again")
+                               "(rtnl_lock() earlier in the function): call "
+                               "register_netdevice() there instead")
                 continue
             held = callers_hold_rtnl(ctx, cand)
             if held:
                 yield ctx.site(cand, outcome="review", evidence=[*cand.evidence(), *held],
-                               reason="every caller holds RTNL: T0 would take it again")
+                               reason="every caller holds RTNL: call register_netdevice() instead")
                 continue
             edits = rewrite_t0(ft, node)
         except Unsafe as exc:
@@ -211,6 +211,6 @@ def core(ctx: RuleContext) -> Iterable[Site]:
     yield Site(stage=1, template="core", outcome="rewrite", file=path,
                function="register_netdevice", line=line, start=at_proto,
                end=at_proto, rule=ctx.rule.id, edits=edits,
-               reason="nd_lock API declarations (SPEC §2)",
+               reason="nd_lock API declarations",
                evidence=[f"{path}:{line} register_netdevice() prototype",
                          f"{Path(path).name}: struct net_device gains nd_lock"])
