@@ -499,6 +499,12 @@ def plain(text: str) -> str:
     return re.sub(r"\bT\d+\b", lambda m: str(words.get(m.group(0), "this conversion")), text)
 
 
+def review_reason(site: Site) -> str:
+    """Why a review site needs a human, for the cover letter's list (which already says
+    what to decide)."""
+    return re.sub(r"^(?:rewrite )?not (?:rewritten|applied): ", "", plain(site.reason))
+
+
 def notes(group: PatchGroup) -> str:
     """The evidence of a group's sites, for below the `---` line of its patch."""
     seen: set[str] = set()
@@ -720,7 +726,7 @@ def write_stage(
             skipped=built.plan.skipped_files,
             show_review=number == 1,
             first_subject=cover_subjects[0],
-            plain=plain,
+            reason=review_reason,
         )
         fill_cover_letter(cover, cover_subject(built.stage, number, part_count), body)
         if maintainers is not None:
