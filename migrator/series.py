@@ -413,11 +413,15 @@ def _call_list(names: Sequence[str]) -> str:
     return ", ".join(calls[:-1]) + " and " + calls[-1] if len(calls) > 1 else "".join(calls)
 
 
+# Rules whose texts are their own (keyed by rule id, or rule id:template).
+OWN_TEXTS = frozenset({"stage4-dellink-unregister", "stage2-link-deps:core",
+                       "stage5-t9-netns-move:T7", "stage6-core-register-replay:core"})
+
+
 def _text_key(group: PatchGroup) -> list[str]:
     """Keys of the texts for `group`: a rule's own texts (keyed by rule id, or rule
     id:template) where its template's would be wrong, else the templates by weight."""
-    summaries = {"stage4-dellink-unregister", "stage2-link-deps:core",
-                 "stage5-t9-netns-move:T7", "stage6-core-register-replay:core"}
+    summaries = OWN_TEXTS
     kinds = sorted({(site.rule, site.template) for site in group.sites})
     if len(kinds) == 1:
         for key in (f"{kinds[0][0]}:{kinds[0][1]}", kinds[0][0]):
@@ -471,7 +475,9 @@ def commit_message(
     for key in sorted(keys, key=lambda k: BODY_ORDER.index(k) if k in BODY_ORDER else 99):
         sites = [site for site in group.sites if site.template == key] or group.sites
         what.append(" ".join(module.what(key, message_context(group, sites)).split()))
-    why = " ".join(module.why(stage, everything).split())
+    # a rule's own text (core declarations, .dellink) says why by itself
+    own_text = bool(set(keys) & (OWN_TEXTS | {"core"}))
+    why = "" if own_text else " ".join(module.why(stage, everything).split())
     # Two short paragraphs: why (with the first, direct consequence), then the rest.
     first = " ".join(part for part in (why, what[0] if what else "") if part)
     message = render(
