@@ -8,8 +8,9 @@ spaces).  checkpatch --strict checks that alignment (PARENTHESIS_ALIGNMENT).
 `fit_lines()` looks at the lines an edit added or changed (not at the rest of the
 file) and breaks those that pass the limit after a comma, continuing under the
 opening parenthesis the comma belongs to.  A line whose original was already longer
-than the limit is left as it is (its author chose so), and so is a line that cannot be
-broken (no comma inside parentheses, a comment or a string in the way).
+than the limit is left as it is (its author chose so) unless it moved to another
+indentation, and so is a line that cannot be broken (no comma inside parentheses, a
+comment or a string in the way).
 """
 
 from __future__ import annotations
@@ -87,8 +88,11 @@ def wrap_line(line: str, width: int = WIDTH) -> list[str]:
 
 
 def _replaces_long_line(line: str, candidates: list[str], width: int) -> bool:
-    """`line` is an edited version of one of `candidates` that was already too long."""
-    return any(columns(old) > width and
+    """`line` is an edited version of one of `candidates` that was already too long, at
+    the same indentation (a line moved into a new block is wrapped anew)."""
+    indent = line[: len(line) - len(line.lstrip())]
+    return any(columns(old) > width and old.startswith(indent) and
+               not old[len(indent):][:1].isspace() and
                difflib.SequenceMatcher(None, old, line, autojunk=False).ratio() >= 0.6
                for old in candidates)
 

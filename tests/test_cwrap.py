@@ -42,3 +42,12 @@ def test_fit_lines_touches_only_added_or_changed_lines() -> None:
     assert renamed in lines  # its original was already longer than 80 columns
     assert "\terr = g(a," in lines
     assert all(columns(x) <= 80 for x in lines if x != renamed)
+
+
+def test_a_long_line_moved_into_a_block_is_wrapped() -> None:
+    long_old = "\terr = __dev_change_net_namespace(dev, net, pattern, new_ifindex, extack);"
+    original = f"int f(void)\n{{\n{long_old}\n}}\n".encode()
+    moved = "\t" + long_old
+    rewritten = f"int f(void)\n{{\n\tif (lock_netdev(dev, &nd_lock)) {{\n{moved}\n\t}}\n}}\n"
+    lines = fit_lines(original, rewritten.encode()).decode().split("\n")
+    assert all(columns(x) <= 80 for x in lines), lines
