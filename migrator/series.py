@@ -441,6 +441,14 @@ def message_context(group: PatchGroup, sites: Sequence[Site] | None = None) -> d
                    {m.group(1) for site in group.sites if site.template == "link_deps"
                     for m in _KIND.finditer(site.reason)}, key=lambda kind: kind != "newlink")
     callback_names = list(dict.fromkeys(name for _, name in callbacks))
+    deps_kinds = sorted({m.group(1) for site in group.sites if site.template == "link_deps"
+                         for m in _KIND.finditer(site.reason)}, key=lambda k: k != "newlink")
+    known = {kind: [name for k, name in callbacks if k == kind] for kind in deps_kinds}
+    if deps_kinds and all(known.values()):
+        deps_who = _call_list(list(dict.fromkeys(n for names in known.values() for n in names)))
+    else:
+        deps_who = "The " + " and ".join(f".{kind}" for kind in deps_kinds) + (
+            " callbacks" if len(deps_kinds) > 1 else " callback")
     attrs = sorted({m.group(1) or m.group(2) for site in group.sites
                     if site.template == "link_deps" for m in _ATTR.finditer(site.reason)})
     helpers = sorted({m.group(1) for site in group.sites if site.template == "T6"
@@ -454,6 +462,8 @@ def message_context(group: PatchGroup, sites: Sequence[Site] | None = None) -> d
         "several": len(callback_names) > 1 or len(kinds) > 1,
         "kinds": " and ".join(f".{kind}" for kind in kinds) or ".newlink",
         "attrs": " and ".join(attrs),
+        "deps_who": deps_who if deps_kinds else "",
+        "deps_plural": " and " in deps_who if deps_kinds else False,
         "helper": _functions(helpers) if len(helpers) == 1 else "",
         "register": "__register_netdevice" in replacements,
         "unregister": "__unregister_netdevice" in replacements,
@@ -661,16 +671,35 @@ def tree_subject_prefix(prefix: str, maintainers: Maintainers | None,
     return str(prefix)
 
 
-def review_by_driver(tree: Path, sites: Iterable[Site]) -> list[tuple[str, list[Site]]]:
-    """Review sites grouped by the patch (driver or subsystem) they would belong to."""
-    grouped: dict[str, list[Site]] = defaultdict(list)
-    for site in sites:
+@dataclass(slots=True)
+class ReviewItem:
+    """Sites of one driver left for review for the same reason: one entry of the list."""
+
+    sites: list[Site]
+    action: str  # what the reviewer has to decide
+    reason: str  # why the tool did not
+
+    @property
+    def where(self) -> str:
+        """"f() at a.c:1" or "f() at a.c:1, g() at a.c:9"."""
+        return ", ".join(f"{site.function}() at {site.file}:{site.line}" for site in self.sites)
+
+
+def review_by_driver(tree: Path, sites: Iterable[Site]) -> list[tuple[str, list[ReviewItem]]]:
+    """Review sites grouped by the patch (driver or subsystem) they would belong to; sites
+    of a driver with the same action and reason make one item."""
+    actions = texts().review_actions
+    grouped: dict[str, dict[tuple[str, str], list[Site]]] = defaultdict(dict)
+    for site in sorted(sites, key=lambda s: (s.file, s.line)):
         key = group_key(tree, site.file)
         name = path_prefix(key).removesuffix(":")
         where = key.rsplit("/", 1)[0] + "/" if key.endswith(".ko") else key
-        grouped[f"{name} ({where})"].append(site)
-    return [(driver, sorted(members, key=lambda s: (s.file, s.line)))
-            for driver, members in sorted(grouped.items())]
+        item = (str(actions.get(site.template, "decide how to convert this site")),
+                review_reason(site))
+        grouped[f"{name} ({where})"].setdefault(item, []).append(site)
+    return [(driver, [ReviewItem(members, action, reason)
+                      for (action, reason), members in items.items()])
+            for driver, items in sorted(grouped.items())]
 
 
 def write_stage(
@@ -732,7 +761,6 @@ def write_stage(
             skipped=built.plan.skipped_files,
             show_review=number == 1,
             first_subject=cover_subjects[0],
-            reason=review_reason,
         )
         fill_cover_letter(cover, cover_subject(built.stage, number, part_count), body)
         if maintainers is not None:

@@ -253,3 +253,42 @@ def test_plain_words_for_template_ids() -> None:
     text = series.plain("vtun_locate() reaches register_netdevice() (renamed by T1); T6 "
                         "family: a, b; T7 caller not bracketed")
     assert not re.search(r"\bT\d\b", text), text
+
+
+def test_log_says_what_this_driver_does(tmp_path: Path) -> None:
+    """Subjects and logs name the driver's own callbacks and functions; the evidence
+    stays out of the log."""
+    t1 = site("drivers/net/bond.c", "T1", function="bond_newlink",
+              text="__register_netdevice(", evidence=(
+                  "call chain: bond_newlink -> register_netdevice",
+                  "callback: rtnl_link_ops bond_link_ops (drivers/net/bond.c:9) "
+                  ".newlink = bond_newlink"))
+    deps = site("drivers/net/bond.c", "link_deps", function="bond_link_ops", text="d")
+    deps.reason = ("bond_link_ops: link_deps (newlink: optional.data IFLA_BOND_PRIMARY; "
+                   "changelink: optional.data IFLA_BOND_PRIMARY)")
+    only = series.PatchGroup(key="drivers/net/bond.c", sites=[t1], files=["drivers/net/bond.c"])
+    subject, message = series.commit_message(only, 2, "bonding:", "Signed-off-by: A <a@b>")
+    assert subject == "bonding: Use __register_netdevice() in .newlink"
+    assert "bond_newlink()" in message and "changelink" not in message
+    both = series.PatchGroup(key="drivers/net/bond.c", sites=[t1, deps],
+                             files=["drivers/net/bond.c"])
+    subject, message = series.commit_message(both, 2, "bonding:", "Signed-off-by: A <a@b>")
+    assert subject == "bonding: Declare the devices .newlink and .changelink look up"
+    flat = " ".join(message.split())
+    assert ("The .newlink and .changelink callbacks look up another device by the ifindex "
+            "in IFLA_BOND_PRIMARY.") in flat
+    assert "drivers/net/bond.c:9" not in message and "call chain" not in message
+    assert "drivers/net/bond.c:9" in series.notes(both)
+
+
+def test_review_list_groups_a_drivers_sites_with_one_reason(tmp_path: Path) -> None:
+    sites = [site("net/ipv6/sit.c", "T6", function=name) for name in ("get", "add")]
+    sites.append(site("net/ipv6/sit.c", "T4", function="fb"))
+    for item in sites:
+        item.outcome = "review"
+    sites[2].reason = "T4 needs a human: no NULL check"
+    [(driver, items)] = series.review_by_driver(tmp_path, sites)
+    assert driver == "ipv6 (net/ipv6/)"  # no Makefile: the leaf directory is one group
+    assert [item.where for item in items] == ["get() at net/ipv6/sit.c:1, add() at "
+                                              "net/ipv6/sit.c:1", "fb() at net/ipv6/sit.c:1"]
+    assert items[1].reason == "no NULL check"
