@@ -52,7 +52,8 @@ def apply_edits(original: bytes, edits: Iterable[Edit]) -> bytes:
         if edit.start < pos or edit.end > len(original):
             raise EditConflict(f"{edit.file}: edit {edit.start}-{edit.end} out of range")
         out.append(original[pos : edit.start])
-        out.append(edit.replacement.encode("utf-8"))
+        # replacement text may quote source decoded with surrogateescape (non-UTF-8 bytes)
+        out.append(edit.replacement.encode("utf-8", "surrogateescape"))
         pos = edit.end
     out.append(original[pos:])
     return b"".join(out)
