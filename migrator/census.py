@@ -31,16 +31,68 @@ class StageCensus:
 
 
 @dataclass(slots=True)
+class Handler:
+    """One registration of an rtnetlink message handler: an rtnl_register() or
+    rtnl_register_module() call, or a row of a struct rtnl_msg_handler table."""
+
+    where: str  # file:line
+    doit: str  # "" when NULL
+    dumpit: str
+    flags: str
+
+
+@dataclass(slots=True)
 class HandlerCensus:
-    doit: int = 0
-    doit_unlocked: int = 0
-    dumpit: int = 0
-    dumpit_unlocked: int = 0
-    registrations: list[str] = field(default_factory=list)  # file:line of each
+    doit_flags: set[str] = field(default_factory=lambda: {"RTNL_FLAG_DOIT_UNLOCKED"})
+    dump_flags: set[str] = field(default_factory=lambda: {"RTNL_FLAG_DUMP_UNLOCKED"})
+    handlers: list[Handler] = field(default_factory=list)
+
+    def _unlocked(self, handler: Handler, flags: set[str]) -> bool:
+        return bool(set(re.findall(r"\w+", handler.flags)) & flags)
+
+    @property
+    def doit(self) -> int:
+        return sum(1 for h in self.handlers if h.doit)
+
+    @property
+    def doit_unlocked(self) -> int:
+        return sum(1 for h in self.handlers if h.doit and self._unlocked(h, self.doit_flags))
+
+    @property
+    def dumpit(self) -> int:
+        return sum(1 for h in self.handlers if h.dumpit)
+
+    @property
+    def dumpit_unlocked(self) -> int:
+        return sum(1 for h in self.handlers if h.dumpit and self._unlocked(h, self.dump_flags))
+
+    @property
+    def registrations(self) -> list[str]:
+        return [h.where for h in self.handlers]
+
+    def distinct(self, kind: str) -> tuple[int, int]:
+        """(functions registered only with the unlocked flag, functions) of `kind`."""
+        flags = self.doit_flags if kind == "doit" else self.dump_flags
+        locked: dict[str, bool] = {}
+        for handler in self.handlers:
+            name = getattr(handler, kind)
+            if name:
+                unlocked = self._unlocked(handler, flags)
+                locked[name] = locked.get(name, True) and unlocked
+        return sum(locked.values()), len(locked)
 
     def summary(self) -> str:
+        """Counted by registration, as upstream counts them."""
         return (f"{self.doit_unlocked} out of {self.doit} doit()s, {self.dumpit_unlocked} out of "
-                f"{self.dumpit} dumpit()s run without RTNL")
+                f"{self.dumpit} dumpit()s run without RTNL (by registration)")
+
+    def distinct_summary(self) -> str:
+        """Counted by function: one registered several times counts once, as converted
+        when every registration of it runs without RTNL."""
+        doit_done, doit_all = self.distinct("doit")
+        dump_done, dump_all = self.distinct("dumpit")
+        return (f"{doit_done} out of {doit_all} doit()s, {dump_done} out of {dump_all} "
+                "dumpit()s run without RTNL (by distinct function)")
 
 
 def _calls(engine: Engine, *names: str) -> list[CallSite]:
@@ -194,30 +246,101 @@ def unlocked_flags(engine: Engine) -> tuple[set[str], set[str]]:
     return doit, dump
 
 
+_TABLE_FIELDS = ("owner", "protocol", "msgtype", "doit", "dumpit", "flags")
+_COMMENT = re.compile(r"/\*.*?\*/|//[^\n]*", re.DOTALL)
+
+
+def _split_top(text: str, sep: str = ",") -> list[str]:
+    """Split at `sep` outside (), [] and {}."""
+    parts, depth, current = [], 0, []
+    for char in text:
+        if char in "([{":
+            depth += 1
+        elif char in ")]}":
+            depth -= 1
+        if char == sep and depth == 0:
+            parts.append("".join(current))
+            current = []
+        else:
+            current.append(char)
+    parts.append("".join(current))
+    return [part.strip() for part in parts]
+
+
+def table_fields(engine: Engine) -> tuple[str, ...]:
+    """Member order of struct rtnl_msg_handler, read from include/net/rtnetlink.h (for
+    rows written without designators: `{THIS_MODULE, PF_MPLS, RTM_NEWROUTE, f, NULL, 0}`)."""
+    try:
+        text = (engine.tree / "include/net/rtnetlink.h").read_text(errors="replace")
+    except OSError:
+        return _TABLE_FIELDS
+    match = re.search(r"struct\s+rtnl_msg_handler\s*\{(.*?)\};", _COMMENT.sub("", text),
+                      re.DOTALL)
+    if not match:
+        return _TABLE_FIELDS
+    names = []
+    for declaration in match.group(1).split(";"):
+        words = re.findall(r"[A-Za-z_]\w*", declaration)
+        if words:
+            names.append(words[-1])
+    return tuple(names) or _TABLE_FIELDS
+
+
+def table_rows(text: str, fields: tuple[str, ...]) -> list[dict[str, str]]:
+    """The rows of an array initializer `{ {...}, {...} }`, designated or positional."""
+    text = _COMMENT.sub("", text)
+    text = "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("#"))
+    body = text.strip()
+    if body.startswith("{") and body.endswith("}"):
+        body = body[1:-1]
+    rows = []
+    for element in _split_top(body):
+        if not (element.startswith("{") and element.endswith("}")):
+            continue
+        row: dict[str, str] = {}
+        position = 0
+        for item in _split_top(element[1:-1]):
+            if not item:
+                continue
+            designated = re.match(r"^\.(\w+)\s*=\s*(.*)$", item, re.DOTALL)
+            if designated:
+                name, value = designated.groups()
+                position = fields.index(name) + 1 if name in fields else position
+            else:
+                name, value = (fields[position] if position < len(fields) else ""), item
+                position += 1
+            if name:
+                row[name] = " ".join(value.split())
+        rows.append(row)
+    return rows
+
+
+def _function(value: str) -> str:
+    """A doit/dumpit argument: the function's name, "" for NULL / 0."""
+    value = value.strip()
+    return "" if value in ("", "NULL", "0") else value
+
+
 def handler_census(engine: Engine) -> HandlerCensus:
+    """Registrations of rtnetlink handlers, counted as upstream counts them: each
+    rtnl_register() / rtnl_register_module() call and each row of a struct
+    rtnl_msg_handler table is one; the flags say whether it runs without RTNL."""
     doit_flags, dump_flags = unlocked_flags(engine)
-    census = HandlerCensus()
-
-    def count(doit: str, dumpit: str, flags: str, where: str) -> None:
-        words = set(re.findall(r"\w+", flags))
-        if doit and doit not in ("NULL", "0"):
-            census.doit += 1
-            census.doit_unlocked += bool(words & doit_flags)
-        if dumpit and dumpit not in ("NULL", "0"):
-            census.dumpit += 1
-            census.dumpit_unlocked += bool(words & dump_flags)
-        census.registrations.append(where)
-
+    census = HandlerCensus(doit_flags=doit_flags, dump_flags=dump_flags)
     for call in _calls(engine, "rtnl_register", "rtnl_register_module"):
         args = list(call.args)
         if call.callee == "rtnl_register_module":
             args = args[1:]
         if len(args) < 4:
             continue
-        flags = args[4] if len(args) > 4 else "0"
-        count(args[2], args[3], flags, f"{call.file}:{call.line}")
+        census.handlers.append(Handler(f"{call.file}:{call.line}", _function(args[2]),
+                                       _function(args[3]), args[4] if len(args) > 4 else "0"))
+    fields = table_fields(engine)
     for init in engine.index.inits_of("rtnl_msg_handler"):
-        for element in init.elements():
-            count(element.get("doit", ""), element.get("dumpit", ""), element.get("flags", ""),
-                  f"{init.file}:{init.line}")
+        if not init.is_array:
+            continue
+        text = engine.index.source(init.file)[init.body_start : init.body_end]
+        for row in table_rows(text.decode("utf-8", "replace"), fields):
+            census.handlers.append(Handler(f"{init.file}:{init.line}", _function(
+                row.get("doit", "")), _function(row.get("dumpit", "")), row.get("flags", "0")))
     return census

@@ -7,6 +7,7 @@ import itertools
 from collections import defaultdict
 from collections.abc import Iterable
 
+from migrator.cwrap import fit_lines
 from migrator.errors import EditConflict, RewriteRefused
 from migrator.model import Edit
 from migrator.srctext import CODEC
@@ -59,10 +60,12 @@ def apply_edits(original: bytes, edits: Iterable[Edit]) -> bytes:
 
 
 def rewrite_checked(path: str, original: bytes, edits: Iterable[Edit]) -> bytes:
-    """Apply edits, then re-parse: a result with more parse errors is refused."""
+    """Apply edits, wrap the lines they make longer than 80 columns, then re-parse: a
+    result with more parse errors is refused."""
     from migrator.parse import count_errors
 
-    rewritten = apply_edits(original, edits)
+    # added lines kept within 80 columns (coding-style.rst), wrapped as the kernel does
+    rewritten = fit_lines(original, apply_edits(original, edits))
     before, after = count_errors(original), count_errors(rewritten)
     if after > before:
         raise RewriteRefused(

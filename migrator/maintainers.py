@@ -127,6 +127,12 @@ class Maintainers:
             return None
         return cls(parse(path.read_text(encoding="utf-8", errors="replace"), tree))
 
+    def covered_by(self, path: str, titles: Iterable[str]) -> bool:
+        """True when a section titled one of `titles` covers `path` (its X: honoured)."""
+        wanted = set(titles)
+        return any(section.match_depth(path) for section in self.sections
+                   if section.title in wanted)
+
     def recipients(self, paths: Iterable[str]) -> Recipients:
         """To (maintainers) and Cc (reviewers, lists) for a patch touching `paths`."""
         to: list[str] = []

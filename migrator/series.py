@@ -430,6 +430,17 @@ def path_prefix(key: str) -> str:
     return f"{key.rsplit('/', 1)[-1].rsplit('.', 1)[0]}:"
 
 
+def subject_prefix_of(repo: git_Repo, group: PatchGroup, rev: str = "HEAD") -> str:
+    """`prefix:` of a group's subject: what the history of the files it touches uses,
+    else the history of their directory, else one derived from the path."""
+    for paths in (list(group.files), history_paths(group)):
+        found = history_prefix(log_subjects(repo, paths, rev=rev))
+        if found:
+            return found
+    directories = sorted({path.rsplit("/", 1)[0] + "/" for path in group.files if "/" in path})
+    return history_prefix(log_subjects(repo, directories, rev=rev)) or path_prefix(group.key)
+
+
 def history_paths(group: PatchGroup) -> list[str]:
     """What to ask `git log` about: the driver directory or the files."""
     if group.key.endswith("/"):
@@ -439,32 +450,157 @@ def history_paths(group: PatchGroup) -> list[str]:
     return list(group.files)
 
 
+# The template that names a patch (its subject), and the order of the texts in its log.
+BODY_ORDER = ("T0", "T1", "T2", "T6", "T3", "T4", "T5", "T7", "T8", "T9", "link_deps")
+PRIMARY = ("T6", "T2", "T3", "T4", "T5", "T7", "T8", "T9", "T0", "link_deps", "T1")
+_CALLBACK = re.compile(r"\.(newlink|changelink)(?: = |\(\) | callback )(\w+)")
+_KIND = re.compile(r"\b(newlink|changelink): ")
+_ATTR = re.compile(r"\b(?:tb|data)\[(IFLA_\w+)\]|\b(IFLA_\w+)\b")
+_HELPER_CALL = re.compile(r"^(\w+)\(\) call: \.(?:newlink|changelink) callback")
+
+
+def _functions(names: Iterable[str]) -> str:
+    """"a()", "a() and b()", "a(), b() and c()"."""
+    calls = [f"{name}()" for name in sorted(set(names)) if name]
+    if len(calls) <= 1:
+        return "".join(calls)
+    return ", ".join(calls[:-1]) + " and " + calls[-1]
+
+
+def _call_list(names: Sequence[str]) -> str:
+    """Like _functions() but in the order given."""
+    calls = [f"{name}()" for name in names]
+    return ", ".join(calls[:-1]) + " and " + calls[-1] if len(calls) > 1 else "".join(calls)
+
+
+# Rules whose texts are their own (keyed by rule id, or rule id:template).
+OWN_TEXTS = frozenset({"stage4-dellink-unregister", "stage2-link-deps:core",
+                       "stage5-t9-netns-move:T7", "stage6-core-register-replay:core"})
+
+
+def _text_key(group: PatchGroup) -> list[str]:
+    """Keys of the texts for `group`: a rule's own texts (keyed by rule id, or rule
+    id:template) where its template's would be wrong, else the templates by weight."""
+    summaries = OWN_TEXTS
+    kinds = sorted({(site.rule, site.template) for site in group.sites})
+    if len(kinds) == 1:
+        for key in (f"{kinds[0][0]}:{kinds[0][1]}", kinds[0][0]):
+            if key in summaries:
+                return [key]
+    return group.templates
+
+
+def message_context(group: PatchGroup, sites: Sequence[Site] | None = None) -> dict[str, object]:
+    """What the texts of templates/texts.j2 say about `sites` (default: the group's)."""
+    chosen = list(group.sites if sites is None else sites)
+    words = [site.reason for site in group.sites]
+    words += [line for site in group.sites for line in site.evidence]
+    callbacks = sorted({(m.group(1), m.group(2)) for text in words
+                        for m in _CALLBACK.finditer(text)}, key=lambda c: (c[0] != "newlink", c))
+    kinds = sorted({kind for kind, _ in callbacks} |
+                   {m.group(1) for site in group.sites if site.template == "link_deps"
+                    for m in _KIND.finditer(site.reason)}, key=lambda kind: kind != "newlink")
+    callback_names = list(dict.fromkeys(name for _, name in callbacks))
+    deps_kinds = sorted({m.group(1) for site in group.sites if site.template == "link_deps"
+                         for m in _KIND.finditer(site.reason)}, key=lambda k: k != "newlink")
+    known = {kind: [name for k, name in callbacks if k == kind] for kind in deps_kinds}
+    if deps_kinds and all(known.values()):
+        deps_who = _call_list(list(dict.fromkeys(n for names in known.values() for n in names)))
+    else:
+        deps_who = "The " + " and ".join(f".{kind}" for kind in deps_kinds) + (
+            " callbacks" if len(deps_kinds) > 1 else " callback")
+    attrs = sorted({m.group(1) or m.group(2) for site in group.sites
+                    if site.template == "link_deps" for m in _ATTR.finditer(site.reason)})
+    helpers = sorted({m.group(1) for site in group.sites if site.template == "T6"
+                      if (m := _HELPER_CALL.match(site.reason))})
+    replacements = " ".join(edit.replacement for site in chosen for edit in site.edits)
+    names = {site.function for site in chosen if site.function}
+    return {
+        "fns": _functions(names) or "The driver",
+        "plural": len(names) > 1,
+        "callbacks": _call_list(callback_names),
+        "several": len(callback_names) > 1 or len(kinds) > 1,
+        "kinds": " and ".join(f".{kind}" for kind in kinds) or ".newlink",
+        "attrs": " and ".join(attrs),
+        "deps_who": deps_who if deps_kinds else "",
+        "deps_plural": " and " in deps_who if deps_kinds else False,
+        "helper": _functions(helpers) if len(helpers) == 1 else "",
+        "register": "__register_netdevice" in replacements,
+        "unregister": "__unregister_netdevice" in replacements,
+    }
+
+
 def commit_message(
     group: PatchGroup, stage: int, prefix: str, signoff: str, where: str = ""
 ) -> tuple[str, str]:
     """(subject, full message) of one group's commit; `where` ends the subject when
     another commit of the stage would have the same one (" in do_setlink()")."""
     module = texts()
-    # A rule may have texts of its own (keyed by rule id) where its template's texts
-    # would be wrong (the .dellink rename is a T1 rename with another reason).
-    kinds = sorted({(site.rule, site.template) for site in group.sites})
-    own_keys = [f"{kinds[0][0]}:{kinds[0][1]}", kinds[0][0]] if len(kinds) == 1 else []
-    own = [k for k in own_keys if k in module.summaries]
-    templates = own[:1] or group.templates
-    if len(templates) == 1:
-        summary = module.summaries.get(templates[0], module.stage_summaries[stage])
-    else:
-        summary = module.stage_summaries.get(stage, "Convert to nd_lock")
+    keys = _text_key(group)
+    primary = min(keys, key=lambda k: PRIMARY.index(k) if k in PRIMARY else len(PRIMARY))
+    everything = message_context(group)
+    summary = " ".join(module.summary(primary, everything).split())
     subject = f"{prefix} {summary}{where}"
+    what = []
+    for key in sorted(keys, key=lambda k: BODY_ORDER.index(k) if k in BODY_ORDER else 99):
+        sites = [site for site in group.sites if site.template == key] or group.sites
+        what.append(" ".join(module.what(key, message_context(group, sites)).split()))
+    # a rule's own text (core declarations, .dellink) says why by itself
+    own_text = bool(set(keys) & (OWN_TEXTS | {"core"}))
+    why = "" if own_text else " ".join(module.why(stage, everything).split())
+    # Two short paragraphs: why (with the first, direct consequence), then the rest.
+    first = " ".join(part for part in (why, what[0] if what else "") if part)
     message = render(
         "commit.j2",
         subject=subject,
-        stage=stage,
-        group=group,
-        templates=templates,
+        paragraphs=[paragraph for paragraph in (first, " ".join(what[1:])) if paragraph],
         signoff=signoff,
     )
     return subject, message
+
+
+def plain(text: str) -> str:
+    """A reason or evidence line without the tool's vocabulary (template ids, spec
+    sections), for logs, notes and cover letters."""
+    words = texts().template_words
+    text = re.sub(r"\s*\(SPEC §[\d.]+\)", "", text)
+    text = re.sub(r"\bSPEC §[\d.]+", "the nd_lock design", text)
+    text = re.sub(r"^T\d+(?: \([^)]*\))?: ", "", text)
+    text = re.sub(r"\bT\d+ needs a human: ", "", text)
+    text = re.sub(r"\bT\d+ (?:entry point )?not applied: ", "not rewritten: ", text)
+    text = re.sub(r"^planned T\d+ rewrite: ", "planned rewrite: ", text)
+    text = re.sub(r"\bT6 family: ", "helpers that take the lock: ", text)
+    text = re.sub(r"\bby T\d+\b", "in this series", text)
+    text = re.sub(r"\bT\d+ (caller|rewrite)", r"\1", text)
+    return re.sub(r"\bT\d+\b", lambda m: str(words.get(m.group(0), "this conversion")), text)
+
+
+def review_reason(site: Site) -> str:
+    """Why a review site needs a human, for the cover letter's list (which already says
+    what to decide)."""
+    return re.sub(r"^(?:rewrite )?not (?:rewritten|applied): ", "", plain(site.reason))
+
+
+def notes(group: PatchGroup) -> str:
+    """The evidence of a group's sites, for below the `---` line of its patch."""
+    seen: set[str] = set()
+    evidence = []
+    for site in group.sites:  # a line shared by several sites is shown once, first
+        evidence.append([line for line in site.evidence if line not in seen])
+        seen.update(site.evidence)
+    return render("notes.j2", sites=list(zip(group.sites, evidence, strict=True)), plain=plain)
+
+
+def insert_notes(patch_file: Path, text: str) -> None:
+    """Put `text` right after the `---` line that ends the commit log of a patch file,
+    where `git am` drops it and reviewers read it."""
+    content = patch_file.read_text(encoding="utf-8")
+    marker = content.find("\n---\n")
+    if marker < 0:
+        raise MigratorError(f"{patch_file}: no '---' line in git format-patch output")
+    at = marker + len("\n---\n")
+    patch_file.write_text(content[:at] + text.rstrip("\n") + "\n\n" + content[at:],
+                          encoding="utf-8")
 
 
 # --- building and writing a stage's series -----------------------------------
@@ -513,8 +649,7 @@ def build_stage(
     start = repo.head.commit.hexsha
     contents = apply_plan(tree, plan, report, pairs)
     groups = group_sites(tree, plan.sites)
-    prefixes = [history_prefix(log_subjects(repo, history_paths(group), rev=history)) or
-                path_prefix(group.key) for group in groups]
+    prefixes = [subject_prefix_of(repo, group, history) for group in groups]
     subjects = [commit_message(group, stage, prefix, who.signoff)[0]
                 for group, prefix in zip(groups, prefixes, strict=True)]
     for group, prefix, subject in zip(groups, prefixes, subjects, strict=True):
@@ -567,7 +702,65 @@ def fill_cover_letter(cover: Path, subject: str, body: str) -> None:
 def cover_subject(stage: int, part: int, part_count: int) -> str:
     summary = texts().stage_summaries.get(stage, "Convert to nd_lock")
     suffix = f" (part {part}/{part_count})" if part_count > 1 else ""
-    return f"net: nd_lock stage {stage}: {summary}{suffix}"
+    return f"net: {summary}{suffix}"
+
+
+def numbered_subject(prefix: str, number: int, total: int, subject: str) -> str:
+    """The Subject: git format-patch -n writes: "[PATCH net-next 00/15] ..."."""
+    width = len(str(total))
+    return f"[{prefix} {str(number).zfill(width)}/{total}] {subject}"
+
+
+class AutoPrefix(str):
+    """A --subject-prefix the tree completes: the netdev tree name is added when every
+    file of the series is under the netdev MAINTAINERS entries."""
+
+
+PATCH_AUTO = AutoPrefix("PATCH")
+RFC_AUTO = AutoPrefix("RFC")
+NETDEV_SECTIONS = ("NETWORKING [GENERAL]", "NETWORKING DRIVERS")
+NETDEV_TREE = "net-next"  # Documentation/process/maintainer-netdev.rst: new work
+
+
+def tree_subject_prefix(prefix: str, maintainers: Maintainers | None,
+                        files: Iterable[str]) -> str:
+    """`PATCH net-next` / `RFC net-next` for netdev files, else the prefix as given."""
+    paths = sorted(set(files))
+    if (isinstance(prefix, AutoPrefix) and maintainers is not None and paths
+            and all(maintainers.covered_by(path, NETDEV_SECTIONS) for path in paths)):
+        return f"{prefix} {NETDEV_TREE}"
+    return str(prefix)
+
+
+@dataclass(slots=True)
+class ReviewItem:
+    """Sites of one driver left for review for the same reason: one entry of the list."""
+
+    sites: list[Site]
+    action: str  # what the reviewer has to decide
+    reason: str  # why the tool did not
+
+    @property
+    def where(self) -> str:
+        """"f() at a.c:1" or "f() at a.c:1, g() at a.c:9"."""
+        return ", ".join(f"{site.function}() at {site.file}:{site.line}" for site in self.sites)
+
+
+def review_by_driver(tree: Path, sites: Iterable[Site]) -> list[tuple[str, list[ReviewItem]]]:
+    """Review sites grouped by the patch (driver or subsystem) they would belong to; sites
+    of a driver with the same action and reason make one item."""
+    actions = texts().review_actions
+    grouped: dict[str, dict[tuple[str, str], list[Site]]] = defaultdict(dict)
+    for site in sorted(sites, key=lambda s: (s.file, s.line)):
+        key = group_key(tree, site.file)
+        name = path_prefix(key).removesuffix(":")
+        where = key.rsplit("/", 1)[0] + "/" if key.endswith(".ko") else key
+        item = (str(actions.get(site.template, "decide how to convert this site")),
+                review_reason(site))
+        grouped[f"{name} ({where})"].setdefault(item, []).append(site)
+    return [(driver, [ReviewItem(members, action, reason)
+                      for (action, reason), members in items.items()])
+            for driver, items in sorted(grouped.items())]
 
 
 def write_stage(
@@ -577,18 +770,26 @@ def write_stage(
     out_dir: Path,
     max_patches: int,
     maintainers: Maintainers | None,
-    subject_prefix: str = "PATCH",
+    subject_prefix: str = PATCH_AUTO,
 ) -> None:
     """format-patch the stage's commits into out_dir (split into part-k/ folders)."""
     built.parts = split_parts(built.groups, max_patches)
     part_count = len(built.parts)
-    part_dirs = ", ".join(f"part-{index}/" for index in range(1, part_count + 1))
+    tree = Path(str(repo.working_tree_dir))
+    prefix = tree_subject_prefix(subject_prefix, maintainers,
+                                 (path for group in built.groups for path in group.files))
+    cover_subjects = [
+        numbered_subject(prefix, 0, len(part), cover_subject(built.stage, number, part_count))
+        for number, part in enumerate(built.parts, 1)
+    ]
+    review = review_by_driver(tree, built.review)
+    with_core = any(site.template == "core" for site in built.rewritten)
     start = built.start
     for number, part in enumerate(built.parts, 1):
         folder = out_dir if part_count == 1 else out_dir / f"part-{number}"
         # --base is the stage's real base for every part: git then lists the
         # earlier parts' (and stages') patches as prerequisite-patch-id.
-        written = format_patch(repo, base, start, part[-1].commit, folder, subject_prefix)
+        written = format_patch(repo, base, start, part[-1].commit, folder, prefix)
         cover, patches = written[0], written[1:]
         if len(patches) != len(part):
             raise MigratorError(f"{folder}: git format-patch wrote {len(patches)} patches, "
@@ -598,21 +799,29 @@ def write_stage(
             group.patch_name = str(patch.relative_to(out_dir))
             for site in group.sites:
                 site.patch = group.patch_name
+            insert_notes(patch, notes(group))
             if maintainers is not None:
                 recipients = maintainers.recipients(group.files)
                 all_recipients.append(recipients)
                 insert_headers(patch, format_headers(recipients))
+        others = "; ".join(
+            f'part {index} is "{subject}"{" and applies first" if index < number else ""}'
+            for index, subject in enumerate(cover_subjects, 1) if index != number)
         body = render(
             "cover.j2",
             stage=built.stage,
             part=number,
             part_count=part_count,
-            part_dirs=part_dirs,
+            others=others,
+            with_core=with_core,
             rewritten=len(built.rewritten),
-            review=built.review,
+            patches=len(built.groups),
+            review=review,
+            review_count=len(built.review),
             remaining=built.remaining,
             skipped=built.plan.skipped_files,
             show_review=number == 1,
+            first_subject=cover_subjects[0],
         )
         fill_cover_letter(cover, cover_subject(built.stage, number, part_count), body)
         if maintainers is not None:

@@ -74,7 +74,7 @@ def assert_out_absent_or_complete(out: Path) -> None:
     numbered = [n for n in names if n[:4].isdigit() and n != "0000-cover-letter.patch"]
     assert numbered == [f"{i:04d}" + n[4:] for i, n in enumerate(numbered, 1)]
     cover = (out / "0000-cover-letter.patch").read_text()
-    assert f"[PATCH 0/{len(numbered)}]" in cover
+    assert f"[PATCH net-next 0/{len(numbered)}]" in cover  # corpus/sample: netdev files
 
 
 # --- kills ----------------------------------------------------------------------------------

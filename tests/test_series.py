@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -187,3 +188,107 @@ def test_prefix_history_stops_at_the_base(tmp_path: Path) -> None:
     built = series.build_stage(repo, 5, plan, who, None, history=base)
     assert [g.subject for g in built.groups] == [
         "net: wpan: Hold nd_lock around dev_change_net_namespace()"]
+
+
+def test_prefix_from_the_files_history_before_the_directory(tmp_path: Path) -> None:
+    """An out-of-tree layout: most commits under src/ touch src/compat/ and say
+    `compat:`, every commit touching src/device.c says `device:`; the patch to
+    src/device.c (one module with src/compat/) is a `device:` patch, and src/other.c
+    (no history of its own) takes the directory's prefix."""
+    from git import Repo
+
+    from migrator.gitops import Identity
+
+    write(tmp_path, {"src/Makefile": "obj-m += mydrv.o other.o\n"
+                     "mydrv-y := device.o compat/a.o compat/b.o\n",
+                     "src/device.c": "d0\n", "src/other.c": "o0\n",
+                     "src/compat/a.c": "a0\n", "src/compat/b.c": "b0\n"})
+    repo = Repo.init(tmp_path)
+    who = Identity("T", "t@example.org")
+    repo.git.add("-A")
+    repo.git.commit("-q", "-m", "Initial import", env=who.env())
+    history = [("src/compat/a.c", "compat: Fix build on 5.x"),
+               ("src/compat/b.c", "compat: Add netif_napi_add_weight()"),
+               ("src/device.c", "device: Drop the stats lock"),
+               ("src/compat/a.c", "compat: Backport dev_addr_set()"),
+               ("src/compat/b.c", "compat: Fix the 6.1 build"),
+               ("src/device.c", "device: Report carrier changes")]
+    for number, (path, subject) in enumerate(history):
+        (tmp_path / path).write_text(f"{number}\n")
+        repo.git.commit("-q", "-am", subject, env=who.env())
+    plan = StagePlan(stage=5, tree=str(tmp_path),
+                     sites=[site("src/device.c", "T9", function="dev_move", text="D"),
+                            site("src/other.c", "T9", function="other_move", text="O")])
+    built = series.build_stage(repo, 5, plan, who, None)
+    prefixes = {group.files[0]: group.subject.split(" ", 1)[0] for group in built.groups}
+    assert prefixes == {"src/device.c": "device:", "src/other.c": "compat:"}
+
+
+def test_subject_prefix_of_the_tree(tmp_path: Path) -> None:
+    from migrator.maintainers import Maintainers, parse
+
+    maintainers = Maintainers(parse(
+        "NETWORKING DRIVERS\nM:\tA <a@example.org>\nF:\tdrivers/net/\n"
+        "X:\tdrivers/net/wireless/\n\n"
+        "NETWORKING [GENERAL]\nM:\tB <b@example.org>\nF:\tnet/\nX:\tnet/wireless/\n\n"
+        "WIRELESS\nM:\tC <c@example.org>\nF:\tnet/wireless/\nF:\tdrivers/net/wireless/\n"))
+    netdev = ["drivers/net/veth.c", "net/core/dev.c"]
+    assert series.tree_subject_prefix(series.PATCH_AUTO, maintainers, netdev) == \
+        "PATCH net-next"
+    assert series.tree_subject_prefix(series.RFC_AUTO, maintainers, netdev) == "RFC net-next"
+    mixed = [*netdev, "net/wireless/core.c"]
+    assert series.tree_subject_prefix(series.PATCH_AUTO, maintainers, mixed) == "PATCH"
+    assert series.tree_subject_prefix(series.RFC_AUTO, maintainers, mixed) == "RFC"
+    assert series.tree_subject_prefix("PATCH v2", maintainers, netdev) == "PATCH v2"
+    assert series.tree_subject_prefix(series.PATCH_AUTO, None, netdev) == "PATCH"
+    assert series.numbered_subject("PATCH net-next", 0, 15, "s") == \
+        "[PATCH net-next 00/15] s"
+
+
+def test_plain_words_for_template_ids() -> None:
+    assert series.plain("T4: T4 needs a human: result of f() is not stored") == \
+        "result of f() is not stored"
+    assert series.plain("nd_lock API declarations (SPEC §2)") == "nd_lock API declarations"
+    assert series.plain("T8 not applied: no exit") == "not rewritten: no exit"
+    text = series.plain("vtun_locate() reaches register_netdevice() (renamed by T1); T6 "
+                        "family: a, b; T7 caller not bracketed")
+    assert not re.search(r"\bT\d\b", text), text
+
+
+def test_log_says_what_this_driver_does(tmp_path: Path) -> None:
+    """Subjects and logs name the driver's own callbacks and functions; the evidence
+    stays out of the log."""
+    t1 = site("drivers/net/bond.c", "T1", function="bond_newlink",
+              text="__register_netdevice(", evidence=(
+                  "call chain: bond_newlink -> register_netdevice",
+                  "callback: rtnl_link_ops bond_link_ops (drivers/net/bond.c:9) "
+                  ".newlink = bond_newlink"))
+    deps = site("drivers/net/bond.c", "link_deps", function="bond_link_ops", text="d")
+    deps.reason = ("bond_link_ops: link_deps (newlink: optional.data IFLA_BOND_PRIMARY; "
+                   "changelink: optional.data IFLA_BOND_PRIMARY)")
+    only = series.PatchGroup(key="drivers/net/bond.c", sites=[t1], files=["drivers/net/bond.c"])
+    subject, message = series.commit_message(only, 2, "bonding:", "Signed-off-by: A <a@b>")
+    assert subject == "bonding: Use __register_netdevice() in .newlink"
+    assert "bond_newlink()" in message and "changelink" not in message
+    both = series.PatchGroup(key="drivers/net/bond.c", sites=[t1, deps],
+                             files=["drivers/net/bond.c"])
+    subject, message = series.commit_message(both, 2, "bonding:", "Signed-off-by: A <a@b>")
+    assert subject == "bonding: Declare the devices .newlink and .changelink look up"
+    flat = " ".join(message.split())
+    assert ("The .newlink and .changelink callbacks look up another device by the ifindex "
+            "in IFLA_BOND_PRIMARY.") in flat
+    assert "drivers/net/bond.c:9" not in message and "call chain" not in message
+    assert "drivers/net/bond.c:9" in series.notes(both)
+
+
+def test_review_list_groups_a_drivers_sites_with_one_reason(tmp_path: Path) -> None:
+    sites = [site("net/ipv6/sit.c", "T6", function=name) for name in ("get", "add")]
+    sites.append(site("net/ipv6/sit.c", "T4", function="fb"))
+    for item in sites:
+        item.outcome = "review"
+    sites[2].reason = "T4 needs a human: no NULL check"
+    [(driver, items)] = series.review_by_driver(tmp_path, sites)
+    assert driver == "ipv6 (net/ipv6/)"  # no Makefile: the leaf directory is one group
+    assert [item.where for item in items] == ["get() at net/ipv6/sit.c:1, add() at "
+                                              "net/ipv6/sit.c:1", "fb() at net/ipv6/sit.c:1"]
+    assert items[1].reason == "no NULL check"

@@ -192,9 +192,15 @@ def test_stage_end_to_end(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
     assert "torvalds" not in texts[2]
 
     cover = (out / names[0]).read_text()
-    assert "Subject: [PATCH 0/3] net: nd_lock stage 2:" in cover
-    assert "Sites: 4 rewritten, 1 for review, 1 remaining." in cover
-    assert "drivers/net/bar.c:9 bar_ioctl(): T9: namespace move" in cover
+    # drivers/net/ is under no netdev entry of this MAINTAINERS: no "net-next"
+    assert "Subject: [PATCH 0/3] net: Run .newlink and .changelink under nd_lock\n" in cover
+    assert "depends on the nd_lock core series" in cover
+    assert "4 call sites converted in 3 patches, 1 left for review, 1 still to" in cover
+    # the review list: by driver, what to decide, why; no template ids
+    assert ("bar (drivers/net/bar.c)\n  bar_ioctl() at drivers/net/bar.c:9: put this "
+            "namespace move under the\n    device's lock by hand: namespace move from ioctl "
+            "needs a human\n") in cover
+    assert not re.search(r"\bT\d\b", cover)
     base = git(repo, "rev-parse", "HEAD").strip()
     assert f"base-commit: {base}" in cover
     assert "*** BLURB HERE ***" not in cover
@@ -249,8 +255,14 @@ def test_max_patches_splits_into_parts(tmp_path: Path) -> None:
     part2 = sorted(p.name for p in (out / "part-2").iterdir())
     assert len(part1) == 3 and len(part2) == 2
     cover2 = (out / "part-2" / part2[0]).read_text()
-    assert "Subject: [PATCH 0/1] net: nd_lock stage 2: " in cover2
-    assert "(part 2/2)" in cover2
+    assert "Subject: [PATCH 0/1] net: Run .newlink and .changelink under nd_lock (part 2/2)" \
+        in cover2
+    # the parts name each other by subject
+    cover1 = " ".join((out / "part-1" / part1[0]).read_text().split())
+    assert ('part 2 is "[PATCH 0/1] net: Run .newlink and .changelink under nd_lock (part '
+            '2/2)"') in cover1
+    assert ('part 1 is "[PATCH 0/2] net: Run .newlink and .changelink under nd_lock (part '
+            '1/2)" and applies first') in " ".join(cover2.split())
     assert "prerequisite-patch-id:" in cover2
     base = git(repo, "rev-parse", "HEAD").strip()
     assert f"base-commit: {base}" in cover2

@@ -109,3 +109,82 @@ def test_readme_demo_writes_six_series(tmp_path: Path) -> None:
                    capture_output=True, env={**os.environ, "MIGRATE_DEMO_OUT": str(out)})
     assert sorted(p.name for p in out.iterdir()) == [f"stage-{n}" for n in range(1, 7)]
     assert all(len(patches(out / f"stage-{n}")) >= 1 for n in range(1, 7))
+
+
+def test_series_reads_as_netdev_expects(tmp_path: Path, capsys: pytest.CaptureFixture[str]
+                                        ) -> None:
+    """maintainer-netdev.rst and coding-style.rst on the sample's series: subjects with
+    the tree's prefix, logs without evidence or tool vocabulary (also after git am),
+    function names in hunk headers, added lines within 80 columns, a cover letter that
+    stands alone."""
+    import re
+
+    repo = make_repo(tmp_path / "repo")
+    out = tmp_path / "out"
+    rc = cli.main(["stage", "1-6", "--tree", str(repo), "--out", str(out), "--no-cache",
+                   "-j", "2", "--with-core"])
+    assert rc == 0, capsys.readouterr().err
+    tool_words = re.compile(r"\bT\d\b|SPEC|§|template")
+    evidence = re.compile(r"\S+\.[ch]:\d+|call chain|callback:| -> ")
+    for folder in stage_folders(out):
+        covers = sorted(folder.rglob("0000-cover-letter.patch"))
+        for patch in [*covers, *patches(folder)]:
+            text = patch.read_text()
+            header, _, rest = text.partition("\n\n")
+            log = rest.split("\n---\n", 1)[0]
+            subject = re.search(r"^Subject: (.*(?:\n .*)*)", header, re.M).group(1)
+            assert not tool_words.search(subject + log), (patch, subject, log)
+            if patch.name.startswith("0000-"):
+                continue
+            assert not evidence.search(log), (patch, log)
+            assert all(len(line) <= 75 for line in log.splitlines()), patch
+            # the evidence is below the --- line, where git am drops it
+            assert "Converted sites and the evidence for them:" in rest.split("\n---\n", 1)[1]
+            for line in text.splitlines():
+                if line.startswith("@@"):  # diff=cpp: the function, never a label
+                    assert not re.search(r"@@ \w+:\s*$", line), (patch, line)
+                if line.startswith("+") and not line.startswith("+++"):
+                    assert len(line[1:].expandtabs(8)) <= 80, (patch, line)
+
+    # netdev files: [PATCH net-next]; the wireless stage is not netdev's
+    stage2 = (out / "stage-2" / "0000-cover-letter.patch").read_text()
+    assert re.search(r"^Subject: \[PATCH net-next 0/\d+\] net: ", stage2, re.M)
+    stage3 = (out / "stage-3" / "0000-cover-letter.patch").read_text()
+    assert re.search(r"^Subject: \[PATCH 0/\d+\] ", stage3, re.M)
+    # a patch touching only .newlink says so
+    vpair = next(p for p in patches(out / "stage-2") if "vpair" in p.name).read_text()
+    assert "changelink" not in vpair.split("\n---\n", 1)[0]
+    assert "vpair_newlink()" in vpair.split("\n---\n", 1)[0]
+    # the cover letter stands alone
+    assert "depends on the nd_lock core series" in stage2
+    assert re.search(r"\d+ call sites? converted in \d+ patch(es)?, \d+ left for review", stage2)
+    assert "Left for review, by driver" in stage2 and "ppx (drivers/net/ppx.c)\n" in stage2
+    assert re.search(r"^base-commit: [0-9a-f]{40}$", stage2, re.M)
+    assert re.search(r"^ \d+ files? changed", stage2, re.M)  # diffstat
+
+    # git am in a fresh clone: the logs carry no evidence above the trailers
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", str(repo), str(clone)], check=True)
+    git(clone, "config", "user.name", "Test Dev")
+    git(clone, "config", "user.email", "dev@example.org")
+    base = git(clone, "rev-parse", "HEAD").strip()
+    for folder in stage_folders(out):
+        for patch in patches(folder):
+            git(clone, "am", "-q", str(patch))
+    logs = git(clone, "log", "--format=%B%x00", f"{base}..HEAD").split("\0")
+    assert len([m for m in logs if m.strip()]) == sum(len(patches(f))
+                                                      for f in stage_folders(out))
+    for message in logs:
+        body = message.split("Signed-off-by:", 1)[0]
+        assert not evidence.search(body), message
+        assert not tool_words.search(body), message
+
+
+def test_rfc_prefix(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    repo = make_repo(tmp_path / "repo")
+    out = tmp_path / "out"
+    assert cli.main(["stage", "2", "--tree", str(repo), "--out", str(out), "--no-cache",
+                     "--rfc"]) == 0, capsys.readouterr().err
+    cover = (out / "0000-cover-letter.patch").read_text()
+    assert "Subject: [RFC net-next 0/" in cover
+    assert all("Subject: [RFC net-next " in p.read_text() for p in patches(out))

@@ -84,13 +84,13 @@ def t0(ctx: RuleContext) -> Iterable[Site]:
             if rtnl_held_at(ft, ft.a(node)):
                 yield ctx.site(cand, outcome="review",
                                reason="register_netdev() called with RTNL already held "
-                               "(rtnl_lock() earlier in the function): T0 would take it "
-                               "again")
+                               "(rtnl_lock() earlier in the function): call "
+                               "register_netdevice() there instead")
                 continue
             held = callers_hold_rtnl(ctx, cand)
             if held:
                 yield ctx.site(cand, outcome="review", evidence=[*cand.evidence(), *held],
-                               reason="every caller holds RTNL: T0 would take it again")
+                               reason="every caller holds RTNL: call register_netdevice() instead")
                 continue
             edits = rewrite_t0(ft, node)
         except Unsafe as exc:

@@ -281,7 +281,7 @@ def _outside_call(ctx: RuleContext, cand: Candidate, helper: FunctionDef, caller
                      outcome="rewrite", reason="already converted", evidence=evidence)
     except cedit.CannotEdit as exc:
         return _site(ctx, caller, call.start, call.end, template="T3" if parent else "T4",
-                     outcome="review", reason=f"{'T3' if parent else 'T4'} needs a human: {exc}",
+                     outcome="review", reason=f"not rewritten: {exc}",
                      evidence=evidence)
     reason = (f"{child} inherits the nd_lock of parent {parent}" if parent
               else f"{child} gets a private nd_lock outside rtnetlink")
@@ -900,7 +900,7 @@ def _family_review(ctx: RuleContext, helper: FunctionDef, reach: dict[FnKey, lis
                 continue
             sites.append(_site(
                 ctx, caller, call.start, call.end, template="T6", outcome="review",
-                reason=f"T6: {fn.name}() is shared by netlink and other callers and "
+                reason=f"{fn.name}() is shared by netlink and other callers and "
                        "registers a device none of its callers passes in; not rewritten: "
                        f"{why}",
                 evidence=[*evidence, f"outside caller: {call.file}:{call.line} "

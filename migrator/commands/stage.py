@@ -44,8 +44,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--json", metavar="FILE", help="write the site manifest (SPEC §4)")
     parser.add_argument("--max-patches", type=int, default=15,
                         help="split longer series into part-K/ folders (default: 15)")
-    parser.add_argument("--subject-prefix", default="PATCH",
-                        help='subject prefix, e.g. "PATCH net-next" (default: PATCH)')
+    parser.add_argument("--subject-prefix", default=series.PATCH_AUTO,
+                        help='subject prefix (default: "PATCH net-next" when every file is '
+                        'under the netdev MAINTAINERS entries, else "PATCH")')
+    parser.add_argument("--rfc", dest="subject_prefix", action="store_const",
+                        const=series.RFC_AUTO,
+                        help='"RFC net-next" (or "RFC") instead of the default prefix')
     parser.add_argument("--apply", action="store_true",
                         help="fast-forward the checked-out branch to the series (clean tree)")
     parser.add_argument("--force", action="store_true", help="replace a non-empty --out")

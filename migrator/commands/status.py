@@ -30,4 +30,5 @@ def run(args: argparse.Namespace) -> int:
         out.write(f"{row.stage:>5}  {row.done:>5} {row.todo:>6}  {row.what}\n")
     census = handler_census(engine)
     out.write(f"rtnetlink: {census.summary()}\n")
+    out.write(f"rtnetlink: {census.distinct_summary()}\n")
     return 0
