@@ -594,13 +594,12 @@ def notes(group: PatchGroup) -> str:
 def insert_notes(patch_file: Path, text: str) -> None:
     """Put `text` right after the `---` line that ends the commit log of a patch file,
     where `git am` drops it and reviewers read it."""
-    content = patch_file.read_text(encoding="utf-8")
+    content = srctext.read_text(patch_file)  # the diff carries the files' own bytes
     marker = content.find("\n---\n")
     if marker < 0:
         raise MigratorError(f"{patch_file}: no '---' line in git format-patch output")
     at = marker + len("\n---\n")
-    patch_file.write_text(content[:at] + text.rstrip("\n") + "\n\n" + content[at:],
-                          encoding="utf-8")
+    srctext.write_text(patch_file, content[:at] + text.rstrip("\n") + "\n\n" + content[at:])
 
 
 # --- building and writing a stage's series -----------------------------------
