@@ -22,6 +22,7 @@ import jinja2
 import tree_sitter
 
 from migrator import TEMPLATES_DIR
+from migrator.cedit import line_end, line_start
 from migrator.chunks import split_top_level
 from migrator.edits import line_of
 from migrator.engine import RuleContext
@@ -184,31 +185,22 @@ def find_function(src: bytes, name: str) -> Node | None:
 # --- text helpers ------------------------------------------------------------------------------
 
 
-def _line_start(src: bytes, offset: int) -> int:
-    return src.rfind(b"\n", 0, offset) + 1
-
-
-def _line_end(src: bytes, offset: int) -> int:
-    nl = src.find(b"\n", offset)
-    return len(src) if nl < 0 else nl + 1
-
-
 def _doc_start(src: bytes, at: int) -> int:
     """Start of the comment block directly above the line at `at` (kernel-doc stays
     attached to what it documents), else `at`."""
     m = re.search(rb"/\*(?:(?!\*/).)*\*/[ \t]*\n\Z", src[:at], re.S)
-    return m.start() if m is not None and src[_line_start(src, m.start()):m.start()].strip() \
+    return m.start() if m is not None and src[line_start(src, m.start()):m.start()].strip() \
         == b"" else at
 
 
 def _has_kernel_doc(src: bytes, at: int) -> bool:
     """The nearest comment above `at` (blank lines allowed) is a kernel-doc comment."""
-    head = src[:_line_start(src, at)].rstrip()
+    head = src[:line_start(src, at)].rstrip()
     if not head.endswith(b"*/"):
         return False
     start = head.rfind(b"/*")
     return start >= 0 and head.startswith(b"/**", start) and \
-        src[_line_start(src, start):start].strip() == b""
+        src[line_start(src, start):start].strip() == b""
 
 
 def _previous_field(struct: StructDef, at: int) -> str:
@@ -223,10 +215,10 @@ def _layout_row(doc: bytes, after: str) -> int:
     rows = list(re.finditer(rb"(?m)^\S[^\n]*?[ \t]{2,}(\S+)(?:[ \t][^\n]*)?$", doc))
     for m in rows:
         if m.group(1).decode("utf-8", "replace").split("[")[0] == after:
-            return _line_end(doc, m.start())
+            return line_end(doc, m.start())
     if not doc.endswith(b"\n"):
         return len(doc)
-    return _line_end(doc, rows[-1].start()) if rows else len(doc)
+    return line_end(doc, rows[-1].start()) if rows else len(doc)
 
 
 def _env() -> jinja2.Environment:
@@ -260,11 +252,11 @@ def member_insertion(src: bytes, struct: StructDef) -> tuple[int, bool]:
     the body's preprocessor groups."""
     members = [m for m in struct.members if m.kind != "comment"]
     if not members or not members[-1].flexible:
-        return _line_start(src, struct.close), True
+        return line_start(src, struct.close), True
     flexible = members[-1]
-    at = _line_start(src, flexible.start)
+    at = line_start(src, flexible.start)
     while at > 0:
-        prev = _line_start(src, at - 1)
+        prev = line_start(src, at - 1)
         if src[prev:at].strip() == b"":
             break
         at = prev
@@ -273,7 +265,7 @@ def member_insertion(src: bytes, struct: StructDef) -> tuple[int, bool]:
     if at > opening and not any(m.start < at < m.end for m in groups):
         return at, False
     before = [m for m in struct.members[:-1] if m.end <= flexible.start]
-    return (_line_end(src, before[-1].end - 1) if before else _line_end(src, opening)), True
+    return (line_end(src, before[-1].end - 1) if before else line_end(src, opening)), True
 
 
 def define_object(src: bytes, path: str, anchors: Iterable[str], text: str, rule: str
@@ -284,7 +276,7 @@ def define_object(src: bytes, path: str, anchors: Iterable[str], text: str, rule
         fn = find_function(src, anchor)
         if fn is None:
             continue
-        at = _line_end(src, fn.end_byte - 1)
+        at = line_end(src, fn.end_byte - 1)
         export = re.compile(rb"EXPORT_SYMBOL\w*\(\s*" + re.escape(anchor.encode()) +
                             rb"\s*\);[ \t]*\n")
         m = export.match(src, at)
@@ -370,7 +362,7 @@ def netdevice_h(ctx: RuleContext) -> Iterable[Site]:
         if anchor is None:
             yield _review(ctx, path, "register_netdevice() prototype not found")
             return
-        at = _line_start(src, anchor.start_byte)
+        at = line_start(src, anchor.start_byte)
         if api is None:
             part, what = ("declarations" if not has_struct else "prototypes"), \
                 "the nd_lock API before the register_netdevice() prototype"
@@ -430,12 +422,12 @@ def rtnetlink_core(ctx: RuleContext, uses_generic: bool, options: dict[str, obje
     deps = find_struct(src, "link_deps")
     declare = uses_generic and find_declaration(src, GENERIC_DEPS, extern=True) is None
     if deps is None:
-        at = _doc_start(src, _line_start(src, ops.start))
+        at = _doc_start(src, line_start(src, ops.start))
         edits.append(Edit(RTNETLINK_H, at, at, _render("link_deps", generic=declare), rule))
         evidence.append(f"{RTNETLINK_H}:{line_of(src, at)} struct link_deps before "
                         "struct rtnl_link_ops")
     elif declare:
-        at = _line_end(src, deps.close)
+        at = line_end(src, deps.close)
         edits.append(Edit(RTNETLINK_H, at, at,
                           f"\nextern struct link_deps {GENERIC_DEPS};\n", rule))
         evidence.append(f"{RTNETLINK_H}:{line_of(src, at)} declares {GENERIC_DEPS}")
@@ -446,15 +438,15 @@ def rtnetlink_core(ctx: RuleContext, uses_generic: bool, options: dict[str, obje
         if member is None:
             return _review(ctx, RTNETLINK_H,
                            f"struct rtnl_link_ops has no (*{callback}) member")
-        at = _line_start(src, member.start)
+        at = line_start(src, member.start)
         indent = re.match(rb"[ \t]*", src[at:]).group(0).decode()  # type: ignore[union-attr]
         edits.append(Edit(RTNETLINK_H, at, at, _render("ops_member", indent=indent,
                                                        name=callback), rule))
         evidence.append(f"{RTNETLINK_H}:{line_of(src, at)} rtnl_link_ops.{callback}_deps "
                         f"before (*{callback})")
         doc = re.compile(rb"(?m)^([ \t]*\*[ \t]*)@" + callback.encode() + rb":")
-        head = src[:_line_start(src, ops.start)]
-        kdoc = _doc_start(src, _line_start(src, ops.start))
+        head = src[:line_start(src, ops.start)]
+        kdoc = _doc_start(src, line_start(src, ops.start))
         m = doc.search(head, kdoc)
         if m is not None:
             edits.append(Edit(RTNETLINK_H, m.start(), m.start(),
