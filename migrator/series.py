@@ -723,10 +723,13 @@ NETDEV_TREE = "net-next"  # Documentation/process/maintainer-netdev.rst: new wor
 
 def tree_subject_prefix(prefix: str, maintainers: Maintainers | None,
                         files: Iterable[str]) -> str:
-    """`PATCH net-next` / `RFC net-next` for netdev files, else the prefix as given."""
+    """`PATCH net-next` / `RFC net-next` when most files of the series are netdev's (the
+    series goes through net-next, the few other patches with their maintainers' acks),
+    else the prefix as given."""
     paths = sorted(set(files))
-    if (isinstance(prefix, AutoPrefix) and maintainers is not None and paths
-            and all(maintainers.covered_by(path, NETDEV_SECTIONS) for path in paths)):
+    netdev = sum(maintainers.covered_by(path, NETDEV_SECTIONS) for path in paths) \
+        if maintainers is not None else 0
+    if isinstance(prefix, AutoPrefix) and 2 * netdev > len(paths):
         return f"{prefix} {NETDEV_TREE}"
     return str(prefix)
 

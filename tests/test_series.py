@@ -236,7 +236,11 @@ def test_subject_prefix_of_the_tree(tmp_path: Path) -> None:
     assert series.tree_subject_prefix(series.PATCH_AUTO, maintainers, netdev) == \
         "PATCH net-next"
     assert series.tree_subject_prefix(series.RFC_AUTO, maintainers, netdev) == "RFC net-next"
-    mixed = [*netdev, "net/wireless/core.c"]
+    # most files netdev's: the series goes to net-next (the others with acks)
+    mostly = [*netdev, "net/wireless/core.c"]
+    assert series.tree_subject_prefix(series.PATCH_AUTO, maintainers, mostly) == \
+        "PATCH net-next"
+    mixed = [netdev[0], "net/wireless/core.c", "drivers/net/wireless/virt_wifi.c"]
     assert series.tree_subject_prefix(series.PATCH_AUTO, maintainers, mixed) == "PATCH"
     assert series.tree_subject_prefix(series.RFC_AUTO, maintainers, mixed) == "RFC"
     assert series.tree_subject_prefix("PATCH v2", maintainers, netdev) == "PATCH v2"

@@ -45,7 +45,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--max-patches", type=int, default=15,
                         help="split longer series into part-K/ folders (default: 15)")
     parser.add_argument("--subject-prefix", default=series.PATCH_AUTO,
-                        help='subject prefix (default: "PATCH net-next" when every file is '
+                        help='subject prefix (default: "PATCH net-next" when most files are '
                         'under the netdev MAINTAINERS entries, else "PATCH")')
     parser.add_argument("--rfc", dest="subject_prefix", action="store_const",
                         const=series.RFC_AUTO,
