@@ -4,6 +4,7 @@ converted tree has nothing left to do."""
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -117,7 +118,6 @@ def test_series_reads_as_netdev_expects(tmp_path: Path, capsys: pytest.CaptureFi
     the tree's prefix, logs without evidence or tool vocabulary (also after git am),
     function names in hunk headers, added lines within 80 columns, a cover letter that
     stands alone."""
-    import re
 
     repo = make_repo(tmp_path / "repo")
     out = tmp_path / "out"
@@ -188,3 +188,19 @@ def test_rfc_prefix(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     cover = (out / "0000-cover-letter.patch").read_text()
     assert "Subject: [RFC net-next 0/" in cover
     assert all("Subject: [RFC net-next " in p.read_text() for p in patches(out))
+
+
+def test_series_without_the_core_is_named_incomplete(tmp_path: Path,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    """Stage 2 alone uses nd_lock names the sample tree does not declare: the series is
+    written (it goes on top of the nd_lock core series) with a warning naming the first
+    undeclared use; with the core patches of stage 1 in the same run, no warning."""
+    repo = make_repo(tmp_path / "repo")
+    assert cli.main(["stage", "2", "--tree", str(repo), "--out", str(tmp_path / "a"),
+                     "--no-cache"]) == 0
+    err = capsys.readouterr().err
+    assert re.search(r"warning: \d+ use\(s\) of names neither the tree nor the series "
+                     r"declares \(first: [\w/.-]+\.[ch]:\d+: ", err), err
+    assert cli.main(["stage", "1-2", "--with-core", "--tree", str(repo), "--out",
+                     str(tmp_path / "b"), "--no-cache"]) == 0
+    assert "neither the tree nor the series declares" not in capsys.readouterr().err

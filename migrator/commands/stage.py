@@ -25,7 +25,8 @@ from migrator.errors import MigratorError, VerificationFailed
 from migrator.lock import run_lock
 from migrator.maintainers import Maintainers
 from migrator.plan import STAGES
-from migrator.verify.series import verify_series
+from migrator.verify.complete import check_completeness
+from migrator.verify.series import added_lines, verify_series
 from migrator.verify.source import load_pairs
 
 
@@ -165,6 +166,8 @@ def _run(args: argparse.Namespace, stages: list[int], repo: git.Repo) -> int:
                 check_style(work, built_stages)
                 if args.verify_build:
                     verify_build(args, repo, base, built_stages)
+                else:
+                    warn_incomplete(work, base, built_stages)
             if args.json:
                 write_json(Path(args.json), series.manifest(plans))  # type: ignore[arg-type]
             if args.dry_run:
@@ -208,15 +211,28 @@ def verify_build(args: argparse.Namespace, repo: git.Repo, base: str,
     """Compile the series patch by patch with the kernel's own build (§7)."""
     patches = [patch for built in built_stages for patch in built.patch_files]
     report = verify_series(repo, base, patches, [patch.name for patch in patches],
-                           source_checks=False, completeness=False,
-                           build=build_options(args), say=say)
+                           source_checks=True, completeness=True,
+                           build=build_options(args), rules_dir=args.rules, say=say)
     if report.build is not None:
         say(f"migrate: {report.build.summary()}")
     if not report.ok:
         print_report(report)
-        raise VerificationFailed("the series does not build, not written: " + "; ".join(
+        raise VerificationFailed("the series fails verification, not written: " + "; ".join(
             f"{v.file}:{v.line}: {v.message}: {v.evidence[0] if v.evidence else ''}"
             for v in report.violations))
+
+
+def warn_incomplete(work: git.Repo, base: str, built_stages: list[series.StageSeries]) -> None:
+    """Without --verify-build, names the series uses that neither the tree nor the series
+    declares are a warning: the series then builds only on top of the nd_lock core."""
+    tree = Path(str(work.working_tree_dir))
+    findings = check_completeness(tree, added_lines(tree, base, built_stages[-1].head))
+    if findings:
+        first = findings[0]
+        say(f"migrate: warning: {len(findings)} use(s) of names neither the tree nor the "
+            f"series declares (first: {first.file}:{first.line}: {first.message}); the "
+            "series builds only on the nd_lock core series (--with-core adds it, "
+            "--verify-build refuses such a series)")
 
 
 def check_style(work: object, built_stages: list[series.StageSeries]) -> None:
