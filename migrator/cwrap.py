@@ -7,15 +7,17 @@ spaces).  checkpatch --strict checks that alignment (PARENTHESIS_ALIGNMENT).
 
 `fit_lines()` looks at the lines an edit added or changed (not at the rest of the
 file) and breaks those that pass the limit after a comma, continuing under the
-opening parenthesis the comma belongs to.  A line whose original was already longer
-than the limit is left as it is (its author chose so) unless it moved to another
-indentation, and so is a line that cannot be broken (no comma inside parentheses, a
-comment or a string in the way).
+opening parenthesis the comma belongs to: a line the patch touches is one
+checkpatch reads, so it is wrapped even where the original was already too long.
+A line that cannot be broken (no comma inside parentheses, a comment or a string in
+the way) is left as it is.
 """
 
 from __future__ import annotations
 
 import difflib
+
+from migrator import srctext
 
 WIDTH = 80
 TAB = 8
@@ -87,36 +89,19 @@ def wrap_line(line: str, width: int = WIDTH) -> list[str]:
     return out
 
 
-def _replaces_long_line(line: str, candidates: list[str], width: int) -> bool:
-    """`line` is an edited version of one of `candidates` that was already too long, at
-    the same indentation (a line moved into a new block is wrapped anew)."""
-    indent = line[: len(line) - len(line.lstrip())]
-    return any(columns(old) > width and old.startswith(indent) and
-               not old[len(indent):][:1].isspace() and
-               difflib.SequenceMatcher(None, old, line, autojunk=False).ratio() >= 0.6
-               for old in candidates)
-
-
 def fit_lines(original: bytes, rewritten: bytes, width: int = WIDTH) -> bytes:
-    """`rewritten` with the lines an edit added or changed wrapped to `width` columns,
-    unless the original line they replace was already longer.  Bytes outside those
-    lines are kept."""
-    try:
-        old = original.decode("utf-8").split("\n")
-        new = rewritten.decode("utf-8").split("\n")
-    except UnicodeDecodeError:
-        return rewritten
+    """`rewritten` with the lines an edit added or changed wrapped to `width` columns.
+    Bytes outside those lines are kept (undecodable bytes too: see srctext)."""
+    old = srctext.decode(original).split("\n")
+    new = srctext.decode(rewritten).split("\n")
     if all(columns(line) <= width for line in new):
         return rewritten
     out: list[str] = []
     matcher = difflib.SequenceMatcher(None, old, new, autojunk=False)
-    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+    for tag, _i1, _i2, j1, j2 in matcher.get_opcodes():
         if tag == "equal" or tag == "delete":
             out.extend(new[j1:j2])
             continue
         for line in new[j1:j2]:
-            if columns(line) > width and _replaces_long_line(line, old[i1:i2], width):
-                out.append(line)  # already long: the author's choice
-            else:
-                out.extend(wrap_line(line, width))
-    return "\n".join(out).encode("utf-8")
+            out.extend(wrap_line(line, width))
+    return srctext.encode("\n".join(out))

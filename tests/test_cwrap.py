@@ -39,9 +39,13 @@ def test_fit_lines_touches_only_added_or_changed_lines() -> None:
     renamed = long_old.replace("keep_this", "__keep_this")
     rewritten = f"int f(void)\n{{\n{renamed}\n{call}\n}}\n".encode()
     lines = fit_lines(original, rewritten).decode().split("\n")
-    assert renamed in lines  # its original was already longer than 80 columns
+    # a line the patch touches is wrapped, even where its original was already too long
+    assert "\t__keep_this(argument0, argument1, argument2, argument3, argument4," \
+        in lines
     assert "\terr = g(a," in lines
-    assert all(columns(x) <= 80 for x in lines if x != renamed)
+    assert all(columns(x) <= 80 for x in lines)
+    untouched = f"int f(void)\n{{\n{long_old}\n{call}\n}}\n".encode()
+    assert long_old in fit_lines(original, untouched).decode().split("\n")
 
 
 def test_a_long_line_moved_into_a_block_is_wrapped() -> None:
