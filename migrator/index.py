@@ -20,12 +20,13 @@ import signal
 import sys
 import time
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
-from migrator import __version__, code_digest
+from migrator import __version__, code_digest, signals
 from migrator.chunks import split_top_level
 from migrator.discover import grep_hits, is_git_tree, tree_fingerprint, untracked_files
 from migrator.model import CallSite, FunctionDef, MacroDef, ParsedFile, ParseStats, StructInit
@@ -327,6 +328,35 @@ def _debug(what: str) -> None:
         print(f"[{time.monotonic() - _T0:7.2f}] {what}", file=sys.stderr)
 
 
+def _checked(results: Iterator[object]) -> Iterator[object]:
+    """`results`, with a check for an interrupted run (signals.py) before each one."""
+    for result in results:
+        signals.check()
+        yield result
+
+
+def _run_batch(batch: tuple[Callable[[Any], object], list[Any]]) -> list[object]:
+    """Worker: a few jobs in one go (less inter-process traffic than one at a time)."""
+    func, jobs = batch
+    return [func(job) for job in jobs]
+
+
+def _polled(results: multiprocessing.pool.IMapIterator) -> Iterator[object]:
+    """A pool's batched results in order; waits in short steps so that an interrupted
+    run stops within a fraction of a second even while a worker is busy on a large file."""
+    while True:
+        try:
+            batch = results.next(timeout=0.2)
+        except StopIteration:
+            return
+        except multiprocessing.TimeoutError:
+            signals.check()
+            continue
+        for result in batch:  # type: ignore[attr-defined]
+            signals.check()
+            yield result
+
+
 class IndexBuilder:
     def __init__(
         self, root: Path, request: IndexRequest, *, jobs: int = 0,
@@ -354,8 +384,9 @@ class IndexBuilder:
 
     def _map(self, func, jobs: list) -> Iterable:  # type: ignore[no-untyped-def]
         if self._pool is not None and len(jobs) > 8:
-            return self._pool.imap(func, jobs, chunksize=4)
-        return map(func, jobs)
+            batches = [(func, jobs[i : i + 4]) for i in range(0, len(jobs), 4)]
+            return _polled(self._pool.imap(_run_batch, batches))
+        return _checked(map(func, jobs))
 
     # cache files: the chunk cache is shared, the whole-index cache is per tree
     def _cache_path(self, kind: str) -> Path | None:
