@@ -86,6 +86,7 @@ class Cache:
             db.execute("PRAGMA auto_vacuum=INCREMENTAL")  # before the first table
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")
+            db.execute(f"PRAGMA journal_size_limit={16 << 20}")  # the log, once checkpointed
             db.executescript(SCHEMA)
             db.execute("SELECT count(*) FROM chunks WHERE 0").fetchone()
         except BaseException:
