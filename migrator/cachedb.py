@@ -97,6 +97,13 @@ class Cache:
     def _open(self) -> None:
         try:
             self._db = self._connect()
+        except sqlite3.OperationalError as exc:
+            if _is_corruption(exc):
+                self._rebuild(exc)
+            else:  # locked by another run for too long, unwritable: never deleted
+                warn(f"{self.path}: cache not used ({exc})")
+                self._db = None
+                return
         except sqlite3.DatabaseError as exc:  # not a database, malformed...
             self._rebuild(exc)
         except OSError as exc:
