@@ -34,6 +34,8 @@ DEFAULT_MAX_BYTES = 512 << 20
 # A read refreshes an entry's "last used" time only when it is older than this: the
 # LRU order stays right to within the hour without a write per chunk read.
 TOUCH_AFTER = 3600
+# Cache files of earlier versions (one pickle per kind and tree), removed on open.
+LEGACY_FILES = ("chunks.pickle", "index-*.pickle", "scan-*.pickle")
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS chunks (
@@ -111,6 +113,9 @@ class Cache:
             self._db = None
             return
         self.evict_missing_trees()
+        for pattern in LEGACY_FILES:  # the pickle caches of earlier versions
+            for old in self.directory.glob(pattern):
+                old.unlink(missing_ok=True)
 
     def _rebuild(self, exc: BaseException) -> None:
         warn(f"{self.path}: unreadable cache ({exc}), rebuilding")

@@ -162,3 +162,13 @@ def test_default_location_is_the_sessions_private_cache(
     assert main(["cache"]) == 0
     assert f"cache: {_private_cache_home / 'migrator' / 'cache.sqlite3'}\n" in \
         capsys.readouterr().out
+
+
+def test_pickle_files_of_earlier_versions_are_removed(tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    legacy = ["chunks.pickle", "index-18a169a333807cc3.pickle", "scan-18a169a333807cc3.pickle"]
+    for name in [*legacy, "notes.txt"]:
+        (cache / name).write_bytes(b"x")
+    cachedb.open_cache(cache)
+    assert sorted(p.name for p in cache.iterdir() if "sqlite3" not in p.name) == ["notes.txt"]
