@@ -33,13 +33,26 @@ def check() -> None:
 
 
 def _children() -> list[int]:
-    """Direct children of this process (Linux /proc; elsewhere none are known)."""
+    """Direct children of this process that run another program (git, make, perl): not
+    forks of this one (parser pool workers, a child between fork and exec), which
+    the run's own cleanup stops; a pool worker killed here would be replaced by a new
+    fork inheriting whatever pipes are open at that moment. (Linux /proc; elsewhere
+    none are known, and the run stops when the child ends.)"""
     pids: list[int] = []
-    with suppress(OSError):
-        for task in Path(f"/proc/{os.getpid()}/task").iterdir():
-            with suppress(OSError, ValueError):
-                pids.extend(int(p) for p in (task / "children").read_text().split())
-    return pids
+    try:
+        own = os.readlink("/proc/self/exe")
+        tasks = list(Path(f"/proc/{os.getpid()}/task").iterdir())
+    except OSError:
+        return []
+    for task in tasks:
+        with suppress(OSError, ValueError):
+            pids.extend(int(p) for p in (task / "children").read_text().split())
+    out = []
+    for pid in pids:
+        with suppress(OSError):
+            if os.readlink(f"/proc/{pid}/exe") != own:
+                out.append(pid)
+    return out
 
 
 def _handler(signum: int, frame: FrameType | None) -> None:
