@@ -9,11 +9,11 @@ from collections.abc import Sequence
 
 from git.exc import GitCommandError
 
-from migrator import __version__
+from migrator import __version__, cachedb
 from migrator.errors import MigratorError
 
 # Each module defines `register(subparsers) -> None` and sets `func=run` on its parser.
-SUBCOMMANDS = ("scan", "stage", "review", "status", "verify")
+SUBCOMMANDS = ("scan", "stage", "review", "status", "verify", "cache")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -62,6 +62,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except BrokenPipeError:
         return 0
+    finally:
+        cachedb.close_all()  # pending writes; entries of removed worktrees go
 
 
 if __name__ == "__main__":

@@ -10,16 +10,10 @@ from pathlib import Path
 from typing import Any
 
 from migrator import RULES_DIR
+from migrator.cachedb import open_cache
 from migrator.callgraph import CallGraph, FnKey, Root, key
 from migrator.discover import check_tree, tree_fingerprint
-from migrator.index import (
-    FACTS_VERSION,
-    IndexRequest,
-    TreeIndex,
-    build_index,
-    load_cached,
-    store_cached,
-)
+from migrator.index import FACTS_VERSION, IndexRequest, TreeIndex, build_index
 from migrator.model import CallSite, Edit, FunctionDef, ParseStats, Site, StagePlan
 from migrator.plan import PlanOptions
 from migrator.rules import Rule, load_rules
@@ -250,24 +244,22 @@ def scan(tree: Path, stages: list[int], options: PlanOptions, *, stats: bool = F
     tree = check_tree(tree)
     cache_dir = (None if not options.use_cache
                  else options.cache_dir if options.cache_dir is not None else default_cache_dir())
-    key = None
-    path = None
-    if cache_dir is not None:
+    key: tuple[object, ...] | None = None
+    cache = open_cache(cache_dir) if cache_dir is not None else None
+    if cache is not None:
         fingerprint = tree_fingerprint(tree)
         if fingerprint is not None:
             rules_dir = options.rules_dir or RULES_DIR
             rules_text = b"".join(p.read_bytes() for p in sorted(rules_dir.glob("*.toml")))
             key = (FACTS_VERSION, fingerprint, hashlib.sha256(rules_text).hexdigest(),
                    sorted(options.rule_options.items(), key=str), stages, stats)
-            tag = hashlib.blake2b(str(tree).encode(), digest_size=8).hexdigest()
-            path = cache_dir / f"scan-{tag}.pickle"
-            cached = load_cached(path, key)
+            cached = cache.result("scan", tree, key)
             if isinstance(cached, ScanResult):
                 return cached
     engine = open_engine(tree, options, stats=stats)
     sites = [site for stage in stages for site in engine.plan(stage).sites]
     result = ScanResult(sites, list(engine.index.skipped), engine.index.stats,
                         len(engine.index.files))
-    if path is not None:
-        store_cached(path, key, result)
+    if cache is not None and key is not None:
+        cache.put_result("scan", tree, key, result)
     return result

@@ -8,17 +8,15 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import tempfile
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager, suppress
+from contextlib import AbstractContextManager, contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
-from types import FrameType
 
 import git
 
-from migrator import srctext
+from migrator import signals, srctext
 from migrator.errors import MigratorError
 
 # Temporary worktrees live in directories named like this; the pid file beside
@@ -161,6 +159,7 @@ def temporary_worktree(repo: git.Repo, commit: str) -> Iterator[git.Repo]:
             detail = (getattr(exc, "stderr", "") or getattr(exc, "strerror", "") or exc)
             raise MigratorError(f"{holder}: cannot create a temporary worktree: "
                                 f"{str(detail).strip()}") from None
+        signals.check()  # interrupted while `git worktree add` ran
         yield git.Repo(path)
     finally:
         with suppress(git.GitCommandError):
@@ -170,28 +169,18 @@ def temporary_worktree(repo: git.Repo, commit: str) -> Iterator[git.Repo]:
             repo.git.worktree("prune")
 
 
-def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
-    raise KeyboardInterrupt
-
-
-@contextmanager
-def cleanup_on_signals() -> Iterator[None]:
-    """Turn SIGTERM/SIGHUP into KeyboardInterrupt so `finally` blocks run."""
-    previous: dict[int, object] = {}
-    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-        with suppress(ValueError):  # not the main thread: nothing to install
-            previous[signum] = signal.signal(signum, _raise_interrupt)
-    try:
-        yield
-    finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)  # type: ignore[arg-type]
+def cleanup_on_signals() -> AbstractContextManager[None]:
+    """SIGINT/SIGTERM/SIGHUP set a flag (and stop the running git/make child); the run
+    checks it between steps and ends with KeyboardInterrupt, so `finally` blocks run
+    (see migrator/signals.py: no exception is raised inside the handler)."""
+    return signals.deferred()
 
 
 def commit_files(
     repo: git.Repo, paths: Sequence[str], message: str, who: Identity, date: str | None
 ) -> str:
     """Commit `paths` (already written in `repo`'s work tree) with `message`; return sha."""
+    signals.check()  # one commit per patch: an interrupted run stops between patches
     repo.git.add("--", *paths)
     with tempfile.NamedTemporaryFile("wb", suffix=".msg", delete=False) as fh:
         fh.write(srctext.encode(message))
@@ -218,6 +207,7 @@ def format_patch(
     subject_prefix: str = "PATCH",
 ) -> list[Path]:
     """`git format-patch --cover-letter -n --base=<base> start..end` into out_dir."""
+    signals.check()
     out_dir.mkdir(parents=True, exist_ok=True)
     output = repo.git.execute(
         [
@@ -231,6 +221,7 @@ def format_patch(
 
 def am_verify(repo: git.Repo, base: str, patches: Sequence[Path], who: Identity) -> str:
     """Apply `patches` with `git am` on `base` in a scratch worktree; return the tree sha."""
+    signals.check()
     with temporary_worktree(repo, base) as scratch:
         try:
             scratch.git.execute(

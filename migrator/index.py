@@ -14,18 +14,19 @@ import hashlib
 import multiprocessing
 import multiprocessing.pool
 import os
-import pickle
 import re
 import signal
 import sys
 import time
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
-from migrator import __version__, code_digest
+from migrator import __version__, code_digest, signals
+from migrator.cachedb import Cache, open_cache
 from migrator.chunks import split_top_level
 from migrator.discover import grep_hits, is_git_tree, tree_fingerprint, untracked_files
 from migrator.model import CallSite, FunctionDef, MacroDef, ParsedFile, ParseStats, StructInit
@@ -36,35 +37,6 @@ from migrator.progress import Progress
 # chunk hashes use the first 16 bytes as their personalisation).
 FACTS_VERSION = f"{code_digest()}-{__version__}"
 MAX_FILE_BYTES = 5 * 1024 * 1024
-
-
-def load_cached(path: Path, key: object) -> object | None:
-    """The payload stored at `path` under `key`; None when absent, stored under another
-    key, or unreadable (a corrupt or foreign cache file is rebuilt, never fatal)."""
-    try:
-        with path.open("rb") as fh:
-            data = pickle.load(fh)
-    except FileNotFoundError:
-        return None
-    except Exception as exc:
-        print(f"migrate: warning: {path}: unreadable cache ({exc}), rebuilding",
-              file=sys.stderr)
-        return None
-    if not isinstance(data, dict) or data.get("key") != key:
-        return None
-    return data.get("payload")
-
-
-def store_cached(path: Path, key: object, payload: object) -> None:
-    """Write atomically (temporary file, then rename); a failure is only a warning."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".tmp{os.getpid()}")
-        with tmp.open("wb") as fh:
-            pickle.dump({"key": key, "payload": payload}, fh, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(tmp, path)
-    except OSError as exc:
-        print(f"migrate: warning: {path}: cannot write cache ({exc})", file=sys.stderr)
 
 
 @dataclass(frozen=True, slots=True)
@@ -228,20 +200,18 @@ def _is_word(byte: int) -> bool:
     return byte == 0x5F or 0x30 <= byte <= 0x39 or 0x41 <= byte <= 0x5A or 0x61 <= byte <= 0x7A
 
 
-# Keys of the chunk facts the parent already has (workers skip parsing those chunks).
+# Keys of the chunk facts in the cache (workers skip parsing those chunks; the parent
+# reads their facts from the cache database).
 _KNOWN_KEYS: set[bytes] = set()
-# Chunk facts kept in the shared cache file beyond those a run used (other trees).
-MAX_CACHED_CHUNKS = 300_000
 
 
-def _worker_init(known: frozenset[bytes]) -> None:
+def _worker_init() -> None:
     """Pool worker start: the parent's Ctrl-C/SIGTERM handling (which cleans up
-    worktrees) must not run here; a terminated worker just stops."""
+    worktrees) must not run here; a terminated worker just stops. (_KNOWN_KEYS comes
+    with the fork; the cache database is the parent's: a worker never opens it.)"""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     signal.signal(signal.SIGHUP, signal.SIG_DFL)
-    _KNOWN_KEYS.clear()
-    _KNOWN_KEYS.update(known)
 
 
 def read_source(root: Path, path: str) -> tuple[bytes | None, str]:
@@ -327,6 +297,35 @@ def _debug(what: str) -> None:
         print(f"[{time.monotonic() - _T0:7.2f}] {what}", file=sys.stderr)
 
 
+def _checked(results: Iterator[object]) -> Iterator[object]:
+    """`results`, with a check for an interrupted run (signals.py) before each one."""
+    for result in results:
+        signals.check()
+        yield result
+
+
+def _run_batch(batch: tuple[Callable[[Any], object], list[Any]]) -> list[object]:
+    """Worker: a few jobs in one go (less inter-process traffic than one at a time)."""
+    func, jobs = batch
+    return [func(job) for job in jobs]
+
+
+def _polled(results: multiprocessing.pool.IMapIterator) -> Iterator[object]:
+    """A pool's batched results in order; waits in short steps so that an interrupted
+    run stops within a fraction of a second even while a worker is busy on a large file."""
+    while True:
+        try:
+            batch = results.next(timeout=0.2)
+        except StopIteration:
+            return
+        except multiprocessing.TimeoutError:
+            signals.check()
+            continue
+        for result in batch:  # type: ignore[attr-defined]
+            signals.check()
+            yield result
+
+
 class IndexBuilder:
     def __init__(
         self, root: Path, request: IndexRequest, *, jobs: int = 0,
@@ -341,8 +340,9 @@ class IndexBuilder:
         self.git = is_git_tree(root)
         self.index = TreeIndex(root=root)
         self._states: dict[str, _FileState] = {}
-        self._chunk_cache: dict[bytes, ChunkFacts] = {}
-        self._used_keys: set[bytes] = set()
+        self._cache: Cache | None = None
+        self._chunk_cache: dict[bytes, ChunkFacts] = {}  # facts of this build's chunks
+        self._new_chunks: set[bytes] = set()  # parsed by this build: written to the cache
         self._pool: multiprocessing.pool.Pool | None = None
         # closure tables, filled as chunk facts come in (see _add_facts)
         self._definitions: dict[str, list[tuple[str, bool]]] = defaultdict(list)
@@ -354,50 +354,31 @@ class IndexBuilder:
 
     def _map(self, func, jobs: list) -> Iterable:  # type: ignore[no-untyped-def]
         if self._pool is not None and len(jobs) > 8:
-            return self._pool.imap(func, jobs, chunksize=4)
-        return map(func, jobs)
-
-    # cache files: the chunk cache is shared, the whole-index cache is per tree
-    def _cache_path(self, kind: str) -> Path | None:
-        if self.cache_dir is None:
-            return None
-        if kind == "chunks":
-            return self.cache_dir / "chunks.pickle"
-        tag = hashlib.blake2b(str(self.root).encode(), digest_size=8).hexdigest()
-        return self.cache_dir / f"{kind}-{tag}.pickle"
-
-    def _load(self, kind: str) -> object | None:
-        path = self._cache_path(kind)
-        return None if path is None else load_cached(path, FACTS_VERSION)
-
-    def _store(self, kind: str, payload: object) -> None:
-        path = self._cache_path(kind)
-        if path is not None:
-            store_cached(path, FACTS_VERSION, payload)
+            batches = [(func, jobs[i : i + 4]) for i in range(0, len(jobs), 4)]
+            return _polled(self._pool.imap(_run_batch, batches))
+        return _checked(map(func, jobs))
 
     def build(self) -> TreeIndex:
         started = time.monotonic()
-        fingerprint = tree_fingerprint(self.root) if self.cache_dir else None
-        request_key = (fingerprint, sorted(self.request.names), sorted(self.request.root_members),
-                       self.stats)
-        if fingerprint is not None:
-            cached = self._load("index")
-            if isinstance(cached, tuple) and cached[0] == request_key:
-                index: TreeIndex = cached[1]
-                index.root = self.root
-                return index
-        cached_chunks = self._load("chunks")
-        if isinstance(cached_chunks, dict):
-            self._chunk_cache = cached_chunks
+        cache = self._cache = open_cache(self.cache_dir) if self.cache_dir else None
+        fingerprint = tree_fingerprint(self.root) if cache is not None else None
+        request_key = (FACTS_VERSION, fingerprint, sorted(self.request.names),
+                       sorted(self.request.root_members), self.stats)
+        if cache is not None and fingerprint is not None:
+            cached = cache.result("index", self.root, request_key)
+            if isinstance(cached, TreeIndex):
+                cached.root = self.root
+                return cached
         _KNOWN_KEYS.clear()
-        _KNOWN_KEYS.update(self._chunk_cache)
+        if cache is not None:
+            _KNOWN_KEYS.update(cache.chunk_keys())
         try:
             if self.jobs > 1:
-                # fork: workers start at once and share the loaded modules; _worker_init
-                # drops the parent's signal handlers (cleanup belongs to the parent).
+                # fork: workers start at once and share the loaded modules (and the known
+                # keys); _worker_init drops the parent's signal handlers (cleanup and
+                # the cache belong to the parent).
                 self._pool = multiprocessing.get_context("fork").Pool(
-                    self.jobs, initializer=_worker_init,
-                    initargs=(frozenset(self._chunk_cache),))
+                    self.jobs, initializer=_worker_init)
             self._closure()
             if self.stats:
                 self._collect_stats()
@@ -411,19 +392,30 @@ class IndexBuilder:
                            f"{time.monotonic() - started:.1f}s")
         for path in sorted(self._states):
             self.index._add(self._parsed_file(path))
-        # The chunk cache is shared by all trees (a stage runs in a new temporary worktree
-        # each time): this run's chunks first, then older entries up to a bound.
-        kept = {k: self._chunk_cache[k] for k in self._used_keys if k in self._chunk_cache}
-        for k, facts in self._chunk_cache.items():
-            if len(kept) >= MAX_CACHED_CHUNKS:
-                break
-            kept.setdefault(k, facts)
-        self._store("chunks", kept)
-        if fingerprint is not None:
-            sources, self.index._sources = self.index._sources, {}  # re-read lazily
-            self._store("index", (request_key, self.index))
-            self.index._sources = sources
+        if cache is not None:
+            # only the chunks parsed anew are written (the cache is shared by all trees:
+            # a stage runs in a new temporary worktree each time)
+            cache.put_chunks((k, self._chunk_cache[k]) for k in sorted(self._new_chunks))
+            self._new_chunks.clear()
+            if fingerprint is not None:
+                sources, self.index._sources = self.index._sources, {}  # re-read lazily
+                cache.put_result("index", self.root, request_key, self.index)
+                self.index._sources = sources
+            cache.flush()
         return self.index
+
+    def _known_facts(self, key: bytes) -> ChunkFacts | None:
+        """Facts of a chunk this build has seen, else from the cache."""
+        facts = self._chunk_cache.get(key)
+        if facts is None and self._cache is not None and key in _KNOWN_KEYS:
+            cached = self._cache.chunk(key)
+            if isinstance(cached, ChunkFacts):
+                facts = self._chunk_cache[key] = cached
+        return facts
+
+    def _parsed_anew(self, key: bytes, facts: ChunkFacts) -> None:
+        self._chunk_cache[key] = facts
+        self._new_chunks.add(key)
 
     # -- closure -----------------------------------------------------------------------------
 
@@ -496,11 +488,14 @@ class IndexBuilder:
             for i in matched:
                 state.parsed.add(i)
                 key = state.keys[i]
-                self._used_keys.add(key)
-                found = facts.get(i) or self._chunk_cache.get(key)
-                if found is None:  # an identical chunk parsed meanwhile by another worker
+                found = facts.get(i)
+                if found is not None:
+                    self._parsed_anew(key, found)
+                else:
+                    found = self._known_facts(key)
+                if found is None:  # a cache entry that could not be read: parse here
                     found = extract_chunk(self._chunk_bytes(path, i))
-                self._chunk_cache[key] = found
+                    self._parsed_anew(key, found)
                 self._add_facts(path, state, i, found)
             self.progress.step(path)
         _debug(f"scanned {len(new_paths)} new files")
@@ -514,9 +509,9 @@ class IndexBuilder:
             for i in sorted(_chunks_matching(state, src, todo[path]) - state.parsed):
                 state.parsed.add(i)
                 key = state.keys[i]
-                self._used_keys.add(key)
-                if key in self._chunk_cache:
-                    self._add_facts(path, state, i, self._chunk_cache[key])
+                found = self._known_facts(key)
+                if found is not None:
+                    self._add_facts(path, state, i, found)
                 else:
                     todo_spans.append(state.chunks[i])
             if todo_spans:
@@ -534,7 +529,7 @@ class IndexBuilder:
                 continue
             for start, facts in results:
                 i = state.chunk_of_offset(start)
-                self._chunk_cache[state.keys[i]] = facts
+                self._parsed_anew(state.keys[i], facts)
                 self._add_facts(path, state, i, facts)
         _debug(f"parsed {sum(len(j[2]) for j in parse_jobs)} chunks in {len(parse_jobs)} "
                "known files")

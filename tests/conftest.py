@@ -6,6 +6,23 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+# Hypothesis runs derandomized: the same examples every run (a failure is reproducible,
+# never flaky); seeds that once failed are kept as explicit @example()s in the tests.
+settings.register_profile("migrator", derandomize=True, database=None, deadline=None,
+                          print_blob=True)
+settings.load_profile("migrator")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests marked `slow` (the long fuzz run) run only when asked for: `pytest -m slow`."""
+    if "slow" in (config.getoption("markexpr") or ""):
+        return
+    skip = pytest.mark.skip(reason="slow: run with `pytest -m slow`")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip)
 
 
 @pytest.fixture(scope="session", autouse=True)

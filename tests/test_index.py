@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pickle
 import sys
 from pathlib import Path
 
@@ -12,6 +11,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from kernel_mini import REQUEST, make_tree
 
+from migrator import cachedb
 from migrator.index import IndexBuilder, TreeIndex, build_index
 from migrator.parse import extract_chunk
 
@@ -135,8 +135,9 @@ def test_cache_hit_and_corrupt_cache(tree: Path, tmp_path: Path,
                                      capsys: pytest.CaptureFixture[str]) -> None:
     cache = tmp_path / "cache"
     first = snapshot(build_index(tree, REQUEST, jobs=1, cache_dir=cache))
-    index_files = list(cache.glob("index-*.pickle"))
-    assert len(index_files) == 1
+    cachedb.close_all()
+    database = cache / "cache.sqlite3"
+    assert sorted(p.name for p in cache.iterdir()) == ["cache.sqlite3"]
 
     def no_closure(self: IndexBuilder) -> None:
         raise AssertionError("the cached index should have been used")
@@ -150,10 +151,11 @@ def test_cache_hit_and_corrupt_cache(tree: Path, tmp_path: Path,
     changed = build_index(tree, REQUEST, jobs=1, cache_dir=cache)
     assert ("drivers/net/lib.c", "deeper_helper") in fnset(changed)
     lib.write_text(lib.read_text().replace("deeper_helper", "deep_helper"))
-    # corrupt files are rebuilt, with a warning
-    for path in cache.glob("*.pickle"):
-        path.write_bytes(b"\x80\x04garbage")
+    # a corrupt database is rebuilt, with a warning
+    cachedb.close_all()
+    database.write_bytes(b"\x80\x04garbage" * 1000)
     assert snapshot(build_index(tree, REQUEST, jobs=1, cache_dir=cache)) == first
-    assert "unreadable cache" in capsys.readouterr().err
-    with index_files[0].open("rb") as fh:
-        assert pickle.load(fh)["payload"][1].files  # rewritten
+    assert f"{database}: unreadable cache" in capsys.readouterr().err
+    info = cachedb.open_cache(cache).info()
+    assert info.results == {"index": 1} and info.chunks > 0  # rewritten
+    cachedb.close_all()

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import git
 
-from migrator import checkpatch, gitops, plan, series
+from migrator import checkpatch, gitops, plan, series, signals
 from migrator.commands.common import add_engine_options, plan_options
 from migrator.commands.verify import add_build_options, build_options, print_report
 from migrator.errors import MigratorError, VerificationFailed
@@ -104,8 +104,9 @@ def run(args: argparse.Namespace) -> int:
     stages = parse_stages(args.stages)
     tree = Path(args.tree).absolute()
     repo = gitops.open_repo(tree)
-    # one run at a time per repository: worktrees, --out and --apply never interleave
-    with run_lock(Path(repo.common_dir)):
+    # one run at a time per repository: worktrees, --out and --apply never interleave;
+    # a signal sets a flag checked between steps (signals.py), so cleanup always runs
+    with gitops.cleanup_on_signals(), run_lock(Path(repo.common_dir)):
         return _run(args, stages, repo)
 
 
@@ -134,14 +135,17 @@ def _run(args: argparse.Namespace, stages: list[int], repo: git.Repo) -> int:
     plans: list[object] = []
     staging: dict[int, Path] = {}
     try:
-        with gitops.cleanup_on_signals(), gitops.temporary_worktree(repo, base) as work:
+        with gitops.temporary_worktree(repo, base) as work:
             work_tree = Path(str(work.working_tree_dir))
             for stage in stages:
+                signals.check()
                 stage_plan = plan.plan_stage(work_tree, stage, options)
+                signals.check()
                 for warning in stage_plan.warnings:
                     say(f"migrate: {warning}")
                 built = series.build_stage(work, stage, stage_plan, who, date, say,
                                             history=base, pairs=pairs)
+                signals.check()
                 plans.append(built)
                 if not built.groups:
                     print(f"stage {stage}: nothing to do")
@@ -168,12 +172,14 @@ def _run(args: argparse.Namespace, stages: list[int], repo: git.Repo) -> int:
                     verify_build(args, repo, base, built_stages)
                 else:
                     warn_incomplete(work, base, built_stages)
+            signals.check()
             if args.json:
                 write_json(Path(args.json), series.manifest(plans))  # type: ignore[arg-type]
             if args.dry_run:
                 print_dry_run(built_stages, destinations)
                 return exit_code(plans, args.strict)  # type: ignore[arg-type]
             for built in built_stages:
+                signals.check()  # each --out is complete or absent
                 move_into_place(staging[built.stage], destinations[built.stage])
                 del staging[built.stage]  # kept until moved: `finally` removes it on failure
                 print_written(built, destinations[built.stage])
@@ -243,6 +249,7 @@ def check_style(work: object, built_stages: list[series.StageSeries]) -> None:
     failures: list[str] = []
     for built in built_stages:
         for group, patch in zip(built.groups, built.patch_files, strict=True):
+            signals.check()
             result = checkpatch.check_patch(work, patch, group.commit)  # type: ignore[arg-type]
             for issue in result.new_issues:
                 line = f"{group.patch_name}: checkpatch: {issue}"

@@ -29,7 +29,7 @@ from pathlib import Path
 
 import git
 
-from migrator import gitops
+from migrator import gitops, signals
 from migrator.errors import MigratorError
 from migrator.verify.build import (
     CONFIG_TARGET,
@@ -201,6 +201,7 @@ def verify_series(repo: git.Repo, base: str, patches: Sequence[Path],
             report.build = kernel.stats
         building = kernel is not None
         for index, (patch, name) in enumerate(zip(patches, names, strict=True), 1):
+            signals.check()  # an interrupted `stage --verify-build` stops here
             prefix = f"migrate: [{index}/{len(patches)}] {name}"
             failed = apply_patch(tree, patch)
             if failed is not None:
