@@ -98,14 +98,16 @@ class HandlerCensus:
 def _calls(engine: Engine, *names: str) -> list[CallSite]:
     """Calls of `names`, those hidden in a macro's text included (at the macro's use)."""
     wanted = set(names)
-    return [c for c in (*engine.index.calls(), *engine.index.macro_calls())
+    return [c for c in (*engine.index.calls(), *engine.index.macro_calls(),
+                        *engine.index.masked_calls())
             if not c.via_member and c.callee in wanted]
 
 
 def _unless_macro(call: CallSite, done: bool) -> bool:
     """A call of an unconverted name hidden in a macro is never counted as done: the
     bracket or attach around the macro's use is not seen by these checks."""
-    return done and not (call.via_macro and not call.callee.startswith("__"))
+    return done and not ((call.via_macro or call.masked_arm)
+                         and not call.callee.startswith("__"))
 
 
 def _preceded_in_function(engine: Engine, call: CallSite, names: set[str]) -> bool:

@@ -51,7 +51,11 @@ class Candidate:
                 m.split(" (", 1)[0] for m in call.via_macro), call.callee]))
         if self.root is not None:
             out.append("callback: " + self.root.describe())
-        if call.via_macro:
+        if call.masked_arm:
+            out.append(f"#if arm: {call.file}:{call.masked_arm}, not parsed (its braces do not "
+                       "balance with the other arms)")
+            out.append(f"call: {call.file}:{call.line} {call.callee}(), found by its text")
+        elif call.via_macro:
             outer = call.via_macro[0].split(" (", 1)[0]
             out.append(f"macro use: {call.file}:{call.line} {outer}({', '.join(call.args)})")
             out.extend(f"macro: {m}" for m in call.via_macro)
@@ -82,7 +86,7 @@ class RuleContext:
         selects only some callers applies the same choice). The engine lists them all
         after the analysis unless the analysis called this itself."""
         self.macros_listed = True
-        return [self.site(c, outcome="review", reason=macro_reason(c.call))
+        return [self.site(c, outcome="review", reason=hidden_reason(c.call))
                 for c in self.hidden if keep is None or keep(c)]
 
     def site(self, candidate: Candidate, *, outcome: str, reason: str,
@@ -122,7 +126,8 @@ class Engine:
         excluded, _ = (self.reach(rule.not_reachable_from) if rule.not_reachable_from
                        else ({}, {}))
         out = []
-        for call in (*self.index.calls(), *self.index.macro_calls()):
+        for call in (*self.index.calls(), *self.index.macro_calls(),
+                     *self.index.masked_calls()):
             if call.via_member or call.callee not in wanted:
                 continue
             fn = self.index.function(call.file, call.caller)
@@ -145,8 +150,8 @@ class Engine:
     def run_rule(self, rule: Rule) -> list[Site]:
         candidates = self.candidates(rule) if rule.calls else []
         options = {**rule.options, **self.options.rule_options}
-        hidden = [c for c in candidates if c.call.via_macro]
-        candidates = [c for c in candidates if not c.call.via_macro]
+        hidden = [c for c in candidates if c.call.via_macro or c.call.masked_arm]
+        candidates = [c for c in candidates if not (c.call.via_macro or c.call.masked_arm)]
         ctx = RuleContext(rule, self.index, self.graph, candidates, options, self, hidden)
         analysis = rule.analysis_function()
         if analysis is not None:
@@ -174,7 +179,7 @@ class Engine:
         for rule in self.rules:
             if rule.stage == stage:
                 for site in self.run_rule(rule):
-                    if any(e.startswith("macro use: ") for e in site.evidence):
+                    if any(e.startswith(("macro use: ", "#if arm: ")) for e in site.evidence):
                         # several rules of a stage select the same call: one site per use
                         use = (site.file, site.start, site.reason)
                         if use in macro_uses:
@@ -185,7 +190,12 @@ class Engine:
         return plan
 
 
-def macro_reason(call: CallSite) -> str:
+def hidden_reason(call: CallSite) -> str:
+    """Why a call the tool sees only by its text is left to a human."""
+    if call.masked_arm:
+        return (f"{call.callee}() is called in an #if arm whose braces do not balance with "
+                "the other arms, so the tool cannot parse it with the function; convert "
+                "this call by hand")
     outer = call.via_macro[0].split(" (", 1)[0]
     return (f"{call.callee}() is called inside macro {outer}(): the macro's text is shared "
             "by its uses, the expansion cannot be edited in place; change the macro or this "

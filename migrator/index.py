@@ -87,6 +87,12 @@ class TreeIndex:
         for calls in self.calls_by_function.values():
             yield from calls
 
+    def masked_calls(self) -> Iterator[CallSite]:
+        """Calls in `#if` arms the parse could not read (CallSite.masked_arm): never in
+        calls(), never edited; the engine lists those a rule selects for review."""
+        for parsed in self.files.values():
+            yield from parsed.masked_calls
+
     def calls_in(self, fn: FunctionDef) -> list[CallSite]:
         return self.calls_by_function.get((fn.file, fn.name), [])
 
@@ -669,6 +675,7 @@ class IndexBuilder:
             parsed.calls.extend(facts.calls)
             parsed.inits.extend(facts.inits)
             parsed.macros.extend(facts.macros)
+            parsed.masked_calls.extend(facts.masked_calls)
         if self.stats:
             parsed.stats = getattr(self, "_stats_by_file", {}).get(path, ParseStats())
         return parsed

@@ -54,6 +54,9 @@ class CallSite:
     # "NAME (file:line)" of each macro from the use to the call, outermost first. The call
     # itself is in the macro's text: the site is the use, at start/end.
     via_macro: tuple[str, ...] = ()
+    # Inside a live `#if` arm the parse could not read (normalize.normalize_dropping): the
+    # call is seen by its text only, never edited; 1-based line of the arm's directive.
+    masked_arm: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,6 +144,7 @@ class ParsedFile:
     calls: list[CallSite] = field(default_factory=list)
     inits: list[StructInit] = field(default_factory=list)
     macros: list[MacroDef] = field(default_factory=list)
+    masked_calls: list[CallSite] = field(default_factory=list)  # CallSite.masked_arm
     stats: ParseStats = field(default_factory=ParseStats)
     warnings: list[str] = field(default_factory=list)
 

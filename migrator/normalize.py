@@ -171,6 +171,9 @@ class _Text:
     def __init__(self, src: bytes) -> None:
         self.out = bytearray(src)
         self.cv = bytearray(src)
+        # Live `#if` arms blanked because braces do not balance across the arms: their
+        # code is not parsed, so the callers list what it calls for review (dropped_arms).
+        self.dropped: list[tuple[int, int]] = []
         # (start, end, directive word) for conditional directives.
         self.dirs: list[tuple[int, int, bytes]] = []
         cv = self.cv
@@ -251,10 +254,12 @@ def _resolve(t: _Text, branches: list[tuple[int, int, bool]], end: tuple[int, in
             keep_dirs = False
             for a, b in live[1:]:
                 t.blank(a, b)
+                t.dropped.append((a, b))
     else:
         keep_dirs = False
         for a, b in live[1:]:
             t.blank(a, b)
+            t.dropped.append((a, b))
     if not keep_dirs:
         for s, e in directives:
             t.blank(s, e)
@@ -502,10 +507,16 @@ _PASSES: tuple[_Pass, ...] = (_conditionals, _annotations, _misc, _iterators, _c
 
 def normalize(src: bytes) -> bytes:
     """Return `src` rewritten in place (same length, same newlines) for tree-sitter-c."""
+    return normalize_dropping(src)[0]
+
+
+def normalize_dropping(src: bytes) -> tuple[bytes, list[tuple[int, int]]]:
+    """`normalize(src)` and the byte ranges [start, end) of the live `#if` arms it had to
+    blank (braces that do not balance across the arms): code the parse does not see."""
     t = _Text(src)
     for p in _PASSES:
         p(t)
-    return bytes(t.out)
+    return bytes(t.out), sorted(t.dropped)
 
 
 def error_free(tree: object) -> bool:

@@ -9,7 +9,7 @@ original file.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from functools import cache
 
@@ -18,7 +18,7 @@ import tree_sitter_c
 
 from migrator.chunks import define_spans, split_top_level
 from migrator.model import CallSite, FunctionDef, MacroDef, Param, ParseStats, StructInit
-from migrator.normalize import normalize
+from migrator.normalize import normalize, normalize_dropping
 from migrator.srctext import CODEC
 
 LANGUAGE = tree_sitter.Language(tree_sitter_c.language())
@@ -131,6 +131,7 @@ class ChunkFacts:
     calls: list[CallSite] = field(default_factory=list)
     inits: list[StructInit] = field(default_factory=list)
     macros: list[MacroDef] = field(default_factory=list)
+    masked_calls: list[CallSite] = field(default_factory=list)  # masked_arm: chunk row + 1
 
     def shifted(self, path: str, offset: int, line_base: int) -> ChunkFacts:
         return ChunkFacts(
@@ -144,12 +145,16 @@ class ChunkFacts:
                      line=s.line + line_base) for s in self.inits],
             [replace(m, file=path, start=m.start + offset, end=m.end + offset,
                      line=m.line + line_base) for m in self.macros],
+            [replace(c, file=path, start=c.start + offset, end=c.end + offset,
+                     line=c.line + line_base, masked_arm=c.masked_arm + line_base - 1)
+             for c in self.masked_calls],
         )
 
 
 def extract_chunk(chunk: bytes) -> ChunkFacts:
     """Functions, calls and struct initializers of one chunk (relative offsets)."""
-    root = parse(chunk).root_node
+    normalised, dropped = normalize_dropping(chunk)
+    root = parser().parse(normalised).root_node
     captures = tree_sitter.QueryCursor(_query(_FACTS_QUERY)).captures(root)
     facts = ChunkFacts()
     functions = [function_def(chunk, node) for node in
@@ -178,7 +183,31 @@ def extract_chunk(chunk: bytes) -> ChunkFacts:
     for decl in sorted(captures.get("struct_decl", []), key=lambda n: n.start_byte):
         facts.inits.extend(_struct_inits(chunk, decl))
     facts.macros = macro_defs(chunk)
+    facts.masked_calls = _masked_calls(chunk, dropped, enclosing)
     return facts
+
+
+def _masked_calls(chunk: bytes, dropped: list[tuple[int, int]],
+                  enclosing: Callable[[int], str]) -> list[CallSite]:
+    """Calls written in `#if` arms the normaliser had to blank, found by their text (as
+    in a macro body): `name(` outside comments and strings, in a function's body."""
+    out = []
+    for start, end in dropped:
+        caller = enclosing(start)
+        if not caller:
+            continue
+        arm = _MACRO_NOISE.sub(lambda m: b" " * len(m.group()), chunk[start:end])
+        arm_row = chunk.count(b"\n", 0, start)
+        for m in _MACRO_CALL.finditer(arm):
+            name = m.group(1).decode("ascii")
+            if name in _NOT_CALLS:
+                continue
+            at = start + m.start(1)
+            out.append(CallSite(caller=caller, file="", callee=name, via_member=False,
+                                receiver="", start=at, end=start + m.end(),
+                                line=chunk.count(b"\n", 0, at), args=(),
+                                masked_arm=arm_row + 1))
+    return out
 
 
 # --- function-like macros -----------------------------------------------------------------
