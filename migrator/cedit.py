@@ -46,8 +46,9 @@ from functools import lru_cache
 import tree_sitter
 
 from migrator.chunks import split_top_level
+from migrator.edits import line_of
 from migrator.model import Edit
-from migrator.parse import parse
+from migrator.parse import parse, walk
 from migrator.srctext import CODEC
 
 Node = tree_sitter.Node
@@ -106,12 +107,6 @@ def body(fn_node: Node) -> Node:
 
 def text(src: bytes, node: Node) -> str:
     return src[node.start_byte:node.end_byte].decode(*CODEC)
-
-
-def walk(node: Node) -> Iterator[Node]:
-    yield node
-    for child in node.children:
-        yield from walk(child)
 
 
 def calls_named(src: bytes, node: Node, names: Iterable[str]) -> list[Node]:
@@ -434,13 +429,9 @@ def innermost_statement(fn_node: Node, offset: int) -> Node:
 def _indent(src: bytes, at: int) -> str:
     lead = src[line_start(src, at):at]
     if lead.strip():
-        raise CannotEdit(f"statement at line {line_of_offset(src, at)} does not start its "
+        raise CannotEdit(f"statement at line {line_of(src, at)} does not start its "
                          "line")
     return lead.decode()
-
-
-def line_of_offset(src: bytes, offset: int) -> int:
-    return src.count(b"\n", 0, offset) + 1
 
 
 def _chain_indent(src: bytes, if_stmt: Node, base: int) -> str:
@@ -462,7 +453,7 @@ def _lines_after(file: str, src: bytes, end: int, lines: list[str], rule: str) -
     if (rest.startswith(b"/*") and rest.endswith(b"*/") and b"*/" not in rest[2:-2]) \
             or rest.startswith(b"//"):
         return Edit(file, stop, stop, "".join(f"{line}\n" for line in lines), rule)
-    raise CannotEdit(f"statement at line {line_of_offset(src, end)} does not end its line")
+    raise CannotEdit(f"statement at line {line_of(src, end)} does not end its line")
 
 
 def wrap(file: str, src: bytes, stmt: Node, before: list[str], after: list[str], rule: str,
@@ -474,7 +465,7 @@ def wrap(file: str, src: bytes, stmt: Node, before: list[str], after: list[str],
     front of the statement (a tab when it moves into a new block)."""
     a, b = base + stmt.start_byte, base + stmt.end_byte
     if _open_groups(directives(src, a, b)) != 0 or _split_group(directives(src, a, b)):
-        raise CannotEdit(f"the statement at line {line_of_offset(src, a)} holds part of an "
+        raise CannotEdit(f"the statement at line {line_of(src, a)} holds part of an "
                          "#if group: where the braces go depends on the configuration")
     if not is_unbraced_body(stmt):
         ind = _indent(src, a)
@@ -504,7 +495,7 @@ def wrap(file: str, src: bytes, stmt: Node, before: list[str], after: list[str],
     head_end = base + head.end_byte
     if directives(src, head_end, a):
         raise CannotEdit(f"a preprocessor line sits between the head at line "
-                         f"{line_of_offset(src, head_end)} and its statement: which "
+                         f"{line_of(src, head_end)} and its statement: which "
                          "statement the braces enclose depends on the configuration")
     opening = "".join(f"{ind}{line}\n" for line in before)
     if not src[head_end:a].strip():
@@ -524,7 +515,7 @@ def wrap(file: str, src: bytes, stmt: Node, before: list[str], after: list[str],
     alt_a = base + alt.start_byte
     split = _split_group(directives(src, b, alt_a))
     if split:
-        raise CannotEdit(f"#{split} between the branch at line {line_of_offset(src, a)} "
+        raise CannotEdit(f"#{split} between the branch at line {line_of(src, a)} "
                          "and its else closes an #if group opened before it: the braces "
                          "would split an #if arm")
     if src[b:alt_a].strip():

@@ -51,6 +51,13 @@ def parse(src: bytes, *, normalised: bool = True) -> tree_sitter.Tree:
     return parser().parse(normalize(src) if normalised else src)
 
 
+def walk(node: tree_sitter.Node) -> Iterator[tree_sitter.Node]:
+    """`node` and every node under it, in source order (pre-order)."""
+    yield node
+    for child in node.children:
+        yield from walk(child)
+
+
 def text(src: bytes, node: tree_sitter.Node) -> str:
     return src[node.start_byte : node.end_byte].decode(*CODEC)
 

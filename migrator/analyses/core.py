@@ -27,7 +27,7 @@ from migrator.chunks import split_top_level
 from migrator.edits import line_of
 from migrator.engine import RuleContext
 from migrator.model import Edit, Site
-from migrator.parse import declarator_name, parse
+from migrator.parse import declarator_name, parse, walk
 
 Node = tree_sitter.Node
 
@@ -44,12 +44,6 @@ GENERIC_DEPS = "generic_newlink_deps"
 def _tree(src: bytes, start: int, end: int) -> tree_sitter.Tree:
     # Blank what precedes the chunk (newlines kept): node offsets are file offsets.
     return parse(re.sub(rb"[^\n]", b" ", src[:start]) + src[start:end])
-
-
-def _walk(node: Node) -> Iterator[Node]:
-    yield node
-    for child in node.children:
-        yield from _walk(child)
 
 
 def _trees(src: bytes, word: str) -> Iterator[tree_sitter.Tree]:
@@ -114,7 +108,7 @@ def _members(body: Node) -> Iterator[Member]:
             yield Member(child.type, _field_names(child), child.start_byte, child.end_byte,
                          _is_flexible(child))
         elif child.type.startswith("preproc_"):
-            names = tuple(n for d in _walk(child) if d.type == "field_declaration"
+            names = tuple(n for d in walk(child) if d.type == "field_declaration"
                           and d.parent is not None and d.parent.type.startswith("preproc_")
                           for n in _field_names(d))
             yield Member(child.type, names, child.start_byte, child.end_byte, False)
@@ -125,7 +119,7 @@ def _members(body: Node) -> Iterator[Member]:
 def find_struct(src: bytes, name: str) -> StructDef | None:
     """The definition (with a body) of `struct name` in `src`."""
     for tree in _trees(src, name):
-        for node in _walk(tree.root_node):
+        for node in walk(tree.root_node):
             if node.type != "struct_specifier" or _name(node.child_by_field_name("name")) \
                     != name:
                 continue

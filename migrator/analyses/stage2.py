@@ -20,6 +20,7 @@ from migrator.callgraph import FnKey, Root, key
 from migrator.edits import line_of
 from migrator.engine import Candidate, RuleContext
 from migrator.model import CallSite, Edit, FunctionDef, Site, StructInit
+from migrator.srctext import CODEC
 
 NEWLINK_ROOTS = ("rtnl_link_ops.newlink", "rtnl_link_ops.changelink")
 NET_DEVICE_PTR = re.compile(r"\bstruct\s+net_device\s*\*")
@@ -97,7 +98,7 @@ def peer_inherits(ctx: RuleContext) -> list[Site]:
         if not peer.isidentifier() or not devs:
             continue
         src = ctx.index.source(fn.file)
-        body = src[fn.body_start:fn.body_end].decode("utf-8", "surrogateescape")
+        body = src[fn.body_start:fn.body_end].decode(*CODEC)
         created = re.search(_ASSIGN_FROM_CALL.format(var=re.escape(peer)), body)
         if created is None:
             continue  # registers its own `dev` or a device from elsewhere: T1 only
@@ -333,7 +334,7 @@ def _parent_device(ctx: RuleContext, helper: FunctionDef, caller: FunctionDef, c
         if name != param and i < len(call.args) and call.args[i].strip().isidentifier():
             return call.args[i].strip(), f"passed as {helper.name}() parameter {name}"
     helper_src = ctx.index.source(helper.file)
-    helper_body = helper_src[helper.body_start:helper.body_end].decode("utf-8", "surrogateescape")
+    helper_body = helper_src[helper.body_start:helper.body_end].decode(*CODEC)
     for link in ctx.index.calls_in(helper):
         if link.callee not in UPPER_LINK_CALLS or len(link.args) < 2:
             continue
@@ -342,7 +343,7 @@ def _parent_device(ctx: RuleContext, helper: FunctionDef, caller: FunctionDef, c
         # `real_dev = vlan->real_dev;` in the helper names the field holding the parent
         m = re.search(rf"\b{re.escape(other)}\s*=\s*[\w>.-]*?(?:->|\.)(\w+)\s*;", helper_body)
         field = m.group(1) if m else other.rsplit("->", 1)[-1].rsplit(".", 1)[-1]
-        caller_body = caller_src[caller.body_start:call.start].decode("utf-8", "surrogateescape")
+        caller_body = caller_src[caller.body_start:call.start].decode(*CODEC)
         locals_ = _net_device_params(caller) + [p.name for p in caller.locals
                                                 if NET_DEVICE_PTR.search(p.type)]
         for cm in re.finditer(rf"(?:->|\.){re.escape(field)}\s*=\s*(\w+)\s*;", caller_body):
@@ -358,7 +359,7 @@ def _attach_new_lock(ctx: RuleContext, caller: FunctionDef, fn_node: cedit.Node,
     allocation's NULL check, when that check leaves with `return -ENOMEM;`.  `stmt`,
     the registration, must run whenever the attach did (not in a branch or loop of its
     own): a path skipping it would keep the lock attached to an unregistered device."""
-    body = src[caller.body_start:caller.body_end].decode("utf-8", "surrogateescape")
+    body = src[caller.body_start:caller.body_end].decode(*CODEC)
     m = re.search(_ASSIGN_FROM_CALL.format(var=re.escape(child)), body)
     if m is None:
         raise cedit.CannotEdit(f"{child} is not allocated in {caller.name}()")
@@ -404,7 +405,7 @@ def _lookup_attrs(ctx: RuleContext, fn: FunctionDef, funcs: list[FunctionDef]
                   ) -> Iterable[tuple[str, str, CallSite, str]]:
     """(table, attribute id, lookup call, how the ifindex flows) for lookups in `fn`."""
     src = ctx.index.source(fn.file)
-    body = src[fn.body_start:fn.body_end].decode("utf-8", "surrogateescape")
+    body = src[fn.body_start:fn.body_end].decode(*CODEC)
     for call in ctx.index.calls_in(fn):
         if call.callee not in LOOKUPS or len(call.args) < 2:
             continue
@@ -424,7 +425,7 @@ def _lookup_attrs(ctx: RuleContext, fn: FunctionDef, funcs: list[FunctionDef]
             continue
         for other in funcs:
             osrc = ctx.index.source(other.file)
-            obody = osrc[other.body_start:other.body_end].decode("utf-8", "surrogateescape")
+            obody = osrc[other.body_start:other.body_end].decode(*CODEC)
             for m in re.finditer(rf"(?:->|\.){re.escape(field.group(1))}\s*=\s*([^;]+);",
                                  obody):
                 for table, attr in _attr_reads(obody, m.group(1)):
@@ -435,7 +436,7 @@ def _lookup_attrs(ctx: RuleContext, fn: FunctionDef, funcs: list[FunctionDef]
 def _is_mandatory(src: bytes, fn: FunctionDef, table: str, attr: str) -> bool:
     """The callback returns an error when the attribute is absent: an `if (!tb[X]...)`
     (possibly `!data || !data[X]`) whose branch returns or jumps out."""
-    body = src[fn.body_start:fn.body_end].decode("utf-8", "surrogateescape")
+    body = src[fn.body_start:fn.body_end].decode(*CODEC)
     pattern = (rf"if\s*\(([^)]*?)!\s*{table}\s*\[\s*{attr}\s*\]\s*\)(\s*\{{[^}}]*?|\s*)"
                r"(return\s+-\w+|return\s+\w+|goto\s+\w+)")
     return re.search(pattern, body) is not None
@@ -592,7 +593,7 @@ def _origin(ctx: RuleContext, fn: FunctionDef, dev: str) -> str | None:
     """None when `fn` allocates `dev` itself (`dev = some_alloc(...)`), else where the
     device comes from (`ndev = priv->dev`, a field such as `ppp->dev`)."""
     src = ctx.index.source(fn.file)
-    body = src[fn.body_start:fn.body_end].decode("utf-8", "surrogateescape")
+    body = src[fn.body_start:fn.body_end].decode(*CODEC)
     if not dev.isidentifier():
         return f"{dev} is a field"
     if re.search(_ASSIGN_FROM_CALL.format(var=re.escape(dev)), body) or re.search(
@@ -619,12 +620,11 @@ def _append_arg(file: str, src: bytes, open_paren: int, close_paren: int, arg: s
                 rule: str) -> Edit:
     """`arg` as a new last argument/parameter; wrapped under the open parenthesis when the
     line would pass 80 columns."""
-    inner = src[open_paren + 1:close_paren].decode("utf-8", "surrogateescape")
+    inner = src[open_paren + 1:close_paren].decode(*CODEC)
     if inner.strip() in ("", "void"):
         return Edit(file, open_paren + 1, close_paren, arg, rule)
-    head = src[cedit.line_start(src, close_paren):close_paren].decode("utf-8", "surrogateescape")
-    tail = src[close_paren:cedit.line_end(src, close_paren)].decode(
-        "utf-8", "surrogateescape").rstrip("\n")
+    head = src[cedit.line_start(src, close_paren):close_paren].decode(*CODEC)
+    tail = src[close_paren:cedit.line_end(src, close_paren)].decode(*CODEC).rstrip("\n")
     if len((head.rstrip() + ", " + arg + tail).expandtabs(8)) <= 80:
         at = close_paren - (len(head) - len(head.rstrip()))
         return Edit(file, at, close_paren, ", " + arg, rule)
@@ -632,8 +632,8 @@ def _append_arg(file: str, src: bytes, open_paren: int, close_paren: int, arg: s
         # already a continuation line: keep the style the list uses
         indent = cedit.line_indent(src, close_paren)
     else:
-        col = len(src[cedit.line_start(src, open_paren):open_paren + 1].decode(
-            "utf-8", "surrogateescape").expandtabs(8))
+        lead = src[cedit.line_start(src, open_paren):open_paren + 1].decode(*CODEC)
+        col = len(lead.expandtabs(8))
         indent = "\t" * (col // 8) + " " * (col % 8)
     at = close_paren - (len(head) - len(head.rstrip()))
     return Edit(file, at, close_paren, ",\n" + indent + arg, rule)
@@ -683,7 +683,7 @@ def _kdoc_edit(file: str, src: bytes, def_start: int, name: str, rule: str) -> E
     if insert_at is None:
         return None
     return Edit(file, insert_at, insert_at,
-                prefix.decode("utf-8", "surrogateescape") + KDOC_ND_LOCK + "\n", rule)
+                prefix.decode(*CODEC) + KDOC_ND_LOCK + "\n", rule)
 
 
 def _break_owner(node: cedit.Node) -> tuple[int, int] | None:
@@ -735,7 +735,7 @@ def _lock_failure(src: bytes, fn_node: cedit.Node, stmt: cedit.Node) -> tuple[li
         while prev is not None:
             shape = _exit_shape(src, prev, owner)
             if shape is not None:
-                between = src[prev.end_byte:stmt.start_byte].decode("utf-8", "surrogateescape")
+                between = src[prev.end_byte:stmt.start_byte].decode(*CODEC)
                 grabbed = _ACQUIRE.search(between)
                 if grabbed:
                     raise cedit.CannotEdit(
@@ -753,8 +753,7 @@ def _lock_failure(src: bytes, fn_node: cedit.Node, stmt: cedit.Node) -> tuple[li
         raise cedit.CannotEdit("no earlier error exit to copy, and the call is inside a "
                                "loop: what earlier iterations took is not known")
     body = cedit.body(fn_node)
-    grabbed = _ACQUIRE.search(src[body.start_byte:stmt.start_byte].decode(
-        "utf-8", "surrogateescape"))
+    grabbed = _ACQUIRE.search(src[body.start_byte:stmt.start_byte].decode(*CODEC))
     if grabbed:
         raise cedit.CannotEdit(
             f"no earlier error exit to copy, and {grabbed.group(0).rstrip('( ')}() is called "
@@ -815,7 +814,7 @@ def _prototype_edit(ctx: RuleContext, path: str, src: bytes, at: int, name: str
                     ) -> Edit | None:
     """The parameter edit of a file-scope prototype `type name(...);` at `at`."""
     line_start = cedit.line_start(src, at)
-    prefix = src[line_start:at].decode("utf-8", "surrogateescape")
+    prefix = src[line_start:at].decode(*CODEC)
     if not re.fullmatch(r"(?:\w+[ \t]+|\w+[ \t]*\*+[ \t]*)+\**", prefix) or \
             prefix.split()[0] in ("return", "else", "case", "goto", "do"):
         return None
@@ -922,8 +921,7 @@ def _thread(ctx: RuleContext, creator: FunctionDef, reg_call: CallSite, dev: str
             raise _Review(f"{fn.name}() is itself the .{roots[key(fn)].member} callback")
         src = ctx.index.source(fn.file)
         open_paren, close_paren = _param_list(src, fn)
-        if re.search(r"\bnd_lock\b", src[open_paren:close_paren].decode(
-                "utf-8", "surrogateescape")):
+        if re.search(r"\bnd_lock\b", src[open_paren:close_paren].decode(*CODEC)):
             raise _Review(f"{fn.name}() already has an nd_lock parameter")
         edits = [_append_arg(fn.file, src, open_paren, close_paren, ND_LOCK_PARAM, rule)]
         kdoc = _kdoc_edit(fn.file, src, fn.start, fn.name, rule)
@@ -980,8 +978,7 @@ def _thread(ctx: RuleContext, creator: FunctionDef, reg_call: CallSite, dev: str
         for at in offsets:
             if at in accounted.get(path, set()):
                 continue
-            line = src[cedit.line_start(src, at):cedit.line_end(src, at)].decode(
-                "utf-8", "surrogateescape")
+            line = src[cedit.line_start(src, at):cedit.line_end(src, at)].decode(*CODEC)
             if line.lstrip().startswith(("*", "/*", "//")) or re.match(
                     r"\s*EXPORT_SYMBOL\w*\s*\(\s*\w+\s*\)\s*;", line):
                 continue

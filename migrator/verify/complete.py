@@ -33,7 +33,7 @@ import tree_sitter
 
 from migrator import RULES_DIR
 from migrator.chunks import split_top_level
-from migrator.parse import declarator_name, parse
+from migrator.parse import declarator_name, parse, walk
 from migrator.verify.model import Violation
 
 API_FILE = RULES_DIR / "data" / "api.toml"
@@ -134,12 +134,6 @@ def _chunk_trees(src: bytes, word: str) -> Iterator[tree_sitter.Tree]:
             yield _parsed(src, start, end)
 
 
-def _walk(node: Node) -> Iterator[Node]:
-    yield node
-    for child in node.children:
-        yield from _walk(child)
-
-
 def _text(node: Node | None) -> str:
     return (node.text or b"").decode("utf-8", "replace") if node is not None else ""
 
@@ -180,7 +174,7 @@ def _storage(node: Node) -> set[str]:
 
 def _declares(tree: tree_sitter.Tree, name: str, kind: str) -> Node | None:
     """A file-scope declaration of `name` as a function, object, macro or full struct."""
-    for node in _walk(tree.root_node):
+    for node in walk(tree.root_node):
         if node.type in ("preproc_def", "preproc_function_def") and kind != "struct":
             if _text(node.child_by_field_name("name")) == name:
                 return node
@@ -204,7 +198,7 @@ def _declares(tree: tree_sitter.Tree, name: str, kind: str) -> Node | None:
 
 def _definition(tree: tree_sitter.Tree, name: str) -> Node | None:
     """A file-scope definition of object `name`: neither `extern` nor `static`."""
-    for node in _walk(tree.root_node):
+    for node in walk(tree.root_node):
         if node.type != "declaration" or not _file_scope(node) or \
                 _storage(node) & {"extern", "static"}:
             continue
@@ -234,7 +228,7 @@ def _fields(body: Node) -> Iterator[tuple[str, Node]]:
 
 
 def _struct_bodies(tree: tree_sitter.Tree) -> Iterator[tuple[str, Node, Node]]:
-    for node in _walk(tree.root_node):
+    for node in walk(tree.root_node):
         if node.type in ("struct_specifier", "union_specifier"):
             body = node.child_by_field_name("body")
             if body is not None:
@@ -264,7 +258,7 @@ def _extern_objects(line: str) -> list[str]:
         return []
     tree = parse(line.encode())
     names = []
-    for node in _walk(tree.root_node):
+    for node in walk(tree.root_node):
         if node.type == "declaration" and "extern" in _storage(node):
             names += [declarator_name(d)[0] for d in _declarators(node)
                       if not _is_function(d)]
