@@ -39,10 +39,11 @@ from typing import Any
 
 BENCH_DIR = Path(__file__).resolve().parent
 PROJECT_ROOT = BENCH_DIR.parent
-if str(PROJECT_ROOT) not in sys.path:
-    sys.path.insert(0, str(PROJECT_ROOT))
+for _path in (PROJECT_ROOT, PROJECT_ROOT / "tests"):  # kernel_tree.py is a test helper
+    if str(_path) not in sys.path:
+        sys.path.insert(0, str(_path))
 
-from migrator.kernel_tree import (  # noqa: E402
+from kernel_tree import (  # noqa: E402
     KernelTreeUnavailable,
     apt_install,
     kernel_tree,

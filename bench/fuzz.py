@@ -39,11 +39,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from migrator import edits, parse  # noqa: E402
 from migrator.cli import main as cli_main  # noqa: E402
-from migrator.engine import open_engine  # noqa: E402
-from migrator.errors import MigratorError  # noqa: E402
-from migrator.plan import PlanOptions  # noqa: E402
+from migrator.edit import edits  # noqa: E402
+from migrator.engine.plan import PlanOptions  # noqa: E402
+from migrator.engine.planner import open_engine  # noqa: E402
+from migrator.model.errors import MigratorError  # noqa: E402
+from migrator.parse import tree as parse  # noqa: E402
 
 SAMPLE = ROOT / "corpus" / "sample"
 IDENT = re.compile(rb"\b[A-Za-z_]\w*\b")

@@ -24,8 +24,8 @@ import tree_sitter
 import tree_sitter_c
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from migrator.chunks import split_top_level
-from migrator.normalize import normalize
+from migrator.parse.chunks import split_top_level
+from migrator.parse.normalize import normalize
 
 TARGETS = {
     b"register_netdevice",

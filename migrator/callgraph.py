@@ -7,9 +7,9 @@ from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from migrator.index import TreeIndex
+from migrator.index.build import TreeIndex
 from migrator.model import CallSite, FunctionDef, StructInit
-from migrator.srctext import CODEC
+from migrator.model.srctext import CODEC
 
 _STRUCT_TYPE = re.compile(r"\bstruct\s+(\w+)\s*\*")
 

@@ -9,8 +9,9 @@ from collections.abc import Sequence
 
 from git.exc import GitCommandError
 
-from migrator import __version__, cachedb
-from migrator.errors import MigratorError
+from migrator import __version__
+from migrator.index import cache as cachedb
+from migrator.model.errors import MigratorError
 
 # Each module defines `register(subparsers) -> None` and sets `func=run` on its parser.
 SUBCOMMANDS = ("scan", "stage", "review", "status", "verify", "cache")

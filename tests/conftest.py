@@ -48,7 +48,7 @@ def _private_cache_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pa
 
 @pytest.fixture(scope="session")
 def kernel_612() -> Path:
-    from migrator.kernel_tree import KernelTreeUnavailable, kernel_tree
+    from kernel_tree import KernelTreeUnavailable, kernel_tree
 
     try:
         return kernel_tree("6.12")

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from migrator import cachedb
 from migrator.cli import main
-from migrator.engine import default_cache_dir
-from migrator.index import build_index
+from migrator.engine.planner import default_cache_dir
+from migrator.index import cache as cachedb
+from migrator.index.build import build_index
 
 sys.path.insert(0, str(Path(__file__).parent))
 

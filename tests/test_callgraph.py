@@ -12,7 +12,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from kernel_mini import REQUEST, make_tree
 
 from migrator.callgraph import CallGraph
-from migrator.index import build_index
+from migrator.index.build import build_index
 
 NEWLINK = ("rtnl_link_ops.newlink", "rtnl_link_ops.changelink")
 

@@ -1,11 +1,11 @@
-"""migrator.cedit: statement-level C edits keep kernel style and never overlap renames."""
+"""migrator.edit.cedit: statement-level C edits keep kernel style and never overlap renames."""
 
 from __future__ import annotations
 
 import pytest
 
-from migrator import cedit
-from migrator.edits import apply_edits
+from migrator.edit import cedit
+from migrator.edit.edits import apply_edits
 
 SRC = b"""static int foo(struct net_device *dev)
 {

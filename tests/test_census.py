@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from migrator.census import Handler, HandlerCensus, table_rows
+from migrator.packs.nd_lock.census import Handler, HandlerCensus, table_rows
 
 FIELDS = ("owner", "protocol", "msgtype", "doit", "dumpit", "flags")
 

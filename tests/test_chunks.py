@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from migrator.chunks import split_top_level
+from migrator.parse.chunks import split_top_level
 
 CORPUS = Path(__file__).resolve().parent.parent / "corpus" / "parsing"
 

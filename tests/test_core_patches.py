@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 
 from migrator import cli
-from migrator.analyses.core import find_declaration, find_struct
-from migrator.edits import apply_edits, group_by_file
-from migrator.engine import open_engine
+from migrator.edit.edits import apply_edits, group_by_file
+from migrator.engine.plan import PlanOptions
+from migrator.engine.planner import open_engine
 from migrator.model import StagePlan
-from migrator.plan import PlanOptions
+from migrator.packs.nd_lock.core import find_declaration, find_struct
 from migrator.verify.complete import check_completeness, load_api
 
 ROOT = Path(__file__).resolve().parents[1]

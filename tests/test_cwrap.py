@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from migrator.cwrap import columns, fit_lines, wrap_line
+from migrator.edit.cwrap import columns, fit_lines, wrap_line
 
 
 def test_wrap_under_the_opening_parenthesis() -> None:

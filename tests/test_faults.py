@@ -18,9 +18,9 @@ import pytest
 
 from migrator import cli
 from migrator.commands import stage as stage_command
-from migrator.engine import open_engine
-from migrator.lock import run_lock
-from migrator.plan import PlanOptions
+from migrator.engine.plan import PlanOptions
+from migrator.engine.planner import open_engine
+from migrator.model.lock import run_lock
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "corpus" / "sample"
@@ -217,7 +217,7 @@ def test_concurrent_stage_runs_never_interleave(repo: Path, tmp_path: Path) -> N
 
 
 def test_lock_waits_then_refuses(tmp_path: Path) -> None:
-    from migrator.errors import MigratorError
+    from migrator.model.errors import MigratorError
 
     with run_lock(tmp_path), pytest.raises(MigratorError, match="another migrate run"):
         started = time.monotonic()
@@ -234,7 +234,7 @@ def test_lock_waits_then_refuses(tmp_path: Path) -> None:
 @pytest.mark.parametrize("jobs", [1, 2])
 def test_parser_exception_in_one_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                       capsys: pytest.CaptureFixture[str], jobs: int) -> None:
-    import migrator.index as index_module
+    import migrator.index.build as index_module
 
     tree = tmp_path / "tree"
     shutil.copytree(SAMPLE, tree, symlinks=True)
@@ -281,7 +281,7 @@ def test_corrupt_cache_is_rebuilt(repo: Path, tmp_path: Path,
 def test_no_space_for_the_temporary_worktree(repo: Path, tmp_path: Path,
                                              monkeypatch: pytest.MonkeyPatch,
                                              capsys: pytest.CaptureFixture[str]) -> None:
-    from migrator import gitops
+    from migrator.output import gitops
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     real_mkdtemp = gitops.tempfile.mkdtemp

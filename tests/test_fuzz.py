@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from migrator import parse
+from migrator.parse import tree as parse
 
 ROOT = Path(__file__).resolve().parent.parent
 

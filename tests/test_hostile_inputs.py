@@ -10,9 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from migrator import RULES_DIR, cli, edits, parse, series
-from migrator.engine import open_engine
-from migrator.plan import PlanOptions
+from migrator import RULES_DIR, cli
+from migrator.edit import edits
+from migrator.engine.plan import PlanOptions
+from migrator.engine.planner import open_engine
+from migrator.output import series
+from migrator.parse import tree as parse
 
 SAMPLE = Path(__file__).resolve().parent.parent / "corpus" / "sample"
 IS_ROOT = os.geteuid() == 0
@@ -168,7 +171,7 @@ def test_files_that_cannot_be_examined(sample_tree: Path,
 
 
 def test_read_source_refuses_symlinks_and_odd_files(tmp_path: Path) -> None:
-    from migrator.index import read_source
+    from migrator.index.build import read_source
 
     root = tmp_path / "tree"
     root.mkdir()

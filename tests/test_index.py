@@ -11,9 +11,9 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from kernel_mini import REQUEST, make_tree
 
-from migrator import cachedb
-from migrator.index import IndexBuilder, TreeIndex, build_index
-from migrator.parse import extract_chunk
+from migrator.index import cache as cachedb
+from migrator.index.build import IndexBuilder, TreeIndex, build_index
+from migrator.parse.tree import extract_chunk
 
 
 def fnset(index: TreeIndex) -> set[tuple[str, str]]:

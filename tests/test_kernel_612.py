@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from migrator.engine import open_engine
-from migrator.plan import PlanOptions
+from migrator.engine.plan import PlanOptions
+from migrator.engine.planner import open_engine
 
 PROJECT = Path(__file__).resolve().parent.parent
 OPS = re.compile(rb"^[^\n;(]*\bstruct\s+rtnl_link_ops\s+(\w+)[^=;\n]*=\s*\{(.*?)^\};",

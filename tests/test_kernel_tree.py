@@ -7,9 +7,8 @@ import subprocess
 import tarfile
 from pathlib import Path
 
+import kernel_tree as kt
 import pytest
-
-from migrator import kernel_tree as kt
 
 DEBIAN_TAIL = (
     "#\n"

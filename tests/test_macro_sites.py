@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from migrator.chunks import define_spans
 from migrator.cli import main
-from migrator.parse import macro_defs
+from migrator.parse.chunks import define_spans
+from migrator.parse.tree import macro_defs
 
 SAMPLE = Path(__file__).resolve().parent.parent / "corpus" / "sample"
 # A made-up driver whose registrations and links hide in macros: a multi-line one in its

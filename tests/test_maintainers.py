@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from migrator import maintainers
+from migrator.output import maintainers
 
 TEXT = """\
 Preamble paragraph

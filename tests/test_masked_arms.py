@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from migrator.cli import main
-from migrator.normalize import normalize_dropping
-from migrator.parse import extract_chunk
+from migrator.parse.normalize import normalize_dropping
+from migrator.parse.tree import extract_chunk
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "corpus" / "sample"

@@ -9,8 +9,8 @@ import pytest
 import tree_sitter
 import tree_sitter_c
 
-from migrator.chunks import split_top_level
-from migrator.normalize import error_free, normalize
+from migrator.parse.chunks import split_top_level
+from migrator.parse.normalize import error_free, normalize
 
 CORPUS = Path(__file__).resolve().parent.parent / "corpus" / "parsing"
 FILES = sorted(CORPUS.glob("*.c"))

@@ -9,9 +9,9 @@ import shutil
 from pathlib import Path
 
 from migrator.cli import main
-from migrator.engine import open_engine
+from migrator.engine.plan import PlanOptions
+from migrator.engine.planner import open_engine
 from migrator.model import Site
-from migrator.plan import PlanOptions
 
 SAMPLE = Path(__file__).resolve().parent.parent / "corpus" / "sample"
 CASES = Path(__file__).resolve().parent.parent / "corpus" / "review-sites"

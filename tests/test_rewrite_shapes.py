@@ -19,10 +19,10 @@ from pathlib import Path
 
 import pytest
 
-from migrator.edits import apply_edits, group_by_file
-from migrator.engine import open_engine
+from migrator.edit.edits import apply_edits, group_by_file
+from migrator.engine.plan import PlanOptions
+from migrator.engine.planner import open_engine
 from migrator.model import StagePlan
-from migrator.plan import PlanOptions
 
 CASES = Path(__file__).resolve().parent.parent / "corpus" / "stages"
 

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from migrator.edits import apply_edits
-from migrator.engine import open_engine
-from migrator.plan import PlanOptions
-from migrator.rules import load_rules
+from migrator.edit.edits import apply_edits
+from migrator.engine.plan import PlanOptions
+from migrator.engine.planner import open_engine
+from migrator.rules.load import load_rules
 
 EXAMPLES = [(rule, i, ex) for rule in load_rules() for i, ex in enumerate(rule.examples)]
 

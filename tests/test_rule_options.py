@@ -12,7 +12,7 @@ import pytest
 
 from migrator import RULES_DIR
 from migrator.cli import main
-from migrator.rules import load_rules
+from migrator.rules.load import load_rules
 
 SAMPLE = Path(__file__).resolve().parent.parent / "corpus" / "sample"
 

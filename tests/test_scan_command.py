@@ -96,7 +96,7 @@ def test_scan_result_is_reused_until_the_tree_changes(
     import shutil
     import subprocess
 
-    import migrator.engine as engine
+    import migrator.engine.planner as engine
 
     tree = tmp_path / "tree"
     shutil.copytree(SAMPLE, tree)

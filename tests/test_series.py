@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from migrator import checkpatch, cli, series
+from migrator import cli
 from migrator.model import Edit, Site, StagePlan
+from migrator.output import checkpatch, series
 
 sys.path.insert(0, str(Path(__file__).parent))
 from test_stage_command import fake_engine, make_repo  # noqa: F401
@@ -90,7 +91,7 @@ def test_history_prefix_and_wrap() -> None:
 def test_refused_rewrite_becomes_review(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # A stand-in parser whose error count is the brace imbalance: the test controls
     # which rewrite "adds a parse error".
-    monkeypatch.setattr("migrator.parse.count_errors",
+    monkeypatch.setattr("migrator.parse.tree.count_errors",
                         lambda text: text.count(b"{") - text.count(b"}"))
     write(tmp_path, {"a.c": "abcdef\n", "b.c": "xyz\n"})
     good = Site(2, "T1", "rewrite", "a.c", "f", 1, 0, 1, "r1", "ok",
@@ -170,7 +171,7 @@ def test_prefix_history_stops_at_the_base(tmp_path: Path) -> None:
     stage 2 commit in net/ieee802154/6lowpan/ onto net/ieee802154/core.c)."""
     from git import Repo
 
-    from migrator.gitops import Identity, log_subjects
+    from migrator.output.gitops import Identity, log_subjects
 
     write(tmp_path, {"net/wpan/Makefile": "obj-y += wpan.o\nwpan-y := core.o\n",
                      "net/wpan/core.c": "x\n", "net/wpan/sub/a.c": "y\n"})
@@ -197,7 +198,7 @@ def test_prefix_from_the_files_history_before_the_directory(tmp_path: Path) -> N
     (no history of its own) takes the directory's prefix."""
     from git import Repo
 
-    from migrator.gitops import Identity
+    from migrator.output.gitops import Identity
 
     write(tmp_path, {"src/Makefile": "obj-m += mydrv.o other.o\n"
                      "mydrv-y := device.o compat/a.o compat/b.o\n",
@@ -225,7 +226,7 @@ def test_prefix_from_the_files_history_before_the_directory(tmp_path: Path) -> N
 
 
 def test_subject_prefix_of_the_tree(tmp_path: Path) -> None:
-    from migrator.maintainers import Maintainers, parse
+    from migrator.output.maintainers import Maintainers, parse
 
     maintainers = Maintainers(parse(
         "NETWORKING DRIVERS\nM:\tA <a@example.org>\nF:\tdrivers/net/\n"

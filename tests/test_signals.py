@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from migrator import signals
+from migrator.model import signals
 
 
 def _signal_self_after(seconds: float, signum: int) -> threading.Timer:

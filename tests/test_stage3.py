@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from migrator import cedit
-from migrator.analyses import stage3
-from migrator.edits import apply_edits, group_by_file
-from migrator.engine import open_engine
-from migrator.parse import count_errors
-from migrator.plan import PlanOptions
+from migrator.edit import cedit
+from migrator.edit.edits import apply_edits, group_by_file
+from migrator.engine.plan import PlanOptions
+from migrator.engine.planner import open_engine
+from migrator.packs.nd_lock import stage3
+from migrator.parse.tree import count_errors
 
 FIX = Path(__file__).resolve().parent.parent / "corpus" / "stages" / "stage3"
 OPTS = {"families": ["net/wfam", "net/wlock"], "t5": "rewrite"}
@@ -217,7 +217,7 @@ def test_t5_failure_test(cond: str, want: str | None) -> None:
 def test_census_counts_the_t0_form_as_done(converted) -> None:  # type: ignore[no-untyped-def]
     """status: register_netdevice() in the T0 form (s3_standalone) is done before any
     rewrite; other RTNL-taking callers (s3_probe, s3_child_store) are not."""
-    from migrator import census
+    from migrator.packs.nd_lock import census
 
     def stage3(tree: Path) -> tuple[int, int]:
         engine = open_engine(tree, PlanOptions(use_cache=False))

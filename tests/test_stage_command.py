@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from migrator import cli, plan
+from migrator import cli
+from migrator.engine import plan
 from migrator.model import Edit, Site, StagePlan
 
 GIT_ENV_CONFIG = ("-c", "user.name=Test Dev", "-c", "user.email=dev@example.org")

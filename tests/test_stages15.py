@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from migrator.edits import apply_edits, group_by_file
-from migrator.engine import open_engine
-from migrator.parse import count_errors
-from migrator.plan import PlanOptions
+from migrator.edit.edits import apply_edits, group_by_file
+from migrator.engine.plan import PlanOptions
+from migrator.engine.planner import open_engine
+from migrator.parse.tree import count_errors
 
 SAMPLE = Path(__file__).resolve().parent.parent / "corpus" / "sample"
 

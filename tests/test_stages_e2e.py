@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from migrator import cli
-from migrator.parse import count_errors
+from migrator.parse.tree import count_errors
 
 SAMPLE = Path(__file__).resolve().parent.parent / "corpus" / "sample"
 

@@ -12,11 +12,11 @@ from pathlib import Path
 import pytest
 
 from migrator.cli import main
-from migrator.edits import apply_edits, group_by_file
-from migrator.engine import open_engine
+from migrator.edit.edits import apply_edits, group_by_file
+from migrator.engine.plan import PlanOptions
+from migrator.engine.planner import open_engine
 from migrator.model import Site
-from migrator.plan import PlanOptions
-from migrator.srctext import decode, display, encode
+from migrator.model.srctext import decode, display, encode
 
 SAMPLE = Path(__file__).resolve().parent.parent / "corpus" / "sample"
 OPTIONS = {"with_core": True, "t0": "all", "t5": "rewrite"}

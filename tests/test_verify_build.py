@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from migrator import cli, plan
+from migrator import cli
+from migrator.engine import plan
 from migrator.model import Edit, Site, StagePlan
 from migrator.verify import series as verify_series_module
 from migrator.verify.build import (

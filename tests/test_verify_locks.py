@@ -53,7 +53,7 @@ def test_pairs_are_data_of_the_rule_set() -> None:
 
 
 def test_load_pairs_rejects_a_malformed_file(tmp_path: Path) -> None:
-    from migrator.errors import MigratorError
+    from migrator.model.errors import MigratorError
 
     (tmp_path / "pairs").mkdir()
     (tmp_path / "pairs" / "locks.toml").write_text(

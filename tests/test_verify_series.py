@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from migrator import cli, series
+from migrator import cli
 from migrator.model import Edit, Site, StagePlan
+from migrator.output import series
 from migrator.verify.source import check_rewrite, load_pairs
 
 SAMPLE = Path(__file__).resolve().parent.parent / "corpus" / "sample"

@@ -6,8 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from migrator.cachedb import open_cache
-from migrator.engine import default_cache_dir
+from migrator.engine.planner import default_cache_dir
+from migrator.index.cache import open_cache
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

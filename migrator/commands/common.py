@@ -8,9 +8,9 @@ import os
 import sys
 from pathlib import Path
 
-from migrator.errors import MigratorError
+from migrator.engine.plan import PlanOptions
 from migrator.model import Site
-from migrator.plan import PlanOptions
+from migrator.model.errors import MigratorError
 
 
 def add_engine_options(parser: argparse.ArgumentParser) -> None:

@@ -12,11 +12,13 @@ import re
 import sys
 from pathlib import Path
 
-from migrator import edits, plan, series
 from migrator.commands.common import add_engine_options, plan_options
-from migrator.errors import MigratorError
+from migrator.edit import edits
+from migrator.engine import plan
+from migrator.engine.plan import STAGES
 from migrator.model import Site
-from migrator.plan import STAGES
+from migrator.model.errors import MigratorError
+from migrator.output import series
 
 HUNK = re.compile(r"^@@ -(\d+)(?:,(\d+))? \+\d+(?:,\d+)? @@")
 COLORS = {"subject": "\033[1m", "note": "\033[33m", "+": "\033[32m", "-": "\033[31m",
@@ -101,7 +103,7 @@ def run(args: argparse.Namespace) -> int:
     groups = series.group_sites(tree, stage_plan.sites)
     repo = None
     try:
-        from migrator import gitops
+        from migrator.output import gitops
 
         repo = gitops.open_repo(tree)
     except MigratorError:
@@ -110,7 +112,7 @@ def run(args: argparse.Namespace) -> int:
     for number, group in enumerate(groups, 1):
         prefix = None
         if repo is not None:
-            from migrator.gitops import log_subjects
+            from migrator.output.gitops import log_subjects
 
             prefix = series.history_prefix(log_subjects(repo, series.history_paths(group)))
         group.subject, _ = series.commit_message(

@@ -8,7 +8,7 @@ from collections import Counter
 from pathlib import Path
 
 from migrator.commands.common import add_engine_options, parse_stages, plan_options, write_manifest
-from migrator.engine import scan
+from migrator.engine.planner import scan
 from migrator.model import ParseStats, Site
 
 

@@ -18,13 +18,15 @@ from pathlib import Path
 
 import git
 
-from migrator import checkpatch, gitops, plan, series, signals
 from migrator.commands.common import add_engine_options, plan_options
 from migrator.commands.verify import add_build_options, build_options, print_report
-from migrator.errors import MigratorError, VerificationFailed
-from migrator.lock import run_lock
-from migrator.maintainers import Maintainers
-from migrator.plan import STAGES
+from migrator.engine import plan
+from migrator.engine.plan import STAGES
+from migrator.model import signals
+from migrator.model.errors import MigratorError, VerificationFailed
+from migrator.model.lock import run_lock
+from migrator.output import checkpatch, gitops, series
+from migrator.output.maintainers import Maintainers
 from migrator.verify.complete import check_completeness
 from migrator.verify.series import added_lines, verify_series
 from migrator.verify.source import load_pairs

@@ -6,9 +6,9 @@ import argparse
 import sys
 from pathlib import Path
 
-from migrator.census import handler_census, stage_census
 from migrator.commands.common import add_engine_options, plan_options
-from migrator.engine import open_engine
+from migrator.engine.planner import open_engine
+from migrator.packs.nd_lock.census import handler_census, stage_census
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

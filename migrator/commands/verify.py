@@ -12,8 +12,8 @@ from pathlib import Path
 
 import git
 
-from migrator import gitops
-from migrator.errors import MigratorError, VerificationFailed
+from migrator.model.errors import MigratorError, VerificationFailed
+from migrator.output import gitops
 from migrator.verify.build import BuildOptions, default_cache_root
 from migrator.verify.series import SeriesReport, read_base, series_patches, verify_series
 

@@ -41,7 +41,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from migrator.errors import MigratorError
+from migrator.model.errors import MigratorError
 
 FORMAT = 1  # bump when the cache layout or the configuration steps change
 CONFIG_TARGET = "allmodconfig"

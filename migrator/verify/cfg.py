@@ -13,7 +13,7 @@ statement holding them), `#if`/`#ifdef` arms kept by normalisation (either arm
 may run), and the iterator macros normalisation turns into `macro(...);{...}`
 (a loop: body zero or more times; `scoped_guard()` bodies run once).
 
-The tree is the one of the *normalised* text (migrator.parse), whose offsets are
+The tree is the one of the *normalised* text (migrator.parse.tree), whose offsets are
 offsets of the original text; `src` is the original text, used to tell a
 normaliser-inserted `;` (iterator macro) from a real one.
 """

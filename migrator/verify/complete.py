@@ -32,8 +32,8 @@ from pathlib import Path
 import tree_sitter
 
 from migrator import RULES_DIR
-from migrator.chunks import split_top_level
-from migrator.parse import declarator_name, parse, walk
+from migrator.parse.chunks import split_top_level
+from migrator.parse.tree import declarator_name, parse, walk
 from migrator.verify.model import Violation
 
 API_FILE = RULES_DIR / "data" / "api.toml"

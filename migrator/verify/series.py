@@ -29,8 +29,9 @@ from pathlib import Path
 
 import git
 
-from migrator import gitops, signals
-from migrator.errors import MigratorError
+from migrator.model import signals
+from migrator.model.errors import MigratorError
+from migrator.output import gitops
 from migrator.verify.build import (
     CONFIG_TARGET,
     BuildOptions,

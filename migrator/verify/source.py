@@ -21,9 +21,9 @@ from pathlib import Path
 import tree_sitter
 
 from migrator import RULES_DIR
-from migrator.chunks import split_top_level
-from migrator.errors import MigratorError
-from migrator.parse import declarator_name, parse
+from migrator.model.errors import MigratorError
+from migrator.parse.chunks import split_top_level
+from migrator.parse.tree import declarator_name, parse
 from migrator.verify import preserve
 from migrator.verify.cfg import build_cfg
 from migrator.verify.locks import check_function

@@ -19,9 +19,13 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from migrator import cedit
-from migrator.analyses import stage1, stage2
-from migrator.analyses.common import (
+from migrator.callgraph import key
+from migrator.edit import cedit
+from migrator.engine.planner import Candidate, RuleContext
+from migrator.model import CallSite, Edit, Site
+from migrator.model.srctext import CODEC
+from migrator.packs.nd_lock import stage1, stage2
+from migrator.packs.nd_lock.common import (
     ND_LOCK_DECL,
     FnTree,
     Unsafe,
@@ -33,11 +37,7 @@ from migrator.analyses.common import (
     parent_candidates,
     real_calls,
 )
-from migrator.analyses.common import NOTIFIER_REGISTER as _REGISTER
-from migrator.callgraph import key
-from migrator.engine import Candidate, RuleContext
-from migrator.model import CallSite, Edit, Site
-from migrator.srctext import CODEC
+from migrator.packs.nd_lock.common import NOTIFIER_REGISTER as _REGISTER
 
 NOTIFIER_REGISTER = tuple(_REGISTER)
 FALLBACK_LOCK = "mutex_lock(&fallback_nd_lock.mutex);"

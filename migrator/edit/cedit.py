@@ -45,11 +45,11 @@ from functools import lru_cache
 
 import tree_sitter
 
-from migrator.chunks import split_top_level
-from migrator.edits import line_of
+from migrator.edit.edits import line_of
 from migrator.model import Edit
-from migrator.parse import parse, walk
-from migrator.srctext import CODEC
+from migrator.model.srctext import CODEC
+from migrator.parse.chunks import split_top_level
+from migrator.parse.tree import parse, walk
 
 Node = tree_sitter.Node
 

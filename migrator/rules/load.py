@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from migrator import RULES_DIR
-from migrator.errors import MigratorError
+from migrator.model.errors import MigratorError
 
 TEMPLATES = ("T0", "T1", "T2", "T3", "T4", "T5", "T6", "T7", "T8", "T9", "link_deps", "report",
              "core")

@@ -14,13 +14,13 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from migrator import cedit
-from migrator.analyses import core
 from migrator.callgraph import FnKey, Root, key
-from migrator.edits import line_of
-from migrator.engine import Candidate, RuleContext
+from migrator.edit import cedit
+from migrator.edit.edits import line_of
+from migrator.engine.planner import Candidate, RuleContext
 from migrator.model import CallSite, Edit, FunctionDef, Site, StructInit
-from migrator.srctext import CODEC
+from migrator.model.srctext import CODEC
+from migrator.packs.nd_lock import core
 
 NEWLINK_ROOTS = ("rtnl_link_ops.newlink", "rtnl_link_ops.changelink")
 NET_DEVICE_PTR = re.compile(r"\bstruct\s+net_device\s*\*")
@@ -791,7 +791,7 @@ def _text_references(ctx: RuleContext, members: list[FunctionDef]
                      ) -> dict[str, list[int]]:
     """Offsets of every whole-word occurrence of the members' names in the tree's C files
     where they can be seen (static: their own file)."""
-    from migrator.discover import grep_hits, is_git_tree
+    from migrator.index.discover import grep_hits, is_git_tree
 
     out: dict[str, list[int]] = {}
     global_names = {f.name for f in members if not f.is_static}

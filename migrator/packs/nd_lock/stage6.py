@@ -7,13 +7,13 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from migrator import cedit
-from migrator.analyses.common import FnTree, Node, netdev_notifier_roots
-from migrator.edits import byte_offset, line_of
-from migrator.engine import RuleContext
+from migrator.edit import cedit
+from migrator.edit.edits import byte_offset, line_of
+from migrator.engine.planner import RuleContext
 from migrator.model import FunctionDef, Site
-from migrator.parse import function_def
-from migrator.srctext import CODEC
+from migrator.model.srctext import CODEC
+from migrator.packs.nd_lock.common import FnTree, Node, netdev_notifier_roots
+from migrator.parse.tree import function_def
 
 OTHER_DEVICE_CALLS = frozenset({"register_netdevice", "__register_netdevice",
                                 "netdev_master_upper_dev_link", "netdev_upper_dev_link",

@@ -24,6 +24,6 @@ class PlanOptions:
 
 def plan_stage(tree: Path, stage: int, options: PlanOptions | None = None) -> StagePlan:
     """Sites and edits of `stage` for the files of `tree` as they are on disk."""
-    from migrator.engine import run_stage
+    from migrator.engine.planner import run_stage
 
     return run_stage(tree, stage, options or PlanOptions())

@@ -34,12 +34,13 @@ from pathlib import Path
 import jinja2
 from git import Repo as git_Repo
 
-from migrator import TEMPLATES_DIR, edits, srctext
-from migrator.errors import EditConflict, MigratorError, RewriteRefused
-from migrator.gitops import Identity, commit_files, format_patch, log_subjects
-from migrator.maintainers import Maintainers, format_headers
-from migrator.maintainers import merge as merge_recipients
-from migrator.model import Edit, Site, StagePlan
+from migrator import TEMPLATES_DIR
+from migrator.edit import edits
+from migrator.model import Edit, Site, StagePlan, srctext
+from migrator.model.errors import EditConflict, MigratorError, RewriteRefused
+from migrator.output.gitops import Identity, commit_files, format_patch, log_subjects
+from migrator.output.maintainers import Maintainers, format_headers
+from migrator.output.maintainers import merge as merge_recipients
 from migrator.verify import source as verify_source
 from migrator.verify.model import LockPair, Violation
 

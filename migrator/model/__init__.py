@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from migrator.srctext import display
+from migrator.model.srctext import display
 
 Outcome = Literal["rewrite", "review"]
 

@@ -8,11 +8,11 @@ import re
 from collections.abc import Iterable
 from dataclasses import replace
 
-from migrator.analyses.common import FnTree, Unsafe, netdev_notifier_roots, real_calls
 from migrator.callgraph import key
-from migrator.edits import line_of
-from migrator.engine import Candidate, RuleContext
+from migrator.edit.edits import line_of
+from migrator.engine.planner import Candidate, RuleContext
 from migrator.model import CallSite, FunctionDef, Site
+from migrator.packs.nd_lock.common import FnTree, Unsafe, netdev_notifier_roots, real_calls
 
 LINK = "netdev_master_upper_dev_link"
 IOCTL_ROOTS = ("net_device_ops.ndo_siocdevprivate", "net_device_ops.ndo_do_ioctl",

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import difflib
 
-from migrator import srctext
+from migrator.model import srctext
 
 WIDTH = 80
 TAB = 8

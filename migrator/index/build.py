@@ -25,13 +25,21 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from migrator import __version__, code_digest, signals
-from migrator.cachedb import Cache, open_cache
-from migrator.chunks import split_top_level
-from migrator.discover import grep_hits, is_git_tree, tree_fingerprint, untracked_files
-from migrator.model import CallSite, FunctionDef, MacroDef, ParsedFile, ParseStats, StructInit
-from migrator.parse import ChunkFacts, chunk_stats, extract_chunk
-from migrator.progress import Progress
+from migrator import __version__, code_digest
+from migrator.index.cache import Cache, open_cache
+from migrator.index.discover import grep_hits, is_git_tree, tree_fingerprint, untracked_files
+from migrator.model import (
+    CallSite,
+    FunctionDef,
+    MacroDef,
+    ParsedFile,
+    ParseStats,
+    StructInit,
+    signals,
+)
+from migrator.model.progress import Progress
+from migrator.parse.chunks import split_top_level
+from migrator.parse.tree import ChunkFacts, chunk_stats, extract_chunk
 
 # Cached chunk facts and scan results of other code are ignored (the digest comes first:
 # chunk hashes use the first 16 bytes as their personalisation).

@@ -22,12 +22,12 @@ import jinja2
 import tree_sitter
 
 from migrator import TEMPLATES_DIR
-from migrator.cedit import line_end, line_start
-from migrator.chunks import split_top_level
-from migrator.edits import line_of
-from migrator.engine import RuleContext
+from migrator.edit.cedit import line_end, line_start
+from migrator.edit.edits import line_of
+from migrator.engine.planner import RuleContext
 from migrator.model import Edit, Site
-from migrator.parse import declarator_name, parse, walk
+from migrator.parse.chunks import split_top_level
+from migrator.parse.tree import declarator_name, parse, walk
 
 Node = tree_sitter.Node
 

@@ -10,13 +10,13 @@ from pathlib import Path
 from typing import Any
 
 from migrator import RULES_DIR
-from migrator.cachedb import open_cache
 from migrator.callgraph import CallGraph, FnKey, Root, key
-from migrator.discover import check_tree, tree_fingerprint
-from migrator.index import FACTS_VERSION, IndexRequest, TreeIndex, build_index
+from migrator.engine.plan import PlanOptions
+from migrator.index.build import FACTS_VERSION, IndexRequest, TreeIndex, build_index
+from migrator.index.cache import open_cache
+from migrator.index.discover import check_tree, tree_fingerprint
 from migrator.model import CallSite, Edit, FunctionDef, ParseStats, Site, StagePlan
-from migrator.plan import PlanOptions
-from migrator.rules import Rule, load_rules
+from migrator.rules.load import Rule, load_rules
 
 # Calls that take or drop RTNL: the paths rules follow (callbacks run under RTNL) never
 # pass through a function making them, so the index does not search its callers.
@@ -203,7 +203,7 @@ def hidden_reason(call: CallSite) -> str:
 
 
 def index_request(rules: list[Rule], extra_names: frozenset[str] = frozenset()) -> IndexRequest:
-    from migrator.census import CENSUS_NAMES
+    from migrator.packs.nd_lock.census import CENSUS_NAMES
 
     names = {n for r in rules for n in r.calls} | set(extra_names) | CENSUS_NAMES
     local = {n for r in rules if r.local for n in r.calls}

@@ -8,8 +8,8 @@ import subprocess
 from collections.abc import Iterable
 from pathlib import Path
 
-from migrator.errors import MigratorError
-from migrator.srctext import CODEC
+from migrator.model.errors import MigratorError
+from migrator.model.srctext import CODEC
 
 C_SUFFIXES = (".c", ".h")
 _GREP_BATCH = 2000  # names per grep invocation (argument length)

@@ -6,9 +6,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from migrator.analyses.common import FnTree, Node, Unsafe, in_family, real_calls
-from migrator.engine import Candidate, RuleContext
+from migrator.engine.planner import Candidate, RuleContext
 from migrator.model import Edit, Site
+from migrator.packs.nd_lock.common import FnTree, Node, Unsafe, in_family, real_calls
 
 RTNL_TAKE = ("rtnl_lock", "rtnl_lock_killable", "rtnl_trylock", "rtnl_net_lock")
 RTNL_DROP = ("rtnl_unlock", "__rtnl_unlock", "rtnl_net_unlock")

@@ -16,10 +16,10 @@ from functools import cache
 import tree_sitter
 import tree_sitter_c
 
-from migrator.chunks import define_spans, split_top_level
 from migrator.model import CallSite, FunctionDef, MacroDef, Param, ParseStats, StructInit
-from migrator.normalize import normalize, normalize_dropping
-from migrator.srctext import CODEC
+from migrator.model.srctext import CODEC
+from migrator.parse.chunks import define_spans, split_top_level
+from migrator.parse.normalize import normalize, normalize_dropping
 
 LANGUAGE = tree_sitter.Language(tree_sitter_c.language())
 

@@ -13,11 +13,11 @@ from dataclasses import dataclass, field, replace
 
 import tree_sitter
 
-from migrator import cedit
-from migrator.edits import line_of
+from migrator.edit import cedit
+from migrator.edit.edits import line_of
 from migrator.model import Edit, FunctionDef
-from migrator.parse import parse
-from migrator.srctext import CODEC
+from migrator.model.srctext import CODEC
+from migrator.parse.tree import parse
 
 Node = tree_sitter.Node
 
@@ -298,7 +298,7 @@ def real_calls(ctx: object, names: tuple[str, ...] | None = None
 
     Calls are re-located in the re-parsed function rather than taken from the index
     offsets, so each site's line and range are those of the call itself."""
-    from migrator.engine import Candidate
+    from migrator.engine.planner import Candidate
 
     seen: set[tuple[str, str]] = set()
     for cand in ctx.candidates:  # type: ignore[attr-defined]
@@ -447,7 +447,7 @@ def parent_candidates(ctx: object, fn: FunctionDef, child: str, call_start: int
     parameter of `fn` (e.g. the lower device a child is created on), else the device the
     stage 2 detection finds through the upper-link field (stage2._parent_device with `fn`
     as both helper and caller)."""
-    from migrator.analyses import stage2
+    from migrator.packs.nd_lock import stage2
 
     for p in fn.params:
         if p.name and p.name != child and stage2.NET_DEVICE_PTR.search(p.type):

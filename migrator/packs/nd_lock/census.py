@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from migrator.engine import Engine
+from migrator.engine.planner import Engine
 from migrator.model import CallSite
-from migrator.srctext import CODEC
+from migrator.model.srctext import CODEC
 
 CENSUS_NAMES = frozenset({
     "__register_netdevice", "__unregister_netdevice", "attach_nd_lock", "double_lock_netdev",
@@ -123,7 +123,7 @@ def _held_on_every_path(engine: Engine, call: CallSite, names: set[str],
     function does (T8 brackets legacy enslave entry points, not the link itself); the
     core's dispatch of .ndo_add_slave/.newlink/.changelink holds the locks (stage 4's
     premise).  A function with no caller found is not counted."""
-    from migrator.analyses.stage4 import LOCKED_ROOTS
+    from migrator.packs.nd_lock.stage4 import LOCKED_ROOTS
 
     if _preceded_in_function(engine, call, names):
         return True
@@ -140,8 +140,8 @@ def _held_on_every_path(engine: Engine, call: CallSite, names: set[str],
 def _standalone(engine: Engine, call: CallSite) -> bool:
     """register_netdevice() in the form stage 1's T0 writes (under the function's own
     rtnl_lock_killable()): a private lock by design, what stage 3 leaves alone."""
-    from migrator.analyses.common import FnTree
-    from migrator.analyses.stage1 import is_t0_form
+    from migrator.packs.nd_lock.common import FnTree
+    from migrator.packs.nd_lock.stage1 import is_t0_form
 
     fn = engine.index.function(call.file, call.caller)
     if fn is None or call.callee != "register_netdevice" or not _preceded_in_function(

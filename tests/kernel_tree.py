@@ -33,7 +33,8 @@ import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from migrator import PROJECT_ROOT
+# The project's root: the kernel cache lives in its git-ignored .cache/.
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 __all__ = [
     "COMMIT_DATE",

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from migrator.errors import MigratorError
+from migrator.model.errors import MigratorError
 
 LOCK_NAME = "migrate.lock"
 
