@@ -1,4 +1,5 @@
-"""migrator: mechanical RTNL -> nd_lock migration of Linux networking code."""
+"""migrator: mechanical migration of Linux kernel code off a lock or API, one pack per
+migration (migrator/packs/), written as git-format-patch series."""
 
 import hashlib
 from functools import cache
@@ -6,19 +7,16 @@ from pathlib import Path
 
 __version__ = "0.1.0"
 
-# rules/ and templates/ live beside the package (the project is installed editable).
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-RULES_DIR = PROJECT_ROOT / "rules"
-TEMPLATES_DIR = PROJECT_ROOT / "templates"
+PACKAGE_DIR = Path(__file__).resolve().parent
 
 
 @cache
 def code_digest() -> str:
-    """Digest of the package's code and templates.  Caches are keyed on it, so results
-    computed by other code (an upgrade, a local change) are never reused."""
+    """Digest of the package's code, packs and templates.  Caches are keyed on it, so
+    results computed by other code (an upgrade, a local change) are never reused."""
     h = hashlib.blake2b(digest_size=8)
-    here = Path(__file__).resolve().parent
-    for path in sorted([*here.rglob("*.py"), *TEMPLATES_DIR.glob("*.j2")]):
-        h.update(str(path.relative_to(PROJECT_ROOT)).encode())
+    files = [p for pattern in ("*.py", "*.j2", "*.toml") for p in PACKAGE_DIR.rglob(pattern)]
+    for path in sorted(files):
+        h.update(str(path.relative_to(PACKAGE_DIR)).encode())
         h.update(path.read_bytes())
     return h.hexdigest()

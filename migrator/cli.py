@@ -6,23 +6,38 @@ import argparse
 import importlib
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from git.exc import GitCommandError
 
 from migrator import __version__
 from migrator.index import cache as cachedb
 from migrator.model.errors import MigratorError
+from migrator.packs import Pack, load_pack
 
-# Each module defines `register(subparsers) -> None` and sets `func=run` on its parser.
-SUBCOMMANDS = ("scan", "stage", "review", "status", "verify", "cache")
+# Each module defines `register(subparsers, pack) -> None` and sets `func=run` on its
+# parser; the pack (--pack, default packs.DEFAULT_PACK) gives the stages and the flags.
+SUBCOMMANDS = ("scan", "stage", "review", "status", "verify", "cache", "packs")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def chosen_pack(argv: Sequence[str]) -> Pack:
+    """The pack `--pack NAME` (and `--packs-dir DIR`) in `argv` name: its options become
+    flags of the subcommands, so it is read before the parser is built."""
+    pre = argparse.ArgumentParser(add_help=False)
+    pre.add_argument("--pack", default=None)
+    pre.add_argument("--packs-dir", type=Path, action="append", default=[])
+    known, _ = pre.parse_known_args(list(argv))
+    return load_pack(known.pack, known.packs_dir)
+
+
+def build_parser(pack: Pack | None = None) -> argparse.ArgumentParser:
+    pack = pack if pack is not None else load_pack()
     parser = argparse.ArgumentParser(
         prog="migrate",
         description=(
-            "Migrate Linux networking code from RTNL to per-device nd_lock, "
-            "stage by stage, as a git-format-patch series."
+            "Migrate Linux kernel code off a lock or API, mechanically, stage by stage, "
+            "as git-format-patch series. Each migration is a pack (`migrate packs`); "
+            f"this one: {pack.name}, {pack.title}."
         ),
         epilog="exit status: 0 success; 1 sites left for review (--strict); 2 usage or "
         "input error; 3 verification failed (a series fails a check of migrate verify "
@@ -37,16 +52,22 @@ def build_parser() -> argparse.ArgumentParser:
             if exc.name != f"migrator.commands.{name}":
                 raise
             continue
-        module.register(subparsers)
+        module.register(subparsers, pack)
+    parser.set_defaults(pack_obj=pack, pack_stages=pack.stage_numbers,
+                        pack_option_names=tuple(o.name for o in pack.options))
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
     try:  # a signal while the subcommands are imported is an interruption too
-        parser = build_parser()
+        parser = build_parser(chosen_pack(argv))
     except KeyboardInterrupt:
         print("migrate: interrupted", file=sys.stderr)
         return 130
+    except MigratorError as exc:  # --pack names no pack, or its pack.toml is wrong
+        print(f"migrate: error: {exc}", file=sys.stderr)
+        return exc.exit_code
     args = parser.parse_args(argv)
     try:
         return int(args.func(args) or 0)

@@ -281,7 +281,7 @@ def test_corrupt_cache_is_rebuilt(repo: Path, tmp_path: Path,
 def test_no_space_for_the_temporary_worktree(repo: Path, tmp_path: Path,
                                              monkeypatch: pytest.MonkeyPatch,
                                              capsys: pytest.CaptureFixture[str]) -> None:
-    from migrator.output import gitops
+    from migrator.model import gitops
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     real_mkdtemp = gitops.tempfile.mkdtemp

@@ -10,11 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from migrator import RULES_DIR, cli
+from migrator import cli
 from migrator.edit import edits
 from migrator.engine.plan import PlanOptions
 from migrator.engine.planner import open_engine
 from migrator.output import series
+from migrator.packs import load_pack
 from migrator.parse import tree as parse
 
 SAMPLE = Path(__file__).resolve().parent.parent / "corpus" / "sample"
@@ -255,12 +256,12 @@ def test_unbalanced_c_does_not_crash(sample_tree: Path, capsys: pytest.CaptureFi
 @pytest.fixture
 def rules_copy(tmp_path: Path) -> Path:
     rules = tmp_path / "rules"
-    shutil.copytree(RULES_DIR, rules)
+    shutil.copytree(load_pack().rules_dir, rules)
     return rules
 
 
 def _break_rule(rules: Path, old: str, new: str) -> Path:
-    path = rules / "stage2-t1-register-netdevice.toml"
+    path = rules / "stage2-t1-register-netdevice" / "rule.toml"
     text = path.read_text()
     assert old in text
     path.write_text(text.replace(old, new, 1))
@@ -284,7 +285,7 @@ def test_malformed_rule_file(sample_tree: Path, rules_copy: Path,
 
 def test_rule_list_field_of_wrong_type(sample_tree: Path, rules_copy: Path,
                                        capsys: pytest.CaptureFixture[str]) -> None:
-    path = rules_copy / "stage2-t1-register-netdevice.toml"
+    path = rules_copy / "stage2-t1-register-netdevice" / "rule.toml"
     text = path.read_text()
     start = text.index("calls")
     end = text.index("\n", start)

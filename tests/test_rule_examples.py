@@ -10,9 +10,9 @@ import pytest
 from migrator.edit.edits import apply_edits
 from migrator.engine.plan import PlanOptions
 from migrator.engine.planner import open_engine
-from migrator.rules.load import load_rules
+from migrator.packs import load_pack
 
-EXAMPLES = [(rule, i, ex) for rule in load_rules() for i, ex in enumerate(rule.examples)]
+EXAMPLES = [(rule, i, ex) for rule in load_pack().rules() for i, ex in enumerate(rule.examples)]
 
 
 @pytest.mark.parametrize("rule, i, example", EXAMPLES,

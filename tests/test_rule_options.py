@@ -10,9 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from migrator import RULES_DIR
 from migrator.cli import main
-from migrator.rules.load import load_rules
+from migrator.packs import load_pack
 
 SAMPLE = Path(__file__).resolve().parent.parent / "corpus" / "sample"
 
@@ -27,8 +26,8 @@ def tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def rules_with(tmp_path: Path, rule_id: str, option: str, value: str) -> Path:
     """A copy of the project's rules with `option = value` in one rule's [options]."""
     rules = tmp_path / "rules"
-    shutil.copytree(RULES_DIR, rules)
-    path = rules / f"{rule_id}.toml"
+    shutil.copytree(load_pack().rules_dir, rules)
+    path = rules / rule_id / "rule.toml"
     text = path.read_text(encoding="utf-8")
     line = re.compile(rf"(?m)^{option} = .*$")
     if line.search(text):
@@ -101,7 +100,7 @@ def test_families_in_the_rule_file(tmp_path: Path, tree: Path) -> None:
 def test_declared_outcome_matches_what_the_rule_does(tmp_path: Path, tree: Path) -> None:
     """A rule declared `review` never rewrites; one declared `rewrite` rewrites something on
     the sample tree (core rules with their option on)."""
-    rules = {r.id: r for r in load_rules()}
+    rules = {r.id: r for r in load_pack().rules()}
     sites = [s for stage in range(1, 7)
              for s in scan(tmp_path, tree, stage, "--with-core", "--t0", "all", "--t5",
                            "rewrite")]

@@ -171,7 +171,7 @@ def test_prefix_history_stops_at_the_base(tmp_path: Path) -> None:
     stage 2 commit in net/ieee802154/6lowpan/ onto net/ieee802154/core.c)."""
     from git import Repo
 
-    from migrator.output.gitops import Identity, log_subjects
+    from migrator.model.gitops import Identity, log_subjects
 
     write(tmp_path, {"net/wpan/Makefile": "obj-y += wpan.o\nwpan-y := core.o\n",
                      "net/wpan/core.c": "x\n", "net/wpan/sub/a.c": "y\n"})
@@ -198,7 +198,7 @@ def test_prefix_from_the_files_history_before_the_directory(tmp_path: Path) -> N
     (no history of its own) takes the directory's prefix."""
     from git import Repo
 
-    from migrator.output.gitops import Identity
+    from migrator.model.gitops import Identity
 
     write(tmp_path, {"src/Makefile": "obj-m += mydrv.o other.o\n"
                      "mydrv-y := device.o compat/a.o compat/b.o\n",

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from migrator import cli
-from migrator.engine import plan
+from migrator.engine import planner
 from migrator.model import Edit, Site, StagePlan
 
 GIT_ENV_CONFIG = ("-c", "user.name=Test Dev", "-c", "user.email=dev@example.org")
@@ -146,7 +146,7 @@ def fake_plan_stage(tree: Path, stage: int, options: object = None) -> StagePlan
 
 @pytest.fixture(autouse=True)
 def fake_engine(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(plan, "plan_stage", fake_plan_stage)
+    monkeypatch.setattr(planner, "plan_stage", fake_plan_stage)
 
 
 def state(repo: Path) -> tuple[str, str, str, str]:

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from migrator import cli
-from migrator.engine import plan
+from migrator.engine import planner
 from migrator.model import Edit, Site, StagePlan
 from migrator.verify import series as verify_series_module
 from migrator.verify.build import (
@@ -247,8 +247,9 @@ def test_no_build_runs_source_and_completeness_checks_with_the_right_bytes(
 
     added_seen: list[dict[str, list[tuple[int, str]]]] = []
 
-    def fake_complete(tree_after: Path, added: dict[str, list[tuple[int, str]]]
-                      ) -> list[Violation]:
+    def fake_complete(tree_after: Path, added: dict[str, list[tuple[int, str]]],
+                      api: object) -> list[Violation]:
+        assert api is not None  # the pack's API names are given
         added_seen.append(dict(added))
         assert (tree_after / "drivers/net/delta.c").read_text() == "int delta;\n"
         return []
@@ -378,7 +379,7 @@ def fake_plan_stage(tree: Path, stage: int, options: object = None) -> StagePlan
 @pytest.mark.parametrize("declared", [False, True])
 def test_stage_verify_build(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                             capsys: pytest.CaptureFixture[str], declared: bool) -> None:
-    monkeypatch.setattr(plan, "plan_stage", fake_plan_stage)
+    monkeypatch.setattr(planner, "plan_stage", fake_plan_stage)
     files = dict(STAGE_FILES)
     if declared:
         files["include/linux/netdevice.h"] = (

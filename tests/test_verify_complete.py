@@ -9,8 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from migrator.rules.load import load_rules
-from migrator.verify.complete import API_FILE, check_completeness, load_api
+from migrator.packs import load_pack
+from migrator.verify.complete import check_completeness, load_api
+
+API = load_api(load_pack().api_file, "nd_lock")
 
 NETDEVICE_H = """\
 #ifndef _LINUX_NETDEVICE_H
@@ -169,7 +171,7 @@ def added(root: Path) -> dict[str, list[tuple[int, str]]]:
 
 
 def messages(tree: Path) -> list[str]:
-    return [v.message for v in check_completeness(tree, added(tree))]
+    return [v.message for v in check_completeness(tree, added(tree), API)]
 
 
 @pytest.fixture(params=["plain", "git"])
@@ -192,7 +194,7 @@ def replace(tree: Path, path: str, old: str, new: str) -> None:
 def test_correct_series_passes(tree: Path) -> None:
     use = added(tree)
     assert sum(len(v) for v in use.values()) == sum(len(v) for v in ADDED_TEXT.values())
-    assert check_completeness(tree, use) == []
+    assert check_completeness(tree, use, API) == []
 
 
 def test_member_added_to_the_wrong_struct(tree: Path) -> None:
@@ -201,7 +203,7 @@ def test_member_added_to_the_wrong_struct(tree: Path) -> None:
     replace(tree, "include/linux/netdevice.h", "\tstruct list_head\tlist;\n};\n\nstruct nd_lock",
             "\tstruct list_head\tlist;\n\tstruct nd_lock __rcu\t*nd_lock;\n};\n\n"
             "struct nd_lock")
-    found = check_completeness(tree, added(tree))
+    found = check_completeness(tree, added(tree), API)
     assert [(v.file, v.message) for v in found] == [
         ("drivers/net/foo.c", "->nd_lock: struct net_device has no member nd_lock after the "
          "series")]
@@ -233,7 +235,7 @@ def test_extern_object_never_defined(tree: Path, definition: str | None) -> None
     .c file does not count)."""
     (tree / "net/core/rtnetlink.c").write_text(
         "#include <net/rtnetlink.h>\n\n" + (definition + "\n" if definition else ""))
-    found = check_completeness(tree, added(tree))
+    found = check_completeness(tree, added(tree), API)
     assert [(v.file, v.message.split(" is ")[0]) for v in found] == [
         ("include/net/rtnetlink.h", "extern object generic_newlink_deps")]
 
@@ -241,7 +243,7 @@ def test_extern_object_never_defined(tree: Path, definition: str | None) -> None
 def test_api_function_used_but_not_declared(tree: Path) -> None:
     replace(tree, "include/linux/netdevice.h",
             "void detach_nd_lock(struct net_device *dev);\n", "")
-    found = check_completeness(tree, added(tree))
+    found = check_completeness(tree, added(tree), API)
     assert [(v.file, v.line, v.message) for v in found] == [
         ("drivers/net/foo.c", 12, "detach_nd_lock (function of the nd_lock API) is used but "
          "not declared after the series")]
@@ -274,7 +276,7 @@ def test_object_member_must_exist(tree: Path) -> None:
     use = added(tree)
     text = (tree / "drivers/net/foo.c").read_text().splitlines()
     use["drivers/net/foo.c"].append((text.index(ADDED) + 1, ADDED))
-    assert [v.message for v in check_completeness(tree, use)] == [
+    assert [v.message for v in check_completeness(tree, use, API)] == [
         "fallback_nd_lock.lock: struct nd_lock has no member lock after the series"]
 
 
@@ -284,17 +286,17 @@ def test_comments_and_strings_are_not_uses(tree: Path) -> None:
     lines = ["\t/* see unlock_netdev() and dev->nd_lock */",
              " * unlock_netdev() releases what lock_netdev() took",
              '\tpr_debug("unlock_netdev %s\\n", name);']
-    assert check_completeness(tree, {"drivers/net/foo.c": [(1, t) for t in lines]}) == []
-    found = check_completeness(tree, {"drivers/net/foo.c": [(1, "\tunlock_netdev(l);")]})
+    assert check_completeness(tree, {"drivers/net/foo.c": [(1, t) for t in lines]}, API) == []
+    found = check_completeness(tree, {"drivers/net/foo.c": [(1, "\tunlock_netdev(l);")]}, API)
     assert len(found) == 1 and found[0].message.startswith("unlock_netdev ")
 
 
 def test_api_is_data_and_not_a_rule() -> None:
-    api = load_api()
-    assert API_FILE.parent.name == "data"
+    api = load_api(load_pack().api_file, "nd_lock")
+    assert load_pack().api_file.parent.name == "data"
     assert "lock_netdev" in api.functions and api.members["nd_lock"][0] == "net_device"
     assert api.objects["generic_newlink_deps"] == ("link_deps", "include/net/rtnetlink.h")
-    assert all(rule.path.parent.name == "rules" for rule in load_rules())
+    assert all(rule.path.parent.parent.name == "rules" for rule in load_pack().rules())
 
 
 def test_checker_is_independent_of_the_edit_code() -> None:

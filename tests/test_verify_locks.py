@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from migrator.packs import load_pack
 from migrator.verify.cfg import build_cfg
 from migrator.verify.locks import HELD_AT_EXIT, NOT_HELD, TAKEN_TWICE, check_function
 from migrator.verify.model import LockPair, Violation
@@ -15,7 +16,7 @@ from migrator.verify.source import check_rewrite, functions, load_pairs
 
 CASES = Path("/work/shared/cases")
 TWINLINK = Path(__file__).resolve().parent / "fixtures" / "verify" / "twinlink.c"
-PAIRS = load_pairs()
+PAIRS = load_pairs(load_pack().pairs_file)
 
 
 def lock_violations(original: str, patched: str) -> list[Violation]:
@@ -49,17 +50,16 @@ def test_pairs_are_data_of_the_rule_set() -> None:
     assert ("double_lock_netdev", "double_unlock_netdev") in names
     assert ("attach_nd_lock", "detach_nd_lock") in names
     assert ("rtnl_lock_killable", "rtnl_unlock") in names
-    assert load_pairs(Path("/nonexistent-rules")) == ()
+    assert load_pairs(Path("/nonexistent-pack/data/locks.toml")) == ()
 
 
 def test_load_pairs_rejects_a_malformed_file(tmp_path: Path) -> None:
     from migrator.model.errors import MigratorError
 
-    (tmp_path / "pairs").mkdir()
-    (tmp_path / "pairs" / "locks.toml").write_text(
+    (tmp_path / "locks.toml").write_text(
         '[[pair]]\nacquire = "a"\nrelease = "b"\nheld_on = "sometimes"\n')
     with pytest.raises(MigratorError, match="held_on"):
-        load_pairs(tmp_path)
+        load_pairs(tmp_path / "locks.toml")
 
 
 # --- T2 with the shared label (cases/t2-shared-label) ----------------------------------

@@ -6,15 +6,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from migrator.packs import load_pack
 from migrator.verify import preserve
 from migrator.verify.model import Violation
 from migrator.verify.source import check_rewrite, load_pairs
+
+PAIRS = load_pairs(load_pack().pairs_file)
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "verify"
 
 
 def preserved(original: str, patched: str) -> list[Violation]:
-    found = check_rewrite("drivers/net/x.c", original.encode(), patched.encode(), load_pairs())
+    found = check_rewrite("drivers/net/x.c", original.encode(), patched.encode(), PAIRS)
     return [v for v in found if v.check == "preserve"]
 
 
@@ -87,7 +90,7 @@ def test_added_comments_and_unchanged_functions_pass() -> None:
     original = pz()
     added = original.replace("\tint err;\n", "\tint err;\n\t/* new comment */\n", 1)
     assert preserved(original, added) == []
-    assert check_rewrite("pz.c", original.encode(), original.encode(), load_pairs()) == []
+    assert check_rewrite("pz.c", original.encode(), original.encode(), PAIRS) == []
 
 
 def test_strings_are_not_comments() -> None:
@@ -133,7 +136,7 @@ def test_renamed_function_is_checked_as_the_same_function() -> None:
     """A migration may rename a callback: the renamed function is compared with the
     one it replaces, not reported as lost."""
     kept = RENAMED_BEFORE.replace("foo_exit_batch_rtnl", "foo_exit_rtnl")
-    assert check_rewrite("x.c", RENAMED_BEFORE.encode(), kept.encode(), load_pairs()) == []
+    assert check_rewrite("x.c", RENAMED_BEFORE.encode(), kept.encode(), PAIRS) == []
     lost = kept.replace("\t/* the devices of every dying namespace */\n", "")
-    found = check_rewrite("x.c", RENAMED_BEFORE.encode(), lost.encode(), load_pairs())
+    found = check_rewrite("x.c", RENAMED_BEFORE.encode(), lost.encode(), PAIRS)
     assert [(v.check, v.function) for v in found] == [("preserve", "foo_exit_rtnl")]

@@ -14,7 +14,10 @@ import pytest
 from migrator import cli
 from migrator.model import Edit, Site, StagePlan
 from migrator.output import series
+from migrator.packs import load_pack
 from migrator.verify.source import check_rewrite, load_pairs
+
+PAIRS = load_pairs(load_pack().pairs_file)
 
 SAMPLE = Path(__file__).resolve().parent.parent / "corpus" / "sample"
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "verify"
@@ -67,7 +70,7 @@ def test_violating_site_becomes_review_in_every_file(tmp_path: Path) -> None:
     fine = site("foo_other", "b.c", [Edit("b.c", other, other, "\t/* fine */\n", "r-fine")])
     plan = StagePlan(2, str(tmp_path), [threaded, fine])
     messages: list[str] = []
-    contents = series.apply_plan(tmp_path, plan, messages.append, load_pairs())
+    contents = series.apply_plan(tmp_path, plan, messages.append, PAIRS)
     assert threaded.outcome == "review" and fine.outcome == "rewrite"
     assert "a.c" not in contents  # the refused site's edits are dropped everywhere
     assert b"caller bracket" not in contents["b.c"] and b"/* fine */" in contents["b.c"]
@@ -90,7 +93,7 @@ def test_correct_site_is_kept(tmp_path: Path) -> None:
         Edit("a.c", end, end, "\tif (err)\n\t\tdetach_nd_lock(dev);\n", "r"),
     ])
     plan = StagePlan(2, str(tmp_path), [good])
-    contents = series.apply_plan(tmp_path, plan, lambda _m: None, load_pairs())
+    contents = series.apply_plan(tmp_path, plan, lambda _m: None, PAIRS)
     assert good.outcome == "rewrite" and b"detach_nd_lock" in contents["a.c"]
 
 
@@ -138,7 +141,7 @@ def test_t2_shared_label_case_is_review_or_a_checked_rewrite(
     git(clone, "am", "-q", *map(str, written))
     original = (FIXTURES / "twinlink.c").read_bytes()
     final = (clone / "drivers/net/twinlink/twinlink.c").read_bytes()
-    pairs = load_pairs()
+    pairs = PAIRS
     assert any(p.release == "detach_nd_lock" for p in pairs)
     assert [v for v in check_rewrite("twinlink.c", original, final, pairs)
             if v.check == "lock-balance"] == []
@@ -187,5 +190,5 @@ def test_ifdef_before_else_case_never_loses_a_directive(
         for line in original.splitlines():
             if line.startswith("#") or line.strip().startswith("/*"):
                 assert final.count(line) >= original.count(line), (name, line)
-        assert [v for v in check_rewrite(name, original.encode(), final.encode(), load_pairs())
+        assert [v for v in check_rewrite(name, original.encode(), final.encode(), PAIRS)
                 if v.check == "preserve"] == []

@@ -8,9 +8,10 @@ from pathlib import Path
 
 from migrator.engine.planner import default_cache_dir
 from migrator.index.cache import open_cache
+from migrator.packs import Pack
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(subparsers: argparse._SubParsersAction, pack: Pack) -> None:  # type: ignore[type-arg]
     parser = subparsers.add_parser(
         "cache", help="show the parse cache (location, size, entries); --clear empties it",
         description="The parse cache is one SQLite database shared by every tree: parsed "

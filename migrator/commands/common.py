@@ -11,32 +11,53 @@ from pathlib import Path
 from migrator.engine.plan import PlanOptions
 from migrator.model import Site
 from migrator.model.errors import MigratorError
+from migrator.packs import DEFAULT_PACK, Pack
 
 
-def add_engine_options(parser: argparse.ArgumentParser) -> None:
+def add_pack_options(parser: argparse.ArgumentParser) -> None:
+    """--pack and --packs-dir (read before the parser is built: cli.chosen_pack)."""
+    parser.add_argument("--pack", metavar="NAME", default=DEFAULT_PACK,
+                        help=f"migration pack (default: {DEFAULT_PACK}; `migrate packs` "
+                        "lists them)")
+    parser.add_argument("--packs-dir", metavar="DIR", type=Path, action="append", default=[],
+                        help="a further folder of packs (also: $MIGRATOR_PACKS_PATH)")
+
+
+def add_engine_options(parser: argparse.ArgumentParser, pack: Pack) -> None:
+    add_pack_options(parser)
     group = parser.add_argument_group("indexing")
     group.add_argument("--rules", metavar="DIR", type=Path,
-                       help="rule files directory (default: the project's rules/)")
+                       help="rules directory, one folder per rule (default: the pack's "
+                       "rules/)")
     group.add_argument("--cache-dir", metavar="DIR", type=Path,
                        help="parse cache (default: $XDG_CACHE_HOME/migrator or ~/.cache/migrator)")
     group.add_argument("--no-cache", action="store_true", help="neither read nor write the cache")
     group.add_argument("--jobs", "-j", type=int, default=0,
                        help="parser processes (default: all cores)")
-    rules = parser.add_argument_group("rule options")
-    # Rule options default to None: only a flag the user gives overrides the value the
-    # rule file declares in its [options] table (see plan_options).
-    rules.add_argument("--with-core", action=argparse.BooleanOptionalAction, default=None,
-                       help="core patches: stage 1 declares the nd_lock API in "
-                       "include/linux/netdevice.h, stage 6 takes the lock in net/core/dev.c's "
-                       "NETDEV_REGISTER replay (stage 2's link_deps declarations in "
-                       "include/net/rtnetlink.h are always written: its tables need them; "
-                       "default: the rules' with_core)")
-    rules.add_argument("--t0", choices=("all", "pernet", "none"), default=None,
-                       help="stage 1: register_netdev() callers to convert (default: the "
-                       "rule's t0, pernet as shipped)")
-    rules.add_argument("--t5", choices=("review", "rewrite"), default=None,
-                       help="stage 3: registrations from notifiers (default: the rule's t5, "
-                       "review as shipped)")
+    add_pack_option_flags(parser, pack)
+
+
+def add_pack_option_flags(parser: argparse.ArgumentParser, pack: Pack) -> None:
+    """The flags the pack's options declare. They default to None: only a flag the user
+    gives overrides the value of the pack and of the rule's [options] table."""
+    group = parser.add_argument_group(f"options of pack {pack.name}")
+    for option in pack.options:
+        if option.flag is None:
+            continue
+        default = f"default: {option.default}" if option.type != "bool" else \
+            f"default: {'on' if option.default else 'off'}"
+        helptext = f"{option.help} ({default})" if option.help else f"({default})"
+        if option.type == "bool":
+            group.add_argument(option.flag, dest=option.name, default=None,
+                               action=argparse.BooleanOptionalAction, help=helptext)
+        elif option.type == "choice":
+            group.add_argument(option.flag, dest=option.name, default=None,
+                               choices=option.choices, help=helptext)
+        elif option.type == "list":
+            group.add_argument(option.flag, dest=option.name, default=None, action="append",
+                               help=helptext)
+        else:
+            group.add_argument(option.flag, dest=option.name, default=None, help=helptext)
 
 
 def plan_options(args: argparse.Namespace) -> PlanOptions:
@@ -44,40 +65,41 @@ def plan_options(args: argparse.Namespace) -> PlanOptions:
     jobs = getattr(args, "jobs", 0) or 0
     if jobs < 0:
         raise MigratorError(f"--jobs must be >= 0, not {jobs}")
-    return PlanOptions(rules_dir=getattr(args, "rules", None), cache_dir=cache_dir,
+    return PlanOptions(pack=getattr(args, "pack", None),
+                       packs_dirs=tuple(getattr(args, "packs_dir", None) or ()),
+                       rules_dir=getattr(args, "rules", None), cache_dir=cache_dir,
                        use_cache=not getattr(args, "no_cache", False), jobs=jobs,
                        progress=sys.stderr.isatty(),
                        rule_options=command_line_rule_options(args))
 
 
-RULE_OPTION_FLAGS = ("with_core", "t0", "t5")
-
-
 def command_line_rule_options(args: argparse.Namespace) -> dict[str, object]:
-    """The rule options the user gave on the command line, and only those: an option
-    left out keeps the value of the rule file's [options] table (engine.run_rule)."""
+    """The pack options the user gave on the command line, and only those: an option
+    left out keeps the value of the rule's [options] table or the pack's default."""
     out: dict[str, object] = {}
-    for name in RULE_OPTION_FLAGS:
+    for name in getattr(args, "pack_option_names", ()):
         value = getattr(args, name, None)
         if value is not None:
             out[name] = value
     return out
 
 
-def parse_stages(text: str, *, allow_all: bool = False) -> list[int]:
-    """"2" -> [2], "1-3" -> [1, 2, 3], "all" -> [1..6]."""
+def parse_stages(text: str, stages: tuple[int, ...], *, allow_all: bool = False) -> list[int]:
+    """"2" -> [2], "1-3" -> [1, 2, 3], "all" (with allow_all) -> every stage of the pack:
+    `stages` are the pack's stage numbers."""
     if allow_all and text == "all":
-        return [1, 2, 3, 4, 5, 6]
+        return list(stages)
     first, sep, last = text.partition("-")
     try:
-        low = int(first)
-        high = int(last) if sep else low
+        low, high = int(first), int(last if sep else first)
     except ValueError:
-        raise MigratorError("stage must be a number 1-6, a range N-M"
-                            f"{' or all' if allow_all else ''}, not {text!r}") from None
-    if not (1 <= low <= high <= 6):
-        raise MigratorError(f"stage must be within 1-6 (and N <= M), not {text!r}")
-    return list(range(low, high + 1))
+        raise MigratorError(f"stage {text!r}: expected N or N-M"
+                            f"{' or all' if allow_all else ''}") from None
+    if low not in stages or high not in stages:
+        raise MigratorError(f"stage {text!r}: stages are {stages[0]}..{stages[-1]}")
+    if low > high:
+        raise MigratorError(f"stage {text!r}: range N-M needs N <= M")
+    return [stage for stage in stages if low <= stage <= high]
 
 
 def write_manifest(path: str, sites: list[Site]) -> None:

@@ -7,6 +7,7 @@ template, rule and evidence of the sites whose edits fall inside it.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import re
 import sys
@@ -14,11 +15,12 @@ from pathlib import Path
 
 from migrator.commands.common import add_engine_options, plan_options
 from migrator.edit import edits
-from migrator.engine import plan
-from migrator.engine.plan import STAGES
-from migrator.model import Site
+from migrator.engine import planner
+from migrator.model import Site, gitops
 from migrator.model.errors import MigratorError
 from migrator.output import series
+from migrator.packs import Pack
+from migrator.verify.source import load_pairs
 
 HUNK = re.compile(r"^@@ -(\d+)(?:,(\d+))? \+\d+(?:,\d+)? @@")
 COLORS = {"subject": "\033[1m", "note": "\033[33m", "+": "\033[32m", "-": "\033[31m",
@@ -26,17 +28,20 @@ COLORS = {"subject": "\033[1m", "note": "\033[33m", "+": "\033[32m", "-": "\033[
 RESET = "\033[0m"
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser], pack: Pack
+             ) -> None:
     parser = subparsers.add_parser(
         "review", help="show the planned patches of a stage with their evidence",
         description="Plan a stage on the tree as it is on disk and show each planned "
         "patch, hunk by hunk, with the sites behind it, then the sites left for review.",
     )
     parser.add_argument("--tree", default=".", help="kernel tree (default: .)")
-    parser.add_argument("--stage", type=int, default=1, choices=STAGES, help="stage (default 1)")
+    stages = pack.stage_numbers
+    parser.add_argument("--stage", type=int, default=stages[0], choices=stages,
+                        help=f"stage (default {stages[0]})")
     parser.add_argument("--json", metavar="FILE", help="write the site manifest (SPEC §4)")
     parser.add_argument("--color", choices=("auto", "always", "never"), default="auto")
-    add_engine_options(parser)
+    add_engine_options(parser, pack)
     parser.set_defaults(func=run)
 
 
@@ -98,25 +103,21 @@ def run(args: argparse.Namespace) -> int:
     if not tree.is_dir():
         raise MigratorError(f"{tree}: no such directory")
     paint = Painter(args.color == "always" or (args.color == "auto" and sys.stdout.isatty()))
-    stage_plan = plan.plan_stage(tree, args.stage, plan_options(args))
-    contents = series.apply_plan(tree, stage_plan)
-    groups = series.group_sites(tree, stage_plan.sites)
+    pack: Pack = args.pack_obj
+    stage_plan = planner.plan_stage(tree, args.stage, plan_options(args))
+    contents = series.apply_plan(tree, stage_plan, pairs=load_pairs(pack.pairs_file))
+    groups = series.group_sites(tree, stage_plan.sites, pack)
     repo = None
-    try:
-        from migrator.output import gitops
-
+    with contextlib.suppress(MigratorError):  # no git: path-derived subject prefixes
         repo = gitops.open_repo(tree)
-    except MigratorError:
-        pass  # no git: path-derived subject prefixes
     lines: list[str] = []
     for number, group in enumerate(groups, 1):
         prefix = None
         if repo is not None:
-            from migrator.output.gitops import log_subjects
-
-            prefix = series.history_prefix(log_subjects(repo, series.history_paths(group)))
+            prefix = series.history_prefix(gitops.log_subjects(repo,
+                                                               series.history_paths(group)))
         group.subject, _ = series.commit_message(
-            group, args.stage, prefix or series.path_prefix(group.key), "")
+            group, args.stage, prefix or series.path_prefix(group.key), "", pack=pack)
         group.subject = f"[{number}/{len(groups)}] {group.subject}"
         lines += render_group(tree, group, contents, paint)
     review = [site for site in stage_plan.sites if site.outcome == "review"]

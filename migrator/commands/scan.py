@@ -10,9 +10,10 @@ from pathlib import Path
 from migrator.commands.common import add_engine_options, parse_stages, plan_options, write_manifest
 from migrator.engine.planner import scan
 from migrator.model import ParseStats, Site
+from migrator.packs import Pack
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(subparsers: argparse._SubParsersAction, pack: Pack) -> None:  # type: ignore[type-arg]
     parser = subparsers.add_parser(
         "scan", help="find sites, change nothing",
         description="Index the tree and list, per stage, every site a stage must convert: "
@@ -26,12 +27,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
                         help="also report how many functions parse cleanly, before and after "
                              "normalisation")
     parser.add_argument("--list", action="store_true", help="list every site, not only counts")
-    add_engine_options(parser)
+    add_engine_options(parser, pack)
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    stages = parse_stages(args.stage, allow_all=True)
+    stages = parse_stages(args.stage, args.pack_stages, allow_all=True)
     result = scan(args.tree, stages, plan_options(args), stats=args.stats)
     sites: list[Site] = result.sites
     out = sys.stdout

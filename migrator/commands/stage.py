@@ -14,25 +14,28 @@ import json
 import shutil
 import sys
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 
 import git
 
-from migrator.commands.common import add_engine_options, plan_options
+from migrator.commands.common import add_engine_options, parse_stages, plan_options
 from migrator.commands.verify import add_build_options, build_options, print_report
-from migrator.engine import plan
-from migrator.engine.plan import STAGES
-from migrator.model import signals
+from migrator.engine import planner
+from migrator.model import gitops, signals
 from migrator.model.errors import MigratorError, VerificationFailed
 from migrator.model.lock import run_lock
-from migrator.output import checkpatch, gitops, series
+from migrator.output import checkpatch, series
 from migrator.output.maintainers import Maintainers
-from migrator.verify.complete import check_completeness
+from migrator.packs import Pack
+from migrator.verify.complete import check_completeness, load_api
+from migrator.verify.model import LockPair
 from migrator.verify.series import added_lines, verify_series
 from migrator.verify.source import load_pairs
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser], pack: Pack
+             ) -> None:
     parser = subparsers.add_parser(
         "stage",
         help="write the patch series of stage N (or stages N-M)",
@@ -57,22 +60,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                         help="fast-forward the checked-out branch to the series (clean tree)")
     parser.add_argument("--force", action="store_true", help="replace a non-empty --out")
     parser.add_argument("--strict", action="store_true", help="exit 1 when review sites remain")
-    add_engine_options(parser)
+    add_engine_options(parser, pack)
     add_build_options(parser, default_on=False)
     parser.set_defaults(func=run)
-
-
-def parse_stages(text: str) -> list[int]:
-    first, sep, last = text.partition("-")
-    try:
-        low, high = int(first), int(last if sep else first)
-    except ValueError:
-        raise MigratorError(f"stage {text!r}: expected N or N-M") from None
-    if low not in STAGES or high not in STAGES:
-        raise MigratorError(f"stage {text!r}: stages are {STAGES[0]}..{STAGES[-1]}")
-    if low > high:
-        raise MigratorError(f"stage {text!r}: range N-M needs N <= M")
-    return list(range(low, high + 1))
 
 
 def out_dirs(out: str | None, stages: list[int]) -> dict[int, Path]:
@@ -103,7 +93,7 @@ def say(message: str) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    stages = parse_stages(args.stages)
+    stages = parse_stages(args.stages, args.pack_stages)
     tree = Path(args.tree).absolute()
     repo = gitops.open_repo(tree)
     # one run at a time per repository: worktrees, --out and --apply never interleave;
@@ -129,7 +119,8 @@ def _run(args: argparse.Namespace, stages: list[int], repo: git.Repo) -> int:
     maintainers = Maintainers.from_tree(repo_root)
     options = plan_options(args)
     date = gitops.source_date()
-    pairs = load_pairs(options.rules_dir)
+    pack: Pack = args.pack_obj
+    pairs = load_pairs(pack.pairs_file)
     for stale in gitops.prune_stale_worktrees(repo):
         say(f"migrate: removed stale worktree {stale}")
 
@@ -141,12 +132,12 @@ def _run(args: argparse.Namespace, stages: list[int], repo: git.Repo) -> int:
             work_tree = Path(str(work.working_tree_dir))
             for stage in stages:
                 signals.check()
-                stage_plan = plan.plan_stage(work_tree, stage, options)
+                stage_plan = planner.plan_stage(work_tree, stage, options)
                 signals.check()
                 for warning in stage_plan.warnings:
                     say(f"migrate: {warning}")
                 built = series.build_stage(work, stage, stage_plan, who, date, say,
-                                            history=base, pairs=pairs)
+                                            history=base, pairs=pairs, pack=pack)
                 signals.check()
                 plans.append(built)
                 if not built.groups:
@@ -171,9 +162,9 @@ def _run(args: argparse.Namespace, stages: list[int], repo: git.Repo) -> int:
                 verify(work, base, built_stages, who)
                 check_style(work, built_stages)
                 if args.verify_build:
-                    verify_build(args, repo, base, built_stages)
+                    verify_build(args, repo, base, built_stages, pairs)
                 else:
-                    warn_incomplete(work, base, built_stages)
+                    warn_incomplete(work, base, built_stages, pack)
             signals.check()
             if args.json:
                 write_json(Path(args.json), series.manifest(plans))  # type: ignore[arg-type]
@@ -215,12 +206,13 @@ def verify(work: object, base: str, built_stages: list[series.StageSeries],
 
 
 def verify_build(args: argparse.Namespace, repo: git.Repo, base: str,
-                 built_stages: list[series.StageSeries]) -> None:
+                 built_stages: list[series.StageSeries], pairs: Sequence[LockPair]) -> None:
     """Compile the series patch by patch with the kernel's own build (§7)."""
     patches = [patch for built in built_stages for patch in built.patch_files]
     report = verify_series(repo, base, patches, [patch.name for patch in patches],
                            source_checks=True, completeness=True,
-                           build=build_options(args), rules_dir=args.rules, say=say)
+                           build=build_options(args), pairs=pairs,
+                           api=load_api(args.pack_obj.api_file, args.pack_obj.name), say=say)
     if report.build is not None:
         say(f"migrate: {report.build.summary()}")
     if not report.ok:
@@ -230,16 +222,18 @@ def verify_build(args: argparse.Namespace, repo: git.Repo, base: str,
             for v in report.violations))
 
 
-def warn_incomplete(work: git.Repo, base: str, built_stages: list[series.StageSeries]) -> None:
+def warn_incomplete(work: git.Repo, base: str, built_stages: list[series.StageSeries],
+                    pack: Pack) -> None:
     """Without --verify-build, names the series uses that neither the tree nor the series
-    declares are a warning: the series then builds only on top of the nd_lock core."""
+    declares are a warning: the series then builds only on top of the pack's core."""
     tree = Path(str(work.working_tree_dir))
-    findings = check_completeness(tree, added_lines(tree, base, built_stages[-1].head))
+    findings = check_completeness(tree, added_lines(tree, base, built_stages[-1].head),
+                                  load_api(pack.api_file, pack.name))
     if findings:
         first = findings[0]
         say(f"migrate: warning: {len(findings)} use(s) of names neither the tree nor the "
             f"series declares (first: {first.file}:{first.line}: {first.message}); the "
-            "series builds only on the nd_lock core series (--with-core adds it, "
+            f"series builds only on the {pack.name} core series (--with-core adds it, "
             "--verify-build refuses such a series)")
 
 

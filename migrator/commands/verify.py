@@ -12,13 +12,18 @@ from pathlib import Path
 
 import git
 
+from migrator.commands.common import add_pack_options
+from migrator.model import gitops
 from migrator.model.errors import MigratorError, VerificationFailed
-from migrator.output import gitops
+from migrator.packs import Pack
 from migrator.verify.build import BuildOptions, default_cache_root
+from migrator.verify.complete import load_api
 from migrator.verify.series import SeriesReport, read_base, series_patches, verify_series
+from migrator.verify.source import load_pairs
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser], pack: Pack
+             ) -> None:
     parser = subparsers.add_parser(
         "verify",
         help="check written patch series: source checks, completeness, kernel build",
@@ -35,8 +40,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--tree", default=".", help="kernel git repository (default: .)")
     parser.add_argument("--base", help="base revision (default: the first cover letter's "
                         "base-commit: line)")
-    parser.add_argument("--rules", metavar="DIR", type=Path,
-                        help="rule files directory for the lock pairs (default: rules/)")
+    add_pack_options(parser)
     add_build_options(parser, default_on=True)
     parser.set_defaults(func=run)
 
@@ -106,8 +110,10 @@ def run(args: argparse.Namespace) -> int:
     build = None if args.no_build else build_options(args)
     if build is None:
         say("migrate: kernel build check skipped (--no-build)")
-    report = verify_series(repo, base, patches, names, build=build, rules_dir=args.rules,
-                           say=say)
+    pack: Pack = args.pack_obj
+    report = verify_series(repo, base, patches, names, build=build,
+                           pairs=load_pairs(pack.pairs_file),
+                           api=load_api(pack.api_file, pack.name), say=say)
     print_report(report)
     if not report.ok:
         raise VerificationFailed(f"{len(report.violations)} finding(s) in the series")

@@ -204,6 +204,7 @@ class StagePlan:
     stage: int
     tree: str
     sites: list[Site] = field(default_factory=list)
+    pack: str = ""  # the pack whose stage this is (packs.load_pack)
     skipped_files: list[str] = field(default_factory=list)  # files that could not be examined
     warnings: list[str] = field(default_factory=list)
 

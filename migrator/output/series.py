@@ -13,7 +13,7 @@ file). A header goes with the module when every .c of its directory maps to
 one group, else it is a group of its own.
 
 Order: groups touching include/ or net/core/ first, then the rest, each by
-key. Signature changes: the sites of a T6 helper change (definition, header
+key. Signature changes: the sites of a helper whose signature changes (definition, header
 prototype, netlink and ioctl callers) are merged into one commit when they
 name each other (function name, call in an edit, or evidence), so every
 commit builds; header edits outside T6 live under include/ and come first.
@@ -34,16 +34,17 @@ from pathlib import Path
 import jinja2
 from git import Repo as git_Repo
 
-from migrator import TEMPLATES_DIR
 from migrator.edit import edits
 from migrator.model import Edit, Site, StagePlan, srctext
 from migrator.model.errors import EditConflict, MigratorError, RewriteRefused
-from migrator.output.gitops import Identity, commit_files, format_patch, log_subjects
+from migrator.model.gitops import Identity, commit_files, format_patch, log_subjects
 from migrator.output.maintainers import Maintainers, format_headers
 from migrator.output.maintainers import merge as merge_recipients
+from migrator.packs import Pack, load_pack
 from migrator.verify import source as verify_source
 from migrator.verify.model import LockPair, Violation
 
+TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"  # commit, cover, notes
 CORE_PREFIXES = ("include/", "net/core/")
 BODY_WIDTH = 75
 MAKEFILE_ASSIGN = re.compile(
@@ -194,8 +195,10 @@ def _mentions(site: Site) -> set[str]:
     return names
 
 
-def group_sites(tree: Path, sites: Iterable[Site]) -> list[PatchGroup]:
+def group_sites(tree: Path, sites: Iterable[Site], pack: Pack | None = None
+                ) -> list[PatchGroup]:
     """Rewrite sites with edits -> ordered commits (see the module docstring)."""
+    signature = _pack(pack).prose.signature_templates
     rewrites = [site for site in sites if site.outcome == "rewrite" and site.edits]
     keys = _UnionFind()
     site_keys: list[list[str]] = []
@@ -207,7 +210,7 @@ def group_sites(tree: Path, sites: Iterable[Site]) -> list[PatchGroup]:
     signature_sites = [
         (site, file_keys[0])
         for site, file_keys in zip(rewrites, site_keys, strict=True)
-        if site.template == "T6"
+        if site.template in signature
     ]
     for index, (site, key) in enumerate(signature_sites):
         mentioned = _mentions(site)
@@ -294,10 +297,11 @@ def apply_plan(
     rewritten file is then verified (lock balance on every path, comments and
     preprocessor lines kept: migrator.verify.source); the sites whose edits touch
     a function with a violation become review sites the same way. `pairs`: the
-    rule set's acquire/release pairs (default: the project's).
+    pack's acquire/release pairs (default: those of the plan's pack).
     """
     report = report or (lambda message: print(message, file=sys.stderr))
-    pairs = verify_source.load_pairs() if pairs is None else pairs
+    if pairs is None:  # the plan's pack's pairs
+        pairs = verify_source.load_pairs(load_pack(plan.pack or None).pairs_file)
     originals: dict[str, bytes] = {}
     checker_refused: list[Site] = []
     checked: dict[tuple[str, bytes], list[Violation]] = {}
@@ -373,10 +377,14 @@ def wrap(text: str, width: int = BODY_WIDTH, indent: str = "", subsequent: str |
     return "\n".join("  " + line if line.startswith(("-", "+")) else line for line in lines)
 
 
+def _pack(pack: Pack | None) -> Pack:
+    return pack if pack is not None else load_pack()
+
+
 @cache
-def _environment() -> jinja2.Environment:
+def _environment(pack_templates: Path) -> jinja2.Environment:
     env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(TEMPLATES_DIR)),
+        loader=jinja2.FileSystemLoader([str(pack_templates), str(TEMPLATES_DIR)]),
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
         trim_blocks=True,
@@ -387,13 +395,15 @@ def _environment() -> jinja2.Environment:
     return env
 
 
-def render(template: str, **context: object) -> str:
-    return _environment().get_template(template).render(**context)
+def render(template: str, pack: Pack | None = None, **context: object) -> str:
+    """`template` (the pack's templates first, then the series writer's own)."""
+    env = _environment(_pack(pack).templates_dir)
+    return env.get_template(template).render(texts=texts(pack), **context)
 
 
-def texts() -> jinja2.environment.TemplateModule:
-    """The per-template summaries and explanations of templates/texts.j2."""
-    return _environment().get_template("texts.j2").module
+def texts(pack: Pack | None = None) -> jinja2.environment.TemplateModule:
+    """The per-template summaries and explanations of the pack's templates/texts.j2."""
+    return _environment(_pack(pack).templates_dir).get_template("texts.j2").module
 
 
 def _prefix_of(subject: str) -> str | None:
@@ -451,38 +461,11 @@ def history_paths(group: PatchGroup) -> list[str]:
     return list(group.files)
 
 
-# The template that names a patch (its subject), and the order of the texts in its log.
-BODY_ORDER = ("T0", "T1", "T2", "T6", "T3", "T4", "T5", "T7", "T8", "T9", "link_deps")
-PRIMARY = ("T6", "T2", "T3", "T4", "T5", "T7", "T8", "T9", "T0", "link_deps", "T1")
-_CALLBACK = re.compile(r"\.(newlink|changelink)(?: = |\(\) | callback )(\w+)")
-_KIND = re.compile(r"\b(newlink|changelink): ")
-_ATTR = re.compile(r"\b(?:tb|data)\[(IFLA_\w+)\]|\b(IFLA_\w+)\b")
-_HELPER_CALL = re.compile(r"^(\w+)\(\) call: \.(?:newlink|changelink) callback")
-
-
-def _functions(names: Iterable[str]) -> str:
-    """"a()", "a() and b()", "a(), b() and c()"."""
-    calls = [f"{name}()" for name in sorted(set(names)) if name]
-    if len(calls) <= 1:
-        return "".join(calls)
-    return ", ".join(calls[:-1]) + " and " + calls[-1]
-
-
-def _call_list(names: Sequence[str]) -> str:
-    """Like _functions() but in the order given."""
-    calls = [f"{name}()" for name in names]
-    return ", ".join(calls[:-1]) + " and " + calls[-1] if len(calls) > 1 else "".join(calls)
-
-
-# Rules whose texts are their own (keyed by rule id, or rule id:template).
-OWN_TEXTS = frozenset({"stage4-dellink-unregister", "stage2-link-deps:core",
-                       "stage5-t9-netns-move:T7", "stage6-core-register-replay:core"})
-
-
-def _text_key(group: PatchGroup) -> list[str]:
+def _text_key(group: PatchGroup, pack: Pack) -> list[str]:
     """Keys of the texts for `group`: a rule's own texts (keyed by rule id, or rule
-    id:template) where its template's would be wrong, else the templates by weight."""
-    summaries = OWN_TEXTS
+    id:template: the pack's prose.own_texts) where its template's would be wrong, else
+    the templates by weight."""
+    summaries = pack.prose.own_texts
     kinds = sorted({(site.rule, site.template) for site in group.sites})
     if len(kinds) == 1:
         for key in (f"{kinds[0][0]}:{kinds[0][1]}", kinds[0][0]):
@@ -491,63 +474,40 @@ def _text_key(group: PatchGroup) -> list[str]:
     return group.templates
 
 
-def message_context(group: PatchGroup, sites: Sequence[Site] | None = None) -> dict[str, object]:
-    """What the texts of templates/texts.j2 say about `sites` (default: the group's)."""
+
+def message_context(group: PatchGroup, sites: Sequence[Site] | None = None,
+                    pack: Pack | None = None) -> dict[str, object]:
+    """What the pack's texts.j2 gets as `d` for `sites` (default: the group's): the
+    pack's prose.context hook, given all sites of the group and the chosen ones."""
+    pack = _pack(pack)
+    if pack.prose.context is None:
+        return {}
     chosen = list(group.sites if sites is None else sites)
-    words = [site.reason for site in group.sites]
-    words += [line for site in group.sites for line in site.evidence]
-    callbacks = sorted({(m.group(1), m.group(2)) for text in words
-                        for m in _CALLBACK.finditer(text)}, key=lambda c: (c[0] != "newlink", c))
-    kinds = sorted({kind for kind, _ in callbacks} |
-                   {m.group(1) for site in group.sites if site.template == "link_deps"
-                    for m in _KIND.finditer(site.reason)}, key=lambda kind: kind != "newlink")
-    callback_names = list(dict.fromkeys(name for _, name in callbacks))
-    deps_kinds = sorted({m.group(1) for site in group.sites if site.template == "link_deps"
-                         for m in _KIND.finditer(site.reason)}, key=lambda k: k != "newlink")
-    known = {kind: [name for k, name in callbacks if k == kind] for kind in deps_kinds}
-    if deps_kinds and all(known.values()):
-        deps_who = _call_list(list(dict.fromkeys(n for names in known.values() for n in names)))
-    else:
-        deps_who = "The " + " and ".join(f".{kind}" for kind in deps_kinds) + (
-            " callbacks" if len(deps_kinds) > 1 else " callback")
-    attrs = sorted({m.group(1) or m.group(2) for site in group.sites
-                    if site.template == "link_deps" for m in _ATTR.finditer(site.reason)})
-    helpers = sorted({m.group(1) for site in group.sites if site.template == "T6"
-                      if (m := _HELPER_CALL.match(site.reason))})
-    replacements = " ".join(edit.replacement for site in chosen for edit in site.edits)
-    names = {site.function for site in chosen if site.function}
-    return {
-        "fns": _functions(names) or "The driver",
-        "plural": len(names) > 1,
-        "callbacks": _call_list(callback_names),
-        "several": len(callback_names) > 1 or len(kinds) > 1,
-        "kinds": " and ".join(f".{kind}" for kind in kinds) or ".newlink",
-        "attrs": " and ".join(attrs),
-        "deps_who": deps_who if deps_kinds else "",
-        "deps_plural": " and " in deps_who if deps_kinds else False,
-        "helper": _functions(helpers) if len(helpers) == 1 else "",
-        "register": "__register_netdevice" in replacements,
-        "unregister": "__unregister_netdevice" in replacements,
-    }
+    return dict(pack.hook(pack.prose.context)(group.sites, chosen))
 
 
 def commit_message(
-    group: PatchGroup, stage: int, prefix: str, signoff: str, where: str = ""
+    group: PatchGroup, stage: int, prefix: str, signoff: str, where: str = "",
+    pack: Pack | None = None,
 ) -> tuple[str, str]:
     """(subject, full message) of one group's commit; `where` ends the subject when
     another commit of the stage would have the same one (" in do_setlink()")."""
-    module = texts()
-    keys = _text_key(group)
-    primary = min(keys, key=lambda k: PRIMARY.index(k) if k in PRIMARY else len(PRIMARY))
-    everything = message_context(group)
+    pack = _pack(pack)
+    module = texts(pack)
+    keys = _text_key(group, pack)
+    primary_order = pack.prose.primary
+    body_order = pack.prose.body_order
+    primary = min(keys, key=lambda k: primary_order.index(k) if k in primary_order
+                  else len(primary_order))
+    everything = message_context(group, pack=pack)
     summary = " ".join(module.summary(primary, everything).split())
     subject = f"{prefix} {summary}{where}"
     what = []
-    for key in sorted(keys, key=lambda k: BODY_ORDER.index(k) if k in BODY_ORDER else 99):
+    for key in sorted(keys, key=lambda k: body_order.index(k) if k in body_order else 99):
         sites = [site for site in group.sites if site.template == key] or group.sites
-        what.append(" ".join(module.what(key, message_context(group, sites)).split()))
+        what.append(" ".join(module.what(key, message_context(group, sites, pack)).split()))
     # a rule's own text (core declarations, .dellink) says why by itself
-    own_text = bool(set(keys) & (OWN_TEXTS | {"core"}))
+    own_text = bool(set(keys) & (pack.prose.own_texts | {"core"}))
     why = "" if own_text else " ".join(module.why(stage, everything).split())
     # Two short paragraphs: why (with the first, direct consequence), then the rest.
     first = " ".join(part for part in (why, what[0] if what else "") if part)
@@ -560,36 +520,39 @@ def commit_message(
     return subject, message
 
 
-def plain(text: str) -> str:
+def plain(text: str, pack: Pack | None = None) -> str:
     """A reason or evidence line without the tool's vocabulary (template ids, spec
     sections), for logs, notes and cover letters."""
-    words = texts().template_words
+    pack = _pack(pack)
+    words = texts(pack).template_words
     text = re.sub(r"\s*\(SPEC §[\d.]+\)", "", text)
-    text = re.sub(r"\bSPEC §[\d.]+", "the nd_lock design", text)
+    text = re.sub(r"\bSPEC §[\d.]+", pack.prose.design, text)
     text = re.sub(r"^T\d+(?: \([^)]*\))?: ", "", text)
     text = re.sub(r"\bT\d+ needs a human: ", "", text)
     text = re.sub(r"\bT\d+ (?:entry point )?not applied: ", "not rewritten: ", text)
     text = re.sub(r"^planned T\d+ rewrite: ", "planned rewrite: ", text)
-    text = re.sub(r"\bT6 family: ", "helpers that take the lock: ", text)
+    text = re.sub(r"\bT\d+ family: ", "helpers that take the lock: ", text)
     text = re.sub(r"\bby T\d+\b", "in this series", text)
     text = re.sub(r"\bT\d+ (caller|rewrite)", r"\1", text)
     return re.sub(r"\bT\d+\b", lambda m: str(words.get(m.group(0), "this conversion")), text)
 
 
-def review_reason(site: Site) -> str:
+def review_reason(site: Site, pack: Pack | None = None) -> str:
     """Why a review site needs a human, for the cover letter's list (which already says
     what to decide)."""
-    return re.sub(r"^(?:rewrite )?not (?:rewritten|applied): ", "", plain(site.reason))
+    return re.sub(r"^(?:rewrite )?not (?:rewritten|applied): ", "", plain(site.reason, pack))
 
 
-def notes(group: PatchGroup) -> str:
+def notes(group: PatchGroup, pack: Pack | None = None) -> str:
     """The evidence of a group's sites, for below the `---` line of its patch."""
     seen: set[str] = set()
     evidence = []
     for site in group.sites:  # a line shared by several sites is shown once, first
         evidence.append([line for line in site.evidence if line not in seen])
         seen.update(site.evidence)
-    return render("notes.j2", sites=list(zip(group.sites, evidence, strict=True)), plain=plain)
+    pack = _pack(pack)
+    return render("notes.j2", pack, sites=list(zip(group.sites, evidence, strict=True)),
+                  plain=lambda text: plain(text, pack))
 
 
 def insert_notes(patch_file: Path, text: str) -> None:
@@ -614,6 +577,7 @@ class StageSeries:
     plan: StagePlan
     groups: list[PatchGroup]
     start: str  # commit the stage's series starts from
+    pack: Pack
     head: str = ""  # last commit of the stage
     parts: list[list[PatchGroup]] = field(default_factory=list)
     patch_files: list[Path] = field(default_factory=list)  # written, cover letters excluded
@@ -641,6 +605,7 @@ def build_stage(
     report: Callable[[str], None] | None = None,
     history: str = "HEAD",
     pairs: Sequence[LockPair] | None = None,
+    pack: Pack | None = None,
 ) -> StageSeries:
     """Apply `plan` in the worktree of `repo` and commit it, one commit per group.
     Subject prefixes come from the history up to `history` (the user's base: the
@@ -648,17 +613,19 @@ def build_stage(
     tree = Path(str(repo.working_tree_dir))
     start = repo.head.commit.hexsha
     contents = apply_plan(tree, plan, report, pairs)
-    groups = group_sites(tree, plan.sites)
+    pack = _pack(pack)
+    groups = group_sites(tree, plan.sites, pack)
     prefixes = [subject_prefix_of(repo, group, history) for group in groups]
-    subjects = [commit_message(group, stage, prefix, who.signoff)[0]
+    subjects = [commit_message(group, stage, prefix, who.signoff, pack=pack)[0]
                 for group, prefix in zip(groups, prefixes, strict=True)]
     for group, prefix, subject in zip(groups, prefixes, subjects, strict=True):
         where = distinguishing_suffix(group, subject) if subjects.count(subject) > 1 else ""
-        group.subject, group.message = commit_message(group, stage, prefix, who.signoff, where)
+        group.subject, group.message = commit_message(group, stage, prefix, who.signoff, where,
+                                                      pack)
         for path in group.files:
             (tree / path).write_bytes(contents[path])
         group.commit = commit_files(repo, group.files, group.message, who, date)
-    built = StageSeries(stage=stage, plan=plan, groups=groups, start=start)
+    built = StageSeries(stage=stage, plan=plan, groups=groups, start=start, pack=pack)
     built.head = repo.head.commit.hexsha
     return built
 
@@ -699,10 +666,12 @@ def fill_cover_letter(cover: Path, subject: str, body: str) -> None:
     srctext.write_text(cover, text)
 
 
-def cover_subject(stage: int, part: int, part_count: int) -> str:
-    summary = texts().stage_summaries.get(stage, "Convert to nd_lock")
+def cover_subject(stage: int, part: int, part_count: int, pack: Pack | None = None) -> str:
+    """The cover letter's subject: the pack's title of the stage."""
+    pack = _pack(pack)
+    summary = pack.stage(stage).title
     suffix = f" (part {part}/{part_count})" if part_count > 1 else ""
-    return f"net: {summary}{suffix}"
+    return f"{pack.prose.subject_prefix}: {summary}{suffix}"
 
 
 def numbered_subject(prefix: str, number: int, total: int, subject: str) -> str:
@@ -749,17 +718,19 @@ class ReviewItem:
         return ", ".join(f"{site.function}() at {site.file}:{site.line}" for site in self.sites)
 
 
-def review_by_driver(tree: Path, sites: Iterable[Site]) -> list[tuple[str, list[ReviewItem]]]:
+def review_by_driver(tree: Path, sites: Iterable[Site], pack: Pack | None = None
+                     ) -> list[tuple[str, list[ReviewItem]]]:
     """Review sites grouped by the patch (driver or subsystem) they would belong to; sites
     of a driver with the same action and reason make one item."""
-    actions = texts().review_actions
+    pack = _pack(pack)
+    actions = texts(pack).review_actions
     grouped: dict[str, dict[tuple[str, str], list[Site]]] = defaultdict(dict)
     for site in sorted(sites, key=lambda s: (s.file, s.line)):
         key = group_key(tree, site.file)
         name = path_prefix(key).removesuffix(":")
         where = key.rsplit("/", 1)[0] + "/" if key.endswith(".ko") else key
         item = (str(actions.get(site.template, "decide how to convert this site")),
-                review_reason(site))
+                review_reason(site, pack))
         grouped[f"{name} ({where})"].setdefault(item, []).append(site)
     return [(driver, [ReviewItem(members, action, reason)
                       for (action, reason), members in items.items()])
@@ -779,13 +750,14 @@ def write_stage(
     built.parts = split_parts(built.groups, max_patches)
     part_count = len(built.parts)
     tree = Path(str(repo.working_tree_dir))
+    pack = built.pack
     prefix = tree_subject_prefix(subject_prefix, maintainers,
                                  (path for group in built.groups for path in group.files))
     cover_subjects = [
-        numbered_subject(prefix, 0, len(part), cover_subject(built.stage, number, part_count))
+        numbered_subject(prefix, 0, len(part), cover_subject(built.stage, number, part_count, pack))
         for number, part in enumerate(built.parts, 1)
     ]
-    review = review_by_driver(tree, built.review)
+    review = review_by_driver(tree, built.review, pack)
     with_core = any(site.template == "core" for site in built.rewritten)
     start = built.start
     for number, part in enumerate(built.parts, 1):
@@ -802,7 +774,7 @@ def write_stage(
             group.patch_name = str(patch.relative_to(out_dir))
             for site in group.sites:
                 site.patch = group.patch_name
-            insert_notes(patch, notes(group))
+            insert_notes(patch, notes(group, pack))
             if maintainers is not None:
                 recipients = maintainers.recipients(group.files)
                 all_recipients.append(recipients)
@@ -812,6 +784,8 @@ def write_stage(
             for index, subject in enumerate(cover_subjects, 1) if index != number)
         body = render(
             "cover.j2",
+            pack,
+            description=pack.stage(built.stage).description,
             stage=built.stage,
             part=number,
             part_count=part_count,
@@ -826,7 +800,7 @@ def write_stage(
             show_review=number == 1,
             first_subject=cover_subjects[0],
         )
-        fill_cover_letter(cover, cover_subject(built.stage, number, part_count), body)
+        fill_cover_letter(cover, cover_subject(built.stage, number, part_count, pack), body)
         if maintainers is not None:
             insert_headers(cover, format_headers(merge_recipients(all_recipients)))
         built.cover_letters.append(cover)

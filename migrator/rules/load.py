@@ -1,25 +1,22 @@
-"""Rules are data: one TOML file per rule under rules/, loaded and checked here.
+"""Rules are data: one folder per rule, `<rules dir>/<id>/rule.toml`, loaded and
+checked here, with `explain.md` (the commit-log paragraph) and `cases/` beside it.
 
 A rule selects calls (`[select] calls`), keeps those whose function satisfies the
 context (`[context] reachable_from` / `not_reachable_from`: callbacks named as
 `struct_type.member`), and either applies a data fix (`[fix] rename`) or hands
-the candidates to a Python analysis it names (`analysis = "module:function"`).
+the candidates to a Python finder of its pack (`analysis = "module:function"`).
 """
 
 from __future__ import annotations
 
-import importlib
 import tomllib
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from migrator import RULES_DIR
 from migrator.model.errors import MigratorError
 
-TEMPLATES = ("T0", "T1", "T2", "T3", "T4", "T5", "T6", "T7", "T8", "T9", "link_deps", "report",
-             "core")
+RULE_FILE = "rule.toml"
 CONFIDENCES = ("high", "medium", "low")
 
 
@@ -45,20 +42,24 @@ class Rule:
     outcome: str  # "rewrite" | "review"
     reason: str
     rename: str | None
-    analysis: str | None
+    analysis: str | None  # "module:function" of the rule's pack
     options: dict[str, Any] = field(default_factory=dict)
     examples: tuple[Example, ...] = ()
-    path: Path = Path()
+    path: Path = Path()  # the rule.toml
+    pack: str = ""
+    explain: str = ""  # explain.md: what the rule changes and why, in kernel words
 
-    def analysis_function(self) -> Callable[..., Any] | None:
-        if self.analysis is None:
-            return None
-        module_name, _, func_name = self.analysis.partition(":")
-        try:
-            return getattr(importlib.import_module(module_name), func_name)  # type: ignore[no-any-return]
-        except (ImportError, AttributeError) as exc:
-            raise MigratorError(f"{self.path}: analysis {self.analysis!r} not found: {exc}") \
-                from exc
+    @property
+    def folder(self) -> Path:
+        return self.path.parent
+
+    def cases(self) -> list[Path]:
+        """The rule's cases: `cases/<name>-{rewrite,review,none}.c`, a rewrite case
+        with its `<name>-rewrite.after.c`."""
+        directory = self.folder / "cases"
+        if not directory.is_dir():
+            return []
+        return sorted(p for p in directory.glob("*.c") if not p.name.endswith(".after.c"))
 
 
 def _field(data: dict[str, Any], name: str, kind: type, path: Path, default: Any = ...) -> Any:
@@ -80,7 +81,9 @@ def _field(data: dict[str, Any], name: str, kind: type, path: Path, default: Any
     return value
 
 
-def load_rule(path: Path) -> Rule:
+def load_rule(path: Path, *, pack: str = "", stages: tuple[int, ...] = (),
+              templates: tuple[str, ...] = ()) -> Rule:
+    """One rule.toml, checked against its pack's `stages` and `templates` (when given)."""
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError) as exc:
@@ -88,14 +91,15 @@ def load_rule(path: Path) -> Rule:
     except tomllib.TOMLDecodeError as exc:
         raise MigratorError(f"{path}: malformed rule file: {exc}") from exc
     template = _field(data, "template", str, path)
-    if template not in TEMPLATES:
-        raise MigratorError(f"{path}: field 'template' must be one of {', '.join(TEMPLATES)}")
+    if templates and template not in templates:
+        raise MigratorError(f"{path}: field 'template' must be one of {', '.join(templates)}")
     confidence = _field(data, "confidence", str, path)
     if confidence not in CONFIDENCES:
         raise MigratorError(f"{path}: field 'confidence' must be one of {', '.join(CONFIDENCES)}")
     stage = _field(data, "stage", int, path)
-    if not 1 <= stage <= 6:
-        raise MigratorError(f"{path}: field 'stage' must be 1..6")
+    if stages and stage not in stages:
+        raise MigratorError(f"{path}: field 'stage' must be one of the pack's stages "
+                            f"({', '.join(map(str, stages))})")
     outcome = _field(data, "fix.outcome", str, path, "review")
     if outcome not in ("rewrite", "review"):
         raise MigratorError(f"{path}: field 'fix.outcome' must be 'rewrite' or 'review'")
@@ -130,21 +134,35 @@ def load_rule(path: Path) -> Rule:
         options=_field(data, "options", dict, path, {}),
         examples=tuple(examples),
         path=path,
+        pack=pack,
+        explain=_explain(path.parent / "explain.md"),
     )
-    if rule.id != path.stem:
-        raise MigratorError(f"{path}: field 'id' ({rule.id!r}) must match the file name")
+    if rule.id != path.parent.name:
+        raise MigratorError(f"{path}: field 'id' ({rule.id!r}) must match the folder name")
     if rule.analysis is None and not rule.calls:
         raise MigratorError(f"{path}: a rule needs 'select.calls' or an 'analysis'")
     return rule
 
 
-def load_rules(rules_dir: Path | None = None) -> list[Rule]:
-    """The rules: `*.toml` directly in the rules folder. Subfolders hold data the rules
-    and the verifier read (rules/data/: the API's names, lock pairs), never rules."""
-    directory = rules_dir or RULES_DIR
-    if not directory.is_dir():
-        raise MigratorError(f"{directory}: rules directory not found")
-    rules = [load_rule(path) for path in sorted(directory.glob("*.toml"))]
+def _explain(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        return ""
+    except (OSError, UnicodeDecodeError) as exc:
+        raise MigratorError(f"{path}: cannot read: {exc}") from exc
+
+
+def load_rules(rules_dir: Path, *, pack: str = "", stages: tuple[int, ...] = (),
+               templates: tuple[str, ...] = ()) -> list[Rule]:
+    """The rules of `rules_dir`: every `<id>/rule.toml` in it."""
+    if not rules_dir.is_dir():
+        raise MigratorError(f"{rules_dir}: rules directory not found")
+    stray = sorted(rules_dir.glob("*.toml"))
+    if stray:
+        raise MigratorError(f"{stray[0]}: a rule is a folder, <rules dir>/<id>/{RULE_FILE}")
+    rules = [load_rule(path, pack=pack, stages=stages, templates=templates)
+             for path in sorted(rules_dir.glob(f"*/{RULE_FILE}"))]
     seen: dict[str, Path] = {}
     for rule in rules:
         if rule.id in seen:

@@ -13,7 +13,7 @@ Checks, per added line (comments and string literals ignored):
   header under include/ (the API's own header first);
 * a `struct X` of the API it names is defined in full (its members are used);
 * `->m`, `.m` or `.m =` for a member the migration adds to a kernel struct
-  (`net_device.nd_lock`, `rtnl_link_ops.newlink_deps`...) is a field of that struct;
+  (`struct_type.member`, as the pack's API declares them) is a field of that struct;
   `obj.m` / `obj->m` on an API object is a field of the object's struct;
 * an object it declares `extern` has a file-scope definition (neither `extern` nor
   `static`) in a .c file of the tree.
@@ -31,12 +31,11 @@ from pathlib import Path
 
 import tree_sitter
 
-from migrator import RULES_DIR
+from migrator.model.errors import MigratorError
 from migrator.parse.chunks import split_top_level
 from migrator.parse.tree import declarator_name, parse, walk
 from migrator.verify.model import Violation
 
-API_FILE = RULES_DIR / "data" / "api.toml"
 CHECK = "complete"
 Node = tree_sitter.Node
 
@@ -45,6 +44,7 @@ Node = tree_sitter.Node
 
 @dataclass(frozen=True, slots=True)
 class Api:
+    name: str = ""  # whose API: the pack's name
     functions: dict[str, str] = field(default_factory=dict)  # name -> header
     objects: dict[str, tuple[str, str]] = field(default_factory=dict)  # -> (struct, header)
     macros: dict[str, str] = field(default_factory=dict)
@@ -52,9 +52,15 @@ class Api:
     members: dict[str, tuple[str, str]] = field(default_factory=dict)  # member -> (struct, hdr)
 
 
-def load_api(path: Path = API_FILE) -> Api:
-    data = tomllib.loads(path.read_text(encoding="utf-8"))
-    api = Api()
+def load_api(path: Path, name: str = "") -> Api:
+    """The API names a pack declares (its data/api.toml: [[header]] tables with path,
+    functions, objects, macros, structs, members). Raises MigratorError naming the file
+    when it cannot be read."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise MigratorError(f"{path}: cannot read the API names: {exc}") from exc
+    api = Api(name=name)
     for header in data.get("header", []):
         where = str(header["path"])
         api.functions.update(dict.fromkeys(header.get("functions", []), where))
@@ -363,7 +369,7 @@ class _Checker:
                 header = value[1] if isinstance(value, tuple) else value
                 if self.declared(file, name, kind, header) is None:
                     yield Violation(CHECK, file, None, number,
-                                    f"{name} ({kind} of the nd_lock API) is used but not "
+                                    f"{name} ({kind} of the {api.name} API) is used but not "
                                     "declared after the series",
                                     (f"expected in {header} or {file}", text.strip()))
         structs: set[str] = set()
@@ -403,10 +409,11 @@ class _Checker:
 
 def check_completeness(tree_after: Path,
                        added: Mapping[str, Sequence[tuple[int, str]]],
-                       api: Api | None = None) -> list[Violation]:
+                       api: Api) -> list[Violation]:
     """`added` maps each file the series touches (relative path) to its added lines
-    as (1-based line in the patched file, text). Returns the violations."""
-    checker = _Checker(tree_after, api if api is not None else load_api())
+    as (1-based line in the patched file, text); `api` the pack's names (load_api).
+    Returns the violations."""
+    checker = _Checker(tree_after, api)
     out: list[Violation] = []
     for file in sorted(added):
         reported: set[str] = set()  # one finding per file and fault: its first line

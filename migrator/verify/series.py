@@ -29,9 +29,8 @@ from pathlib import Path
 
 import git
 
-from migrator.model import signals
+from migrator.model import gitops, signals
 from migrator.model.errors import MigratorError
-from migrator.output import gitops
 from migrator.verify.build import (
     CONFIG_TARGET,
     BuildOptions,
@@ -41,9 +40,9 @@ from migrator.verify.build import (
     PatchBuild,
     objects_for_patch,
 )
-from migrator.verify.complete import check_completeness
-from migrator.verify.model import Violation
-from migrator.verify.source import check_rewrite, load_pairs
+from migrator.verify.complete import Api, check_completeness
+from migrator.verify.model import LockPair, Violation
+from migrator.verify.source import check_rewrite
 
 Say = Callable[[str], None]
 COVER_LETTER = "0000-cover-letter.patch"
@@ -181,9 +180,12 @@ def _scratch(repo: git.Repo, base: str, build: BuildOptions | None,
 def verify_series(repo: git.Repo, base: str, patches: Sequence[Path],
                   names: Sequence[str] | None = None, *, source_checks: bool = True,
                   completeness: bool = True, build: BuildOptions | None = None,
-                  rules_dir: Path | None = None, say: Say | None = None) -> SeriesReport:
+                  pairs: Sequence[LockPair] = (), api: Api | None = None,
+                  say: Say | None = None) -> SeriesReport:
     """Apply `patches` in order on commit `base` of `repo` in a scratch tree and run
-    the checks. `names` are the patch names shown in reports (default: file names).
+    the checks. `names` are the patch names shown in reports (default: file names);
+    `pairs` and `api` are the pack's lock pairs and API names (source and
+    completeness checks; completeness is skipped without `api`).
 
     Findings are returned, not raised; MigratorError (exit 2) when the scratch
     tree cannot be made or the build cannot be configured.
@@ -192,7 +194,7 @@ def verify_series(repo: git.Repo, base: str, patches: Sequence[Path],
     started = time.monotonic()
     names = list(names) if names is not None else [patch.name for patch in patches]
     report = SeriesReport(base=base)
-    pairs = load_pairs(rules_dir) if source_checks else ()
+    pairs = pairs if source_checks else ()
     series_sources = sorted({path for patch in patches for path in patch_files(patch)
                              if path.endswith(".c")})
     with _scratch(repo, base, build, say) as (tree, kernel):
@@ -234,9 +236,11 @@ def verify_series(repo: git.Repo, base: str, patches: Sequence[Path],
             elif source_checks:
                 say(f"{prefix}: applied, {len(violations)} source finding(s)")
             report.patches.append(PatchReport(name, touched, tuple(violations), result))
-        if completeness and report.patches and len(report.patches) == len(patches):
+        if (completeness and api is not None and report.patches
+                and len(report.patches) == len(patches)):
             head = _git_text(tree, "rev-parse", "HEAD").strip()
-            report.series_violations += check_completeness(tree, added_lines(tree, base, head))
+            report.series_violations += check_completeness(tree, added_lines(tree, base, head),
+                                                           api)
     report.seconds = time.monotonic() - started
     if report.build is not None:
         report.build.seconds = report.seconds

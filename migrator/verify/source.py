@@ -20,7 +20,6 @@ from pathlib import Path
 
 import tree_sitter
 
-from migrator import RULES_DIR
 from migrator.model.errors import MigratorError
 from migrator.parse.chunks import split_top_level
 from migrator.parse.tree import declarator_name, parse
@@ -29,15 +28,13 @@ from migrator.verify.cfg import build_cfg
 from migrator.verify.locks import check_function
 from migrator.verify.model import LockPair, Violation
 
-PAIRS_FILE = Path("pairs") / "locks.toml"
 _HELD_ON = ("always", "true", "zero")
 _PATH_SHOWN = 60  # lines of a path given in evidence
 
 
-def load_pairs(rules_dir: Path | None = None) -> tuple[LockPair, ...]:
-    """The acquire/release pairs the rule set declares in `pairs/locks.toml` under the
-    rules directory (none when the rule set has no such file)."""
-    path = (rules_dir or RULES_DIR) / PAIRS_FILE
+def load_pairs(path: Path) -> tuple[LockPair, ...]:
+    """The acquire/release pairs a pack declares (its data/locks.toml: [[pair]] tables);
+    none when there is no such file."""
     if not path.is_file():
         return ()
     try:

@@ -5,9 +5,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from migrator.engine.planner import Engine
 from migrator.model import CallSite
 from migrator.model.srctext import CODEC
+from migrator.packs.nd_lock.common import FnTree
+from migrator.packs.nd_lock.stage1 import is_t0_form
+from migrator.packs.nd_lock.stage4 import LOCKED_ROOTS
+from migrator.rules.context import TreeView
 
 CENSUS_NAMES = frozenset({
     "__register_netdevice", "__unregister_netdevice", "attach_nd_lock", "double_lock_netdev",
@@ -95,11 +98,11 @@ class HandlerCensus:
                 "dumpit()s run without RTNL (by distinct function)")
 
 
-def _calls(engine: Engine, *names: str) -> list[CallSite]:
+def _calls(view: TreeView, *names: str) -> list[CallSite]:
     """Calls of `names`, those hidden in a macro's text included (at the macro's use)."""
     wanted = set(names)
-    return [c for c in (*engine.index.calls(), *engine.index.macro_calls(),
-                        *engine.index.masked_calls())
+    return [c for c in (*view.index.calls(), *view.index.macro_calls(),
+                        *view.index.masked_calls())
             if not c.via_member and c.callee in wanted]
 
 
@@ -110,123 +113,120 @@ def _unless_macro(call: CallSite, done: bool) -> bool:
                          and not call.callee.startswith("__"))
 
 
-def _preceded_in_function(engine: Engine, call: CallSite, names: set[str]) -> bool:
-    fn = engine.index.function(call.file, call.caller)
+def _preceded_in_function(view: TreeView, call: CallSite, names: set[str]) -> bool:
+    fn = view.index.function(call.file, call.caller)
     if fn is None:
         return False
-    return any(c.callee in names and c.start < call.start for c in engine.index.calls_in(fn))
+    return any(c.callee in names and c.start < call.start for c in view.index.calls_in(fn))
 
 
-def _held_on_every_path(engine: Engine, call: CallSite, names: set[str],
+def _held_on_every_path(view: TreeView, call: CallSite, names: set[str],
                         depth: int = 3) -> bool:
     """`call` comes after one of `names` in its function, or every direct caller of its
     function does (T8 brackets legacy enslave entry points, not the link itself); the
     core's dispatch of .ndo_add_slave/.newlink/.changelink holds the locks (stage 4's
     premise).  A function with no caller found is not counted."""
-    from migrator.packs.nd_lock.stage4 import LOCKED_ROOTS
 
-    if _preceded_in_function(engine, call, names):
+    if _preceded_in_function(view, call, names):
         return True
     if call.via_member and any(root.endswith("." + call.callee) for root in LOCKED_ROOTS):
         return True  # the core's ops->ndo_add_slave() dispatch, made under both locks
-    fn = engine.index.function(call.file, call.caller)
+    fn = view.index.function(call.file, call.caller)
     if depth == 0 or fn is None:
         return False
-    callers = engine.graph.callers(fn)
-    return bool(callers) and all(_held_on_every_path(engine, c, names, depth - 1)
+    callers = view.graph.callers(fn)
+    return bool(callers) and all(_held_on_every_path(view, c, names, depth - 1)
                                  for c in callers)
 
 
-def _standalone(engine: Engine, call: CallSite) -> bool:
+def _standalone(view: TreeView, call: CallSite) -> bool:
     """register_netdevice() in the form stage 1's T0 writes (under the function's own
     rtnl_lock_killable()): a private lock by design, what stage 3 leaves alone."""
-    from migrator.packs.nd_lock.common import FnTree
-    from migrator.packs.nd_lock.stage1 import is_t0_form
 
-    fn = engine.index.function(call.file, call.caller)
+    fn = view.index.function(call.file, call.caller)
     if fn is None or call.callee != "register_netdevice" or not _preceded_in_function(
-            engine, call, {"rtnl_lock_killable"}):
+            view, call, {"rtnl_lock_killable"}):
         return False
-    ft = FnTree(engine.index.source(call.file), fn, "census")
+    ft = FnTree(view.index.source(call.file), fn, "census")
     return any(is_t0_form(ft, node) for node in ft.calls("register_netdevice")
                if ft.a(node) == call.start)
 
 
-def stage_census(engine: Engine) -> list[StageCensus]:
-    reach, _ = engine.reach(NEWLINK_CALLBACKS)
+def stage_census(view: TreeView) -> list[StageCensus]:
+    reach, _ = view.reach(NEWLINK_CALLBACKS)
 
     def in_newlink(call: CallSite) -> bool:
         return (call.file, call.caller) in reach
 
     out = []
-    register_netdev = _calls(engine, "register_netdev")
+    register_netdev = _calls(view, "register_netdev")
     out.append(StageCensus(1, "register_netdev() callers left", 0, len(register_netdev)))
-    reg = [c for c in _calls(engine, "register_netdevice", "__register_netdevice") if in_newlink(c)]
+    reg = [c for c in _calls(view, "register_netdevice", "__register_netdevice") if in_newlink(c)]
     out.append(StageCensus(2, "newlink/changelink registrations use __register_netdevice",
                            sum(c.callee.startswith("__") for c in reg),
                            sum(not c.callee.startswith("__") for c in reg)))
-    unreg = [c for c in _calls(engine, "unregister_netdevice", "__unregister_netdevice")
+    unreg = [c for c in _calls(view, "unregister_netdevice", "__unregister_netdevice")
              if in_newlink(c)]
     out.append(StageCensus(2, "newlink/changelink unregistrations use __unregister_netdevice",
                            sum(c.callee.startswith("__") for c in unreg),
                            sum(not c.callee.startswith("__") for c in unreg)))
-    other = [c for c in _calls(engine, "register_netdevice", "__register_netdevice")
+    other = [c for c in _calls(view, "register_netdevice", "__register_netdevice")
              if not in_newlink(c)]
     # __register_netdevice() is only ever written with the lock arranged by the caller
     # (T3/T4 bracket the helper's callers), so the renamed call counts as done; so does
     # the T0 form stage 1 writes (a private lock by design).
-    attached = [_unless_macro(c, c.callee.startswith("__") or _standalone(engine, c) or
-                              _preceded_in_function(engine, c, {"attach_nd_lock",
+    attached = [_unless_macro(c, c.callee.startswith("__") or _standalone(view, c) or
+                              _preceded_in_function(view, c, {"attach_nd_lock",
                                                                 "attach_new_nd_lock"}))
                 for c in other]
     out.append(StageCensus(3, "other register_netdevice() users with their lock arranged",
                            sum(attached), len(attached) - sum(attached)))
-    links = _calls(engine, "netdev_master_upper_dev_link")
-    locked = [_unless_macro(c, _held_on_every_path(engine, c, {"double_lock_netdev"}))
+    links = _calls(view, "netdev_master_upper_dev_link")
+    locked = [_unless_macro(c, _held_on_every_path(view, c, {"double_lock_netdev"}))
               for c in links]
     out.append(StageCensus(4, "netdev_master_upper_dev_link() under double_lock_netdev()",
                            sum(locked), len(locked) - sum(locked)))
     move_calls = ("dev_change_net_namespace", "__dev_change_net_namespace")
-    moves = [c for c in _calls(engine, *move_calls) if c.caller not in move_calls]
-    moved = [_unless_macro(c, _preceded_in_function(engine, c, {"lock_netdev", "mutex_lock"})
-                           and b"nd_lock" in _function_text(engine, c)) for c in moves]
+    moves = [c for c in _calls(view, *move_calls) if c.caller not in move_calls]
+    moved = [_unless_macro(c, _preceded_in_function(view, c, {"lock_netdev", "mutex_lock"})
+                           and b"nd_lock" in _function_text(view, c)) for c in moves]
     out.append(StageCensus(5, "dev_change_net_namespace() under nd_lock",
                            sum(moved), len(moved) - sum(moved)))
     # The replay of NETDEV_REGISTER to one late notifier block (net/core/dev.c).
-    replays = [c for c in _calls(engine, "call_netdevice_notifier")
+    replays = [c for c in _calls(view, "call_netdevice_notifier")
                if len(c.args) == 3 and c.args[1] == "NETDEV_REGISTER"]
-    replayed = [_preceded_in_function(engine, c, {"lock_netdev"}) for c in replays]
+    replayed = [_preceded_in_function(view, c, {"lock_netdev"}) for c in replays]
     out.append(StageCensus(6, "NETDEV_REGISTER replays to new notifiers under nd_lock",
                            sum(replayed), len(replayed) - sum(replayed)))
-    handlers = _register_handlers(engine)
+    handlers = _register_handlers(view)
     out.append(StageCensus(6, "notifier handlers reacting to NETDEV_REGISTER (reported)", 0,
                            len(handlers)))
     return out
 
 
-def _function_text(engine: Engine, call: CallSite) -> bytes:
-    fn = engine.index.function(call.file, call.caller)
+def _function_text(view: TreeView, call: CallSite) -> bytes:
+    fn = view.index.function(call.file, call.caller)
     if fn is None:
         return b""
-    return engine.index.source(call.file)[fn.body_start : fn.body_end]
+    return view.index.source(call.file)[fn.body_start : fn.body_end]
 
 
-def _register_handlers(engine: Engine) -> list[str]:
+def _register_handlers(view: TreeView) -> list[str]:
     """notifier_call handlers whose body mentions NETDEV_REGISTER."""
     out = []
-    for root in engine.graph.roots(["notifier_block.notifier_call"]):
+    for root in view.graph.roots(["notifier_block.notifier_call"]):
         fn = root.function
-        body = engine.index.source(fn.file)[fn.body_start : fn.body_end]
+        body = view.index.source(fn.file)[fn.body_start : fn.body_end]
         if re.search(rb"\bNETDEV_REGISTER\b", body):
             out.append(f"{fn.file}:{fn.line} {fn.name}")
     return sorted(set(out))
 
 
-def unlocked_flags(engine: Engine) -> tuple[set[str], set[str]]:
+def unlocked_flags(view: TreeView) -> tuple[set[str], set[str]]:
     """Flag names meaning "doit without RTNL" / "dumpit without RTNL", aliases included,
     read from the tree's include/net/rtnetlink.h."""
     doit, dump = {"RTNL_FLAG_DOIT_UNLOCKED"}, {"RTNL_FLAG_DUMP_UNLOCKED"}
-    header = engine.tree / "include/net/rtnetlink.h"
+    header = view.tree / "include/net/rtnetlink.h"
     try:
         text = header.read_bytes()
     except OSError:
@@ -269,11 +269,11 @@ def _split_top(text: str, sep: str = ",") -> list[str]:
     return [part.strip() for part in parts]
 
 
-def table_fields(engine: Engine) -> tuple[str, ...]:
+def table_fields(view: TreeView) -> tuple[str, ...]:
     """Member order of struct rtnl_msg_handler, read from include/net/rtnetlink.h (for
     rows written without designators: `{THIS_MODULE, PF_MPLS, RTM_NEWROUTE, f, NULL, 0}`)."""
     try:
-        text = (engine.tree / "include/net/rtnetlink.h").read_text(errors="replace")
+        text = (view.tree / "include/net/rtnetlink.h").read_text(errors="replace")
     except OSError:
         return _TABLE_FIELDS
     match = re.search(r"struct\s+rtnl_msg_handler\s*\{(.*?)\};", _COMMENT.sub("", text),
@@ -323,13 +323,13 @@ def _function(value: str) -> str:
     return "" if value in ("", "NULL", "0") else value
 
 
-def handler_census(engine: Engine) -> HandlerCensus:
+def handler_census(view: TreeView) -> HandlerCensus:
     """Registrations of rtnetlink handlers, counted as upstream counts them: each
     rtnl_register() / rtnl_register_module() call and each row of a struct
     rtnl_msg_handler table is one; the flags say whether it runs without RTNL."""
-    doit_flags, dump_flags = unlocked_flags(engine)
+    doit_flags, dump_flags = unlocked_flags(view)
     census = HandlerCensus(doit_flags=doit_flags, dump_flags=dump_flags)
-    for call in _calls(engine, "rtnl_register", "rtnl_register_module"):
+    for call in _calls(view, "rtnl_register", "rtnl_register_module"):
         args = list(call.args)
         if call.callee == "rtnl_register_module":
             args = args[1:]
@@ -337,12 +337,18 @@ def handler_census(engine: Engine) -> HandlerCensus:
             continue
         census.handlers.append(Handler(f"{call.file}:{call.line}", _function(args[2]),
                                        _function(args[3]), args[4] if len(args) > 4 else "0"))
-    fields = table_fields(engine)
-    for init in engine.index.inits_of("rtnl_msg_handler"):
+    fields = table_fields(view)
+    for init in view.index.inits_of("rtnl_msg_handler"):
         if not init.is_array:
             continue
-        text = engine.index.source(init.file)[init.body_start : init.body_end]
+        text = view.index.source(init.file)[init.body_start : init.body_end]
         for row in table_rows(text.decode("utf-8", "replace"), fields):
             census.handlers.append(Handler(f"{init.file}:{init.line}", _function(
                 row.get("doit", "")), _function(row.get("dumpit", "")), row.get("flags", "0")))
     return census
+
+
+def handler_lines(view: TreeView) -> list[str]:
+    """`migrate status` lines: the rtnetlink handlers that run without RTNL."""
+    census = handler_census(view)
+    return [f"rtnetlink: {census.summary()}", f"rtnetlink: {census.distinct_summary()}"]

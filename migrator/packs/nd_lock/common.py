@@ -13,11 +13,13 @@ from dataclasses import dataclass, field, replace
 
 import tree_sitter
 
+from migrator.callgraph import Root
 from migrator.edit import cedit
 from migrator.edit.edits import line_of
-from migrator.model import Edit, FunctionDef
+from migrator.model import Edit, FunctionDef, StructInit
 from migrator.model.srctext import CODEC
 from migrator.parse.tree import parse
+from migrator.rules.context import Candidate
 
 Node = tree_sitter.Node
 
@@ -298,8 +300,6 @@ def real_calls(ctx: object, names: tuple[str, ...] | None = None
 
     Calls are re-located in the re-parsed function rather than taken from the index
     offsets, so each site's line and range are those of the call itself."""
-    from migrator.engine.planner import Candidate
-
     seen: set[tuple[str, str]] = set()
     for cand in ctx.candidates:  # type: ignore[attr-defined]
         k = (cand.function.file, cand.function.name)
@@ -344,9 +344,6 @@ def netdev_notifier_roots(ctx: object) -> list[object]:
     notifier_block x = { .notifier_call = f }`, matched by variable name, same file
     first) and run-time assignments in the registering file (`priv->nb.notifier_call =
     f;` for `&priv->nb`)."""
-    from migrator.callgraph import Root
-    from migrator.model import StructInit
-
     index, graph = ctx.index, ctx.graph  # type: ignore[attr-defined]
     inits_by_var: dict[str, list[StructInit]] = {}
     for init in index.inits_of("notifier_block"):
@@ -408,7 +405,7 @@ def other_rule_calls(ctx: object) -> dict[str, str]:
     """Selected call name -> id of the rule selecting it, for every rule but this one: a
     function so named *is* an API another rule migrates the callers of."""
     out: dict[str, str] = {}
-    for rule in ctx.engine.rules:  # type: ignore[attr-defined]
+    for rule in ctx.view.rules:  # type: ignore[attr-defined]
         if rule.id == ctx.rule.id:  # type: ignore[attr-defined]
             continue
         for name in rule.calls:
@@ -439,23 +436,3 @@ def held_locks_before(src: bytes, fn: FunctionDef, offset: int) -> list[str]:
                          rest):
             held.append(f"{name}({m.group(2).strip()})")
     return held
-
-
-def parent_candidates(ctx: object, fn: FunctionDef, child: str, call_start: int
-                      ) -> tuple[str, str]:
-    """A parent device for a device `fn` registers itself: another struct net_device *
-    parameter of `fn` (e.g. the lower device a child is created on), else the device the
-    stage 2 detection finds through the upper-link field (stage2._parent_device with `fn`
-    as both helper and caller)."""
-    from migrator.packs.nd_lock import stage2
-
-    for p in fn.params:
-        if p.name and p.name != child and stage2.NET_DEVICE_PTR.search(p.type):
-            return p.name, f"struct net_device *{p.name} parameter of {fn.name}()"
-    src = ctx.index.source(fn.file)  # type: ignore[attr-defined]
-    for call in ctx.index.calls_in(fn):  # type: ignore[attr-defined]
-        if call.start == call_start:
-            parent, why = stage2._parent_device(ctx, fn, fn, call, child, child, src)  # type: ignore[arg-type]
-            if parent and parent != child:
-                return parent, why
-    return "", ""

@@ -17,17 +17,17 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 
 import jinja2
 import tree_sitter
 
-from migrator import TEMPLATES_DIR
 from migrator.edit.cedit import line_end, line_start
 from migrator.edit.edits import line_of
-from migrator.engine.planner import RuleContext
 from migrator.model import Edit, Site
 from migrator.parse.chunks import split_top_level
 from migrator.parse.tree import declarator_name, parse, walk
+from migrator.rules.context import RuleContext
 
 Node = tree_sitter.Node
 
@@ -215,6 +215,9 @@ def _layout_row(doc: bytes, after: str) -> int:
     return line_end(doc, rows[-1].start()) if rows else len(doc)
 
 
+TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
+
+
 def _env() -> jinja2.Environment:
     return jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES_DIR)),
                               keep_trailing_newline=True, trim_blocks=True,
@@ -222,7 +225,7 @@ def _env() -> jinja2.Environment:
 
 
 def _render(part: str, **context: object) -> str:
-    return _env().get_template("nd_lock_core.j2").render(part=part, **context)
+    return _env().get_template("core.j2").render(part=part, **context)
 
 
 def _source(ctx: RuleContext, path: str) -> bytes | None:

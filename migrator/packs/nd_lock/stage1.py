@@ -6,9 +6,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from migrator.engine.planner import Candidate, RuleContext
 from migrator.model import Edit, Site
 from migrator.packs.nd_lock.common import FnTree, Node, Unsafe, in_family, real_calls
+from migrator.rules.context import Candidate, RuleContext
 
 RTNL_TAKE = ("rtnl_lock", "rtnl_lock_killable", "rtnl_trylock", "rtnl_net_lock")
 RTNL_DROP = ("rtnl_unlock", "__rtnl_unlock", "rtnl_net_unlock")
@@ -64,7 +64,7 @@ def callers_hold_rtnl(ctx: RuleContext, cand: Candidate, depth: int = 3) -> list
 def t0(ctx: RuleContext) -> Iterable[Site]:
     mode = str(ctx.options.get("t0", "pernet"))
     families = list(ctx.options.get("t0_families", []))
-    pernet, _ = ctx.engine.reach(("pernet_operations.init",))
+    pernet, _ = ctx.view.reach(("pernet_operations.init",))
 
     def selected(cand: Candidate) -> bool:
         fk = (cand.function.file, cand.function.name)

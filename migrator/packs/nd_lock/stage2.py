@@ -17,10 +17,10 @@ from collections.abc import Iterable
 from migrator.callgraph import FnKey, Root, key
 from migrator.edit import cedit
 from migrator.edit.edits import line_of
-from migrator.engine.planner import Candidate, RuleContext
 from migrator.model import CallSite, Edit, FunctionDef, Site, StructInit
 from migrator.model.srctext import CODEC
 from migrator.packs.nd_lock import core
+from migrator.rules.context import Candidate, RuleContext
 
 NEWLINK_ROOTS = ("rtnl_link_ops.newlink", "rtnl_link_ops.changelink")
 NET_DEVICE_PTR = re.compile(r"\bstruct\s+net_device\s*\*")
@@ -198,7 +198,7 @@ def _ancestors(ctx: RuleContext, fn: FunctionDef, reach: dict[FnKey, list[str]]
 def outside_callers(ctx: RuleContext) -> list[Site]:
     """T3/T4/T6: a function made __register_netdevice-only by T1 (or a helper on the way
     to it) that is also called from outside .newlink/.changelink paths."""
-    reach, roots = ctx.engine.reach(NEWLINK_ROOTS)
+    reach, roots = ctx.view.reach(NEWLINK_ROOTS)
     sites: list[Site] = []
     done: set[tuple[str, int]] = set()
     families: dict[FnKey, tuple[Candidate, FunctionDef]] = {}
@@ -797,8 +797,8 @@ def _text_references(ctx: RuleContext, members: list[FunctionDef]
     global_names = {f.name for f in members if not f.is_static}
     paths: set[str] = {f.file for f in members}
     if global_names:
-        paths |= set(grep_hits(ctx.engine.tree, global_names,
-                               git=is_git_tree(ctx.engine.tree), files_only=True))
+        paths |= set(grep_hits(ctx.view.tree, global_names,
+                               git=is_git_tree(ctx.view.tree), files_only=True))
     for path in sorted(paths):
         names = [f.name for f in members if not f.is_static or f.file == path]
         if not names:

@@ -21,8 +21,7 @@ from collections.abc import Iterable
 
 from migrator.callgraph import key
 from migrator.edit import cedit
-from migrator.engine.planner import Candidate, RuleContext
-from migrator.model import CallSite, Edit, Site
+from migrator.model import CallSite, Edit, FunctionDef, Site
 from migrator.model.srctext import CODEC
 from migrator.packs.nd_lock import stage1, stage2
 from migrator.packs.nd_lock.common import (
@@ -34,10 +33,10 @@ from migrator.packs.nd_lock.common import (
     in_family,
     netdev_notifier_roots,
     other_rule_calls,
-    parent_candidates,
     real_calls,
 )
 from migrator.packs.nd_lock.common import NOTIFIER_REGISTER as _REGISTER
+from migrator.rules.context import Candidate, RuleContext
 
 NOTIFIER_REGISTER = tuple(_REGISTER)
 FALLBACK_LOCK = "mutex_lock(&fallback_nd_lock.mutex);"
@@ -539,4 +538,19 @@ def _t7(ctx: RuleContext, cand: Candidate, ft: FnTree, node: cedit.Node, stmt: c
     yield from (s for _, s in plans)
 
 
-
+def parent_candidates(ctx: RuleContext, fn: FunctionDef, child: str, call_start: int
+                      ) -> tuple[str, str]:
+    """A parent device for a device `fn` registers itself: another struct net_device *
+    parameter of `fn` (e.g. the lower device a child is created on), else the device the
+    stage 2 detection finds through the upper-link field (stage2._parent_device with `fn`
+    as both helper and caller)."""
+    for p in fn.params:
+        if p.name and p.name != child and stage2.NET_DEVICE_PTR.search(p.type):
+            return p.name, f"struct net_device *{p.name} parameter of {fn.name}()"
+    src = ctx.index.source(fn.file)  # type: ignore[attr-defined]
+    for call in ctx.index.calls_in(fn):  # type: ignore[attr-defined]
+        if call.start == call_start:
+            parent, why = stage2._parent_device(ctx, fn, fn, call, child, child, src)  # type: ignore[arg-type]
+            if parent and parent != child:
+                return parent, why
+    return "", ""

@@ -10,9 +10,9 @@ from dataclasses import replace
 
 from migrator.callgraph import key
 from migrator.edit.edits import line_of
-from migrator.engine.planner import Candidate, RuleContext
 from migrator.model import CallSite, FunctionDef, Site
 from migrator.packs.nd_lock.common import FnTree, Unsafe, netdev_notifier_roots, real_calls
+from migrator.rules.context import Candidate, RuleContext
 
 LINK = "netdev_master_upper_dev_link"
 IOCTL_ROOTS = ("net_device_ops.ndo_siocdevprivate", "net_device_ops.ndo_do_ioctl",
@@ -45,9 +45,9 @@ def _bracket(ft: FnTree, stmt: object, a: str, b: str) -> list:  # type: ignore[
 
 
 def t8(ctx: RuleContext) -> Iterable[Site]:
-    ioctl, _ = ctx.engine.reach(IOCTL_ROOTS)
-    locked, _ = ctx.engine.reach(LOCKED_ROOTS)
-    notif, _ = ctx.engine.reach(NOTIFIER_ROOTS)
+    ioctl, _ = ctx.view.reach(IOCTL_ROOTS)
+    locked, _ = ctx.view.reach(LOCKED_ROOTS)
+    notif, _ = ctx.view.reach(NOTIFIER_ROOTS)
     notif = {**ctx.graph.reach(netdev_notifier_roots(ctx)), **notif}  # type: ignore[arg-type]
     for cand, ft, node in real_calls(ctx):
         assert isinstance(cand, Candidate)

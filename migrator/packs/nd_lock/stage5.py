@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from migrator.engine.planner import Candidate, RuleContext
 from migrator.model import Site
 from migrator.packs.nd_lock.common import FnTree, Node, Unsafe, in_family, real_calls
+from migrator.rules.context import Candidate, RuleContext
 
 FALLBACK_LOCK = "mutex_lock(&fallback_nd_lock.mutex);"
 FALLBACK_UNLOCK = "mutex_unlock(&fallback_nd_lock.mutex);"

@@ -9,11 +9,11 @@ from collections.abc import Iterable
 
 from migrator.edit import cedit
 from migrator.edit.edits import byte_offset, line_of
-from migrator.engine.planner import RuleContext
 from migrator.model import FunctionDef, Site
 from migrator.model.srctext import CODEC
 from migrator.packs.nd_lock.common import FnTree, Node, netdev_notifier_roots
 from migrator.parse.tree import function_def
+from migrator.rules.context import RuleContext
 
 OTHER_DEVICE_CALLS = frozenset({"register_netdevice", "__register_netdevice",
                                 "netdev_master_upper_dev_link", "netdev_upper_dev_link",

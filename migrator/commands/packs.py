@@ -1,0 +1,31 @@
+"""`migrate packs`: the migrations this installation knows, with their stages."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from migrator.commands.common import add_pack_options
+from migrator.packs import Pack, available_packs, load_pack
+
+
+def register(subparsers: argparse._SubParsersAction, pack: Pack) -> None:  # type: ignore[type-arg]
+    parser = subparsers.add_parser(
+        "packs", help="list the migration packs and their stages",
+        description="List the packs (the shipped ones, $MIGRATOR_PACKS_PATH and "
+                    "--packs-dir): name, title, folder, stages and options.")
+    add_pack_options(parser)
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    out = sys.stdout
+    for name, folder in available_packs(args.packs_dir).items():
+        pack = load_pack(name, args.packs_dir)
+        out.write(f"{name}: {pack.title} ({folder})\n")
+        for stage in pack.stages:
+            out.write(f"  stage {stage.number}: {stage.title}\n")
+        for option in pack.options:
+            flag = f" {option.flag}" if option.flag else ""
+            out.write(f"  option {option.name}{flag} (default {option.default})\n")
+    return 0

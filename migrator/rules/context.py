@@ -1,0 +1,120 @@
+"""What a rule's finder gets: the rule, the tree's index and call graph, its candidates.
+
+The engine builds a TreeView once per tree and a RuleContext per rule; a pack's
+finder (`analysis = "module:function"`) turns the context into sites.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from migrator.callgraph import CallGraph, FnKey, Root, key
+from migrator.index.build import TreeIndex
+from migrator.model import CallSite, Edit, FunctionDef, Site
+from migrator.rules.load import Rule
+
+
+@dataclass(slots=True)
+class TreeView:
+    """The tree as the rules see it: its index, call graph and rules, and the functions
+    reachable from callbacks (computed once per set of callbacks)."""
+
+    tree: Path
+    rules: list[Rule]
+    index: TreeIndex
+    graph: CallGraph
+    _reach: dict[tuple[str, ...], tuple[dict[FnKey, list[str]], dict[FnKey, Root]]] = field(
+        default_factory=dict)
+
+    def reach(self, members: tuple[str, ...]) -> tuple[dict[FnKey, list[str]], dict[FnKey, Root]]:
+        """Functions reachable from the callbacks `members`, chains, and the root of each."""
+        if members not in self._reach:
+            roots = self.graph.roots(members)
+            self._reach[members] = (self.graph.reach(roots), {key(r.function): r for r in roots})
+        return self._reach[members]
+
+
+@dataclass(slots=True)
+class Candidate:
+    """A selected call whose function satisfies the rule's context."""
+
+    call: CallSite
+    function: FunctionDef
+    chain: list[str]  # root callback -> ... -> function (empty without reachable_from)
+    root: Root | None
+
+    def evidence(self) -> list[str]:
+        out = []
+        call = self.call
+        if self.chain:
+            out.append("call chain: " + " -> ".join([*self.chain, *(
+                m.split(" (", 1)[0] for m in call.via_macro), call.callee]))
+        if self.root is not None:
+            out.append("callback: " + self.root.describe())
+        if call.masked_arm:
+            out.append(f"#if arm: {call.file}:{call.masked_arm}, not parsed (its braces do not "
+                       "balance with the other arms)")
+            out.append(f"call: {call.file}:{call.line} {call.callee}(), found by its text")
+        elif call.via_macro:
+            outer = call.via_macro[0].split(" (", 1)[0]
+            out.append(f"macro use: {call.file}:{call.line} {outer}({', '.join(call.args)})")
+            out.extend(f"macro: {m}" for m in call.via_macro)
+            out.append(f"{call.callee}() is called in the text of "
+                       f"{call.via_macro[-1].split(' (', 1)[0]}")
+        else:
+            out.append(f"call: {call.file}:{call.line} {call.callee}({', '.join(call.args)})")
+        return out
+
+
+@dataclass(slots=True)
+class RuleContext:
+    """What an analysis function gets: the rule, the tree's index, its candidates."""
+
+    rule: Rule
+    index: TreeIndex
+    graph: CallGraph
+    candidates: list[Candidate]
+    options: dict[str, Any]
+    view: TreeView
+    # Candidates whose call is hidden in a macro's text (CallSite.via_macro): never handed
+    # to the analysis as candidates; they become review sites (macro_sites()).
+    hidden: list[Candidate] = field(default_factory=list)
+    macros_listed: bool = False
+
+    def macro_sites(self, keep: Callable[[Candidate], bool] | None = None) -> list[Site]:
+        """Review sites for the hidden candidates (those `keep` selects: an analysis that
+        selects only some callers applies the same choice). The engine lists them all
+        after the analysis unless the analysis called this itself."""
+        self.macros_listed = True
+        return [self.site(c, outcome="review", reason=hidden_reason(c.call))
+                for c in self.hidden if keep is None or keep(c)]
+
+    def site(self, candidate: Candidate, *, outcome: str, reason: str,
+             edits: list[Edit] | None = None, evidence: list[str] | None = None,
+             template: str | None = None) -> Site:
+        call = candidate.call
+        return Site(
+            stage=self.rule.stage, template=template or self.rule.template,
+            outcome=outcome,  # type: ignore[arg-type]
+            file=call.file, function=candidate.function.name, line=call.line,
+            start=call.start, end=call.end, rule=self.rule.id, reason=reason,
+            evidence=evidence if evidence is not None else candidate.evidence(),
+            edits=edits or [],
+        )
+
+
+def hidden_reason(call: CallSite) -> str:
+    """Why a call the tool sees only by its text is left to a human."""
+    if call.masked_arm:
+        return (f"{call.callee}() is called in an #if arm whose braces do not balance with "
+                "the other arms, so the tool cannot parse it with the function; convert "
+                "this call by hand")
+    outer = call.via_macro[0].split(" (", 1)[0]
+    return (f"{call.callee}() is called inside macro {outer}(): the macro's text is shared "
+            "by its uses, the expansion cannot be edited in place; change the macro or this "
+            "use by hand")
+
+
