@@ -100,7 +100,7 @@ class CallGraph:
 
     def roots(self, members: Iterable[str]) -> list[Root]:
         """Functions assigned to `struct_type.member` in initializers, e.g.
-        "rtnl_link_ops.newlink"."""
+        "foo_ops.create"."""
         out = []
         for spec in members:
             struct_type, member = spec.split(".", 1)

@@ -253,18 +253,25 @@ def declared_names(src: bytes, fn_node: Node) -> dict[str, str]:
     return out
 
 
+def _declared_type(declaration: str, name: str) -> str:
+    """"struct foo *p = x;" -> "structfoo*": the text before the declared name."""
+    m = re.search(rf"\b{re.escape(name)}\b", declaration)
+    return _squash(declaration[: m.start()] if m else declaration)
+
+
 def add_local_declaration(file: str, src: bytes, fn_node: Node, decl: str,
                           rule: str) -> Edit | None:
-    """Add `decl` ("struct nd_lock *nd_lock;") to the declarations at the top of the
-    function's body. None when an identical declaration exists. Reverse christmas
+    """Add `decl` ("struct foo_lock *lock;") to the declarations at the top of the
+    function's body. None when the name is already declared with that type (with or
+    without an initializer). Reverse christmas
     tree position when the existing declarations already are in that order, else after
     the last one. Raises CannotEdit when the name is declared with another type."""
     block = body(fn_node)
     name = re.findall(r"\w+", decl)[-1]
     existing = declared_names(src, fn_node)
     if name in existing:
-        if re.search(r"\bstruct\s+nd_lock\b", existing[name]) or _squash(existing[name]) == \
-                _squash(decl):
+        if _squash(existing[name]) == _squash(decl) or \
+                _declared_type(existing[name], name) == _declared_type(decl, name):
             return None
         raise CannotEdit(f"'{name}' already declared as: {existing[name]}")
     decls = []
@@ -591,7 +598,7 @@ def shift_lines(file: str, src: bytes, start: int, end: int, rule: str) -> list[
 
 # --- releases on error paths --------------------------------------------------------------
 #
-# A release inserted on an error path (`detach_nd_lock(peer);` before `free_netdev(peer);`
+# A release inserted on an error path (`detach_foo(peer);` before `free_foo(peer);`
 # at an error label) is right only when every path into it comes from a point where the
 # acquire (inserted just before the statement `acquired`) has happened.  The paths are
 # found on the function's control flow, backwards from the insertion point: the gotos to

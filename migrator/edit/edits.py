@@ -11,6 +11,7 @@ from migrator.edit.cwrap import fit_lines
 from migrator.model import Edit
 from migrator.model.errors import EditConflict, RewriteRefused
 from migrator.model.srctext import CODEC
+from migrator.parse.tree import count_errors
 
 
 def group_by_file(edits: Iterable[Edit]) -> dict[str, list[Edit]]:
@@ -62,7 +63,6 @@ def apply_edits(original: bytes, edits: Iterable[Edit]) -> bytes:
 def rewrite_checked(path: str, original: bytes, edits: Iterable[Edit]) -> bytes:
     """Apply edits, wrap the lines they make longer than 80 columns, then re-parse: a
     result with more parse errors is refused."""
-    from migrator.parse.tree import count_errors
 
     # added lines kept within 80 columns (coding-style.rst), wrapped as the kernel does
     rewritten = fit_lines(original, apply_edits(original, edits))

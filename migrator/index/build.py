@@ -52,10 +52,11 @@ class IndexRequest:
     """What the rules need indexed."""
 
     names: frozenset[str]  # call targets and other identifiers that select chunks
-    root_members: frozenset[str] = frozenset()  # "rtnl_link_ops.newlink": parse the callbacks
+    root_members: frozenset[str] = frozenset()  # "foo_ops.create": parse the callbacks
     stats_targets: frozenset[str] = frozenset()  # calls that make a function a "target function"
-    # A function calling one of these (rtnl_lock...) is a boundary: the paths the rules
-    # follow run under RTNL, so they cannot pass through it; its callers are not searched.
+    # A function calling one of these (the pack's lock calls) is a boundary: the paths the
+    # rules follow run under that lock, so they cannot pass through it; its callers are
+    # not searched.
     boundaries: frozenset[str] = frozenset()
     # Requested names whose callers are searched in the same file only (wide APIs such
     # as device lookups, whose interesting callers are local helpers of a callback).

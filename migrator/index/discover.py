@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import os
 import subprocess
 from collections.abc import Iterable
 from pathlib import Path
@@ -13,17 +12,6 @@ from migrator.model.srctext import CODEC
 
 C_SUFFIXES = (".c", ".h")
 _GREP_BATCH = 2000  # names per grep invocation (argument length)
-
-
-def check_tree(tree: Path) -> Path:
-    """The tree as an absolute path, or an error naming what is wrong with it."""
-    if not tree.exists():
-        raise MigratorError(f"{tree}: --tree does not exist")
-    if not tree.is_dir():
-        raise MigratorError(f"{tree}: --tree is not a directory")
-    if not os.access(tree, os.R_OK | os.X_OK):
-        raise MigratorError(f"{tree}: --tree is not readable")
-    return tree.resolve()
 
 
 def is_git_tree(tree: Path) -> bool:

@@ -77,11 +77,11 @@ class MacroDef:
 
 @dataclass(frozen=True, slots=True)
 class StructInit:
-    """A designated initializer: `static const struct rtnl_link_ops foo = { .newlink = f }`."""
+    """A designated initializer: `static const struct foo_ops foo = { .create = f }`."""
 
     file: str
     var: str  # variable name ("" for anonymous / compound literals)
-    struct_type: str  # "rtnl_link_ops"
+    struct_type: str  # "foo_ops"
     start: int  # byte range of the whole declaration
     end: int
     body_start: int  # byte range of the outermost { ... }

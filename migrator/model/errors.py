@@ -1,5 +1,10 @@
 """Errors the command line reports as `migrate: error: ...` (exit 2, or 3 when a check fails)."""
 
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
 
 class MigratorError(Exception):
     """An input or usage problem; the message names the file and what is wrong."""
@@ -20,3 +25,14 @@ class VerificationFailed(MigratorError):
     completeness); nothing is written. The message names the patch, file and line."""
 
     exit_code = 3
+
+
+def check_tree(tree: Path) -> Path:
+    """The tree as an absolute path, or an error naming what is wrong with it."""
+    if not tree.exists():
+        raise MigratorError(f"{tree}: --tree does not exist")
+    if not tree.is_dir():
+        raise MigratorError(f"{tree}: --tree is not a directory")
+    if not os.access(tree, os.R_OK | os.X_OK):
+        raise MigratorError(f"{tree}: --tree is not readable")
+    return tree.resolve()

@@ -17,7 +17,7 @@ from pathlib import Path
 import git
 
 from migrator.model import signals, srctext
-from migrator.model.errors import MigratorError
+from migrator.model.errors import MigratorError, check_tree
 
 # Temporary worktrees live in directories named like this; the pid file beside
 # the checkout tells a later run whether their owner is still alive.
@@ -50,8 +50,6 @@ class Identity:
 
 def open_repo(tree: Path) -> git.Repo:
     """The repository whose work tree is `tree`; MigratorError if it is not one."""
-    from migrator.index.discover import check_tree
-
     check_tree(tree)  # names what is wrong: missing, not a directory, unreadable
     try:
         repo = git.Repo(tree, search_parent_directories=True)

@@ -1,9 +1,9 @@
 """Lock balance on every path of a function (SPEC §7), from its control-flow graph.
 
-The acquire/release pairs are data (``LockPair``, from the rule set's
-``pairs/locks.toml``). A path state is the set of held lock instances plus what
+The acquire/release pairs are data (``LockPair``, from the pack's
+``data/locks.toml``). A path state is the set of held lock instances plus what
 is known about variables that hold an acquire's result (``err =
-rtnl_lock_killable();`` -> on one path held and err == 0, on the other not held
+foo_lock_killable();`` -> on one path held and err == 0, on the other not held
 and err != 0); a branch whose condition contradicts what is known is not
 followed. States are memoised per node, so every (node, state) pair is visited
 once (breadth first: the path given as evidence is a shortest one).
@@ -73,7 +73,7 @@ class LockFinding:
 
 
 def instance_text(arg: str) -> str:
-    """`&nd_lock` -> `nd_lock`; `( dev )` -> `dev`; blanks removed."""
+    """`&lock` -> `lock`; `( dev )` -> `dev`; blanks removed."""
     text = re.sub(r"\s+", "", arg)
     while text.startswith("(") and text.endswith(")"):
         text = text[1:-1]

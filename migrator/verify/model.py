@@ -25,23 +25,22 @@ class Violation:
 
 @dataclass(frozen=True, slots=True)
 class LockPair:
-    """An acquire/release pair the rule set declares (data, not code).
+    """An acquire/release pair a pack declares (data, not code: its data/locks.toml).
 
     ``acquire``/``release`` are called names. ``held_on`` says when the acquire
-    holds: "always", "true" (only on the branch where the call returned true,
-    as ``lock_netdev()``) or "zero" (where it returned 0, as
-    ``rtnl_lock_killable()``). ``arg`` is the index of the argument that names
-    the lock instance in the acquire (or None: one instance per name);
-    ``release_arg`` the same for the release. ``on_failure_only`` marks pairs
-    such as attach -> detach, released only on paths that then fail.
+    holds: "always", "true" (only on the branch where the call returned true, as a
+    trylock) or "zero" (where it returned 0, as a killable lock). ``arg`` is the index
+    of the argument that names the lock instance in the acquire (or None: one
+    instance per name); ``release_arg`` the same for the release. ``on_failure_only``
+    marks pairs such as attach -> detach, released only on paths that then fail.
     ``only`` (a regular expression) limits the pair to instances it matches in full
-    (``mutex_lock`` only for ``fallback_nd_lock.mutex``); ``acquire_member`` says the
-    acquire's argument is a member of the instance (``&nd_lock->mutex`` with
-    "mutex": the instance is ``nd_lock``, as ``unlock_netdev(nd_lock)`` names it).
+    (``mutex_lock`` only for one global lock's mutex); ``acquire_member`` says the
+    acquire's argument is a member of the instance (``&lock->mutex`` with "mutex":
+    the instance is ``lock``, as the release names it).
     ``drops``: calls (instance at ``release_arg``) after which the instance is no longer
-    held without a release (``unregister_netdevice(dev)`` detaches the device);
-    ``ends``: calls that must not be reached while it is held (``free_netdev(dev)`` of
-    a device still attached).
+    held without a release (unregistering a device detaches it);
+    ``ends``: calls that must not be reached while it is held (freeing an object
+    still attached).
     """
 
     acquire: str

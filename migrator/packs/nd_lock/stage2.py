@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from migrator.callgraph import FnKey, Root, key
 from migrator.edit import cedit
 from migrator.edit.edits import line_of
+from migrator.index.discover import grep_hits, is_git_tree
 from migrator.model import CallSite, Edit, FunctionDef, Site, StructInit
 from migrator.model.srctext import CODEC
 from migrator.packs.nd_lock import core
@@ -791,7 +792,6 @@ def _text_references(ctx: RuleContext, members: list[FunctionDef]
                      ) -> dict[str, list[int]]:
     """Offsets of every whole-word occurrence of the members' names in the tree's C files
     where they can be seen (static: their own file)."""
-    from migrator.index.discover import grep_hits, is_git_tree
 
     out: dict[str, list[int]] = {}
     global_names = {f.name for f in members if not f.is_static}
