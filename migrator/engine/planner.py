@@ -13,8 +13,9 @@ from migrator.callgraph import CallGraph, key
 from migrator.engine.plan import PlanOptions
 from migrator.index.build import FACTS_VERSION, IndexRequest, TreeIndex, build_index
 from migrator.index.cache import open_cache
-from migrator.index.discover import check_tree, tree_fingerprint
+from migrator.index.discover import tree_fingerprint
 from migrator.model import Edit, ParseStats, Site, StagePlan
+from migrator.model.errors import check_tree
 from migrator.packs import Pack, load_pack
 from migrator.rules.context import Candidate, RuleContext, TreeView
 from migrator.rules.load import Rule
