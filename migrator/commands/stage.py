@@ -231,10 +231,13 @@ def warn_incomplete(work: git.Repo, base: str, built_stages: list[series.StageSe
                                   load_api(pack.api_file, pack.name))
     if findings:
         first = findings[0]
+        # a pack's boolean option named with_core adds its core patches (SPEC: packs)
+        core = next((f"{o.flag} adds it, " for o in pack.options
+                     if o.name == "with_core" and o.flag), "")
         say(f"migrate: warning: {len(findings)} use(s) of names neither the tree nor the "
             f"series declares (first: {first.file}:{first.line}: {first.message}); the "
-            f"series builds only on the {pack.name} core series (--with-core adds it, "
-            "--verify-build refuses such a series)")
+            f"series builds only on top of the {pack.name} core series that declares them "
+            f"({core}--verify-build refuses such a series)")
 
 
 def check_style(work: object, built_stages: list[series.StageSeries]) -> None:

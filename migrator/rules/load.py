@@ -21,13 +21,6 @@ CONFIDENCES = ("high", "medium", "low")
 
 
 @dataclass(frozen=True, slots=True)
-class Example:
-    code: str
-    sites: int  # sites the rule must find in `code` (0 for an invalid example)
-    after: str | None = None  # expected text after the rewrite, when given
-
-
-@dataclass(frozen=True, slots=True)
 class Rule:
     id: str
     stage: int
@@ -44,7 +37,6 @@ class Rule:
     rename: str | None
     analysis: str | None  # "module:function" of the rule's pack
     options: dict[str, Any] = field(default_factory=dict)
-    examples: tuple[Example, ...] = ()
     path: Path = Path()  # the rule.toml
     pack: str = ""
     explain: str = ""  # explain.md: what the rule changes and why, in kernel words
@@ -110,12 +102,6 @@ def load_rule(path: Path, *, pack: str = "", stages: tuple[int, ...] = (),
                    *_field(data, "context.not_reachable_from", tuple, path, ())):
         if "." not in member:
             raise MigratorError(f"{path}: context callback {member!r} must be struct_type.member")
-    examples = []
-    for i, example in enumerate(data.get("examples", [])):
-        if not isinstance(example, dict) or not isinstance(example.get("code"), str):
-            raise MigratorError(f"{path}: examples[{i}] needs a 'code' string")
-        examples.append(Example(example["code"], int(example.get("sites", 0)),
-                                example.get("after")))
     rule = Rule(
         id=_field(data, "id", str, path),
         stage=stage,
@@ -132,7 +118,6 @@ def load_rule(path: Path, *, pack: str = "", stages: tuple[int, ...] = (),
         rename=_field(data, "fix.rename", str, path, None),
         analysis=_field(data, "analysis", str, path, None),
         options=_field(data, "options", dict, path, {}),
-        examples=tuple(examples),
         path=path,
         pack=pack,
         explain=_explain(path.parent / "explain.md"),
