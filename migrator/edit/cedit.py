@@ -65,14 +65,19 @@ _BLOCK_PARENTS = frozenset({"compound_statement", "case_statement", "labeled_sta
                             "preproc_if", "preproc_ifdef", "preproc_else", "preproc_elif"})
 
 
-class CannotEdit(Exception):
-    """The construct has no safe place for the edit (e.g. an un-braced if body).
-
-    `evidence`: source lines that show why (e.g. the paths into an error label)."""
+class NeedsReview(Exception):
+    """The one refusal of the edit layer: the construct has no safe place for the edit
+    (e.g. a multi-statement region in an un-braced if body). The site becomes review
+    with this reason (`str(exc)`) and `evidence`: source lines that show why (e.g. the
+    paths into an error label)."""
 
     def __init__(self, message: str, evidence: Iterable[str] = ()) -> None:
         super().__init__(message)
+        self.reason = message
         self.evidence = list(evidence)
+
+
+CannotEdit = NeedsReview  # the name older finders use
 
 
 # --- parsing ------------------------------------------------------------------------------

@@ -149,7 +149,7 @@ def _standalone(view: TreeView, call: CallSite) -> bool:
         return False
     ft = FnTree(view.index.source(call.file), fn, "census")
     return any(is_t0_form(ft, node) for node in ft.calls("register_netdevice")
-               if ft.a(node) == call.start)
+               if ft.start(node) == call.start)
 
 
 def stage_census(view: TreeView) -> list[StageCensus]:

@@ -16,8 +16,8 @@ RTNL_DROP = ("rtnl_unlock", "__rtnl_unlock", "rtnl_net_unlock")
 
 def rtnl_held_at(ft: FnTree, offset: int) -> bool:
     """RTNL taken earlier in the function and not dropped before `offset`."""
-    events = sorted([(ft.a(n), 1) for name in RTNL_TAKE for n in ft.calls(name)]
-                    + [(ft.a(n), -1) for name in RTNL_DROP for n in ft.calls(name)])
+    events = sorted([(ft.start(n), 1) for name in RTNL_TAKE for n in ft.calls(name)]
+                    + [(ft.start(n), -1) for name in RTNL_DROP for n in ft.calls(name)])
     held = False
     for pos, kind in events:
         if pos >= offset:
@@ -55,7 +55,7 @@ def callers_hold_rtnl(ctx: RuleContext, cand: Candidate, depth: int = 3) -> list
         if fn is None:
             return []
         ft = FnTree(ctx.index.source(call.file), fn, ctx.rule.id)
-        if not any(rtnl_held_at(ft, ft.a(n)) for n in ft.calls(cand.function.name)):
+        if not any(rtnl_held_at(ft, ft.start(n)) for n in ft.calls(cand.function.name)):
             return []
         out.append(f"{call.file}:{call.line} {call.caller}() calls it with RTNL held")
     return out
@@ -81,7 +81,7 @@ def t0(ctx: RuleContext) -> Iterable[Site]:
         if fk in pernet:
             cand.chain = pernet[fk]
         try:
-            if rtnl_held_at(ft, ft.a(node)):
+            if rtnl_held_at(ft, ft.start(node)):
                 yield ctx.site(cand, outcome="review",
                                reason="register_netdev() called with RTNL already held "
                                "(rtnl_lock() earlier in the function): call "
@@ -125,18 +125,18 @@ def rewrite_t0(ft: FnTree, call: Node) -> list[Edit]:
             raise Unsafe(f"result stored in {var!r}, not a plain variable")
         if ft.is_unbraced_body(stmt):
             raise Unsafe("call is an unbraced branch")
-        return [ft.edit(ft.a(stmt), ft.b(stmt), _block(var, args, ft.indent(stmt)))]
+        return [ft.edit(ft.start(stmt), ft.end(stmt), _block(var, args, ft.indent(stmt)))]
     if stmt.type == "return_statement" and parent == stmt:
         var, edits = _result_var(ft, reuse=True)
         ind = ft.indent(stmt)
         if ft.is_unbraced_body(stmt):
             raise Unsafe("return is an unbraced branch")
-        edits.append(ft.edit(ft.a(stmt), ft.b(stmt),
+        edits.append(ft.edit(ft.start(stmt), ft.end(stmt),
                              _block(var, args, ind) + f"\n{ind}return {var};"))
         return edits
     if stmt.type == "if_statement":
         cond = stmt.child_by_field_name("condition")
-        if cond is None or not (ft.a(cond) <= ft.a(call) < ft.b(cond)):
+        if cond is None or not (ft.start(cond) <= ft.start(call) < ft.end(cond)):
             raise Unsafe("call in the body of an if, not its condition")
         if ft.is_unbraced_body(stmt):
             raise Unsafe("if statement is an unbraced branch")
@@ -151,14 +151,14 @@ def rewrite_t0(ft: FnTree, call: Node) -> list[Edit]:
             assert target is not None
             if target.parent == cond:
                 target = parent  # `if ((err = f()))`: keep one pair of parentheses
-            edits.append(ft.edit(ft.a(target), ft.b(target), var))
+            edits.append(ft.edit(ft.start(target), ft.end(target), var))
         elif not (parent == cond or (parent.type in ("unary_expression", "binary_expression")
                                      and parent.parent == cond)):
             raise Unsafe("call nested in another expression")
         else:
             var, edits = _result_var(ft, reuse=False)
-            edits.append(ft.edit(ft.a(call), ft.b(call), var))
-        edits.append(ft.edit(ft.a(stmt), ft.a(stmt), _block(var, args, ind) + f"\n{ind}"))
+            edits.append(ft.edit(ft.start(call), ft.end(call), var))
+        edits.append(ft.edit(ft.start(stmt), ft.start(stmt), _block(var, args, ind) + f"\n{ind}"))
         return edits
     raise Unsafe(f"call form {stmt.type.replace('_', ' ')} not covered by T0")
 

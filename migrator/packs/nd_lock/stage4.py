@@ -228,8 +228,8 @@ def _entries(ctx: RuleContext, cand: Candidate, ft: FnTree, node: object,
             args_node = gnode.child_by_field_name("arguments")
             args = tuple(gft.text(a) for a in (args_node.named_children if args_node else [])
                          if a.type != "comment")
-            call = replace(_call, start=gft.a(gnode), end=gft.b(gnode), args=args,
-                           line=line_of(gft.src, gft.a(gnode)))
+            call = replace(_call, start=gft.start(gnode), end=gft.end(gnode), args=args,
+                           line=line_of(gft.src, gft.start(gnode)))
             entry = Candidate(call, g, [g.name, *(f.name for f in chain)], None)
             try:
                 lifted = _lift(ctx, list(cand.call.args[:2]), chain)

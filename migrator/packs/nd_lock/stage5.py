@@ -35,7 +35,7 @@ def t9(ctx: RuleContext) -> Iterable[Site]:
                     continue
                 loop = ft.enclosing_loop(node)
                 region = loop or [stmt]
-                k = (call.file, ft.a(region[0]))
+                k = (call.file, ft.start(region[0]))
                 if ft.preceded_by(region[0], FALLBACK_LOCK):  # converted by an earlier run
                     done_loops.add(k)
                 edits = [] if k in done_loops else ft.bracket(region, FALLBACK_LOCK,

@@ -54,7 +54,7 @@ def _touches(ctx: RuleContext, fn: FunctionDef, nodes: list[Node], ft: FnTree,
             args = n.child_by_field_name("arguments")
             name = ft.text(f) if f is not None else ""
             argv = [ft.text(a) for a in (args.named_children if args else [])]
-            where = f"{fn.file}:{line_of(ft.src, ft.a(n))}"
+            where = f"{fn.file}:{line_of(ft.src, ft.start(n))}"
             via = (" via " + " -> ".join(chain)) if chain else ""
             if name in OTHER_DEVICE_CALLS:
                 out.append(f"{where} {name}({', '.join(argv)}){via}")
@@ -93,10 +93,10 @@ def report(ctx: RuleContext) -> Iterable[Site]:
         touched = _touches(ctx, fn, branches, ft, own, 2, [fn.name])
         if not touched:
             continue
-        line = line_of(ft.src, ft.a(branches[0]))
+        line = line_of(ft.src, ft.start(branches[0]))
         yield Site(stage=6, template="report", outcome="review", file=fn.file,
-                   function=fn.name, line=line, start=ft.a(branches[0]),
-                   end=ft.a(branches[0]), rule=ctx.rule.id,
+                   function=fn.name, line=line, start=ft.start(branches[0]),
+                   end=ft.start(branches[0]), rule=ctx.rule.id,
                    reason="NETDEV_REGISTER handler touches another device: candidate for "
                    "deferral once NETDEV_REGISTER runs under the nd_lock",
                    evidence=[f"notifier: {root.describe()}", *touched])  # type: ignore[attr-defined]
