@@ -10,14 +10,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from migrator.callgraph import CallGraph, key
+from migrator.edit.cedit import NeedsReview
 from migrator.engine.plan import PlanOptions
 from migrator.index.build import FACTS_VERSION, IndexRequest, TreeIndex, build_index
 from migrator.index.cache import open_cache
 from migrator.index.discover import tree_fingerprint
-from migrator.model import Edit, ParseStats, Site, StagePlan
+from migrator.model import ParseStats, Site, StagePlan
 from migrator.model.errors import check_tree
 from migrator.packs import Pack, load_pack
 from migrator.rules.context import Candidate, RuleContext, TreeView
+from migrator.rules.fix import apply_fix, bindings
 from migrator.rules.load import Rule
 
 
@@ -91,18 +93,30 @@ class Engine:
             return found if ctx.macros_listed else [*found, *ctx.macro_sites()]
         sites = ctx.macro_sites()
         for candidate in candidates:
-            edits = []
-            outcome, reason = rule.outcome, rule.reason or rule.title
-            if rule.outcome == "rewrite" and rule.rename:
-                call = candidate.call
-                end = call.start + len(call.callee)
-                if self.index.source(call.file)[call.start : end] != call.callee.encode():
-                    # never edit bytes that are not the ones the rule matched
-                    outcome, reason = "review", "source changed since indexing; not rewritten"
-                else:
-                    edits.append(Edit(call.file, call.start, end, rule.rename, rule.id))
-            sites.append(ctx.site(candidate, outcome=outcome, reason=reason, edits=edits))
+            site = self.data_fix(ctx, candidate)
+            if site is not None:
+                sites.append(site)
         return sites
+
+    def data_fix(self, ctx: RuleContext, candidate: Candidate) -> Site | None:
+        """The rule's [fix] applied to one candidate (migrator.rules.fix): a rewrite, a
+        review with the reason the edit layer gives, or None when done_when says the
+        call is converted already."""
+        rule = ctx.rule
+        if rule.outcome != "rewrite":
+            return ctx.site(candidate, outcome=rule.outcome, reason=rule.reason or rule.title)
+        call = candidate.call
+        try:
+            edits = apply_fix(rule.fix, rule.path, self.index.source(call.file),
+                              candidate.function, call, rule.id,
+                              bindings(call, candidate.function))
+        except NeedsReview as exc:
+            return ctx.site(candidate, outcome="review", reason=exc.reason,
+                            evidence=[*candidate.evidence(), *exc.evidence])
+        if edits is None:
+            return None
+        return ctx.site(candidate, outcome="rewrite", reason=rule.reason or rule.title,
+                        edits=edits)
 
     def plan(self, stage: int) -> StagePlan:
         plan = StagePlan(stage=stage, tree=str(self.tree), pack=self.pack.name)

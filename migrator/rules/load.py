@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from migrator.model.errors import MigratorError
+from migrator.rules.fix import FixSpec, parse_fix
 
 RULE_FILE = "rule.toml"
 CONFIDENCES = ("high", "medium", "low")
@@ -35,6 +36,7 @@ class Rule:
     outcome: str  # "rewrite" | "review"
     reason: str
     rename: str | None
+    fix: FixSpec  # the whole [fix] table (rename included): migrator.rules.fix
     analysis: str | None  # "module:function" of the rule's pack
     options: dict[str, Any] = field(default_factory=dict)
     path: Path = Path()  # the rule.toml
@@ -102,6 +104,10 @@ def load_rule(path: Path, *, pack: str = "", stages: tuple[int, ...] = (),
                    *_field(data, "context.not_reachable_from", tuple, path, ())):
         if "." not in member:
             raise MigratorError(f"{path}: context callback {member!r} must be struct_type.member")
+    fix_table = data.get("fix", {})
+    if not isinstance(fix_table, dict):
+        raise MigratorError(f"{path}: [fix] must be a table")
+    fix = parse_fix(fix_table, path)
     rule = Rule(
         id=_field(data, "id", str, path),
         stage=stage,
@@ -116,6 +122,7 @@ def load_rule(path: Path, *, pack: str = "", stages: tuple[int, ...] = (),
         outcome=outcome,
         reason=_field(data, "fix.reason", str, path, ""),
         rename=_field(data, "fix.rename", str, path, None),
+        fix=fix,
         analysis=_field(data, "analysis", str, path, None),
         options=_field(data, "options", dict, path, {}),
         path=path,
