@@ -23,7 +23,7 @@ from migrator.callgraph import key
 from migrator.edit import cedit
 from migrator.model import CallSite, Edit, FunctionDef, Site
 from migrator.model.srctext import CODEC
-from migrator.packs.nd_lock import stage1, stage2
+from migrator.packs.nd_lock import stage1, stage2_common, stage2_outside
 from migrator.packs.nd_lock.common import (
     ND_LOCK_DECL,
     FnTree,
@@ -169,14 +169,15 @@ def _t3_t4(ctx: RuleContext, cand: Candidate, found: tuple[str, str]) -> Site:
         edits = _decl(ctx, cand, src, fn_node)
         if parent:
             evidence.append(f"parent device: {parent} ({why}); the child shares its nd_lock; "
-                            f"{var} = {stage2.LOCK_FAILED} when lock_netdev({parent}) fails "
-                            "(the parent is being unregistered)")
+                            f"{var} = {stage2_outside.LOCK_FAILED} when lock_netdev({parent}) "
+                            "fails (the parent is being unregistered)")
         else:
             evidence.append(f"no parent device: {dev} gets a private nd_lock")
-            attach = stage2._attach_new_lock(ctx, fn, fn_node, src, dev, evidence, stmt)
+            attach = stage2_outside._attach_new_lock(ctx, fn, fn_node, src, dev, evidence, stmt)
             _no_exit_between(src, fn_node, attach.start, stmt, dev)
             edits.append(attach)
-        edits.extend(stage2.child_bracket(fn.file, src, stmt, var, dev, parent, ctx.rule.id))
+        edits.extend(stage2_outside.child_bracket(fn.file, src, stmt, var, dev, parent,
+                                                  ctx.rule.id))
         edits.append(_rename(ctx, cand))
     except (Unsafe, cedit.CannotEdit) as exc:
         return ctx.site(cand, outcome="review", template=template, evidence=evidence,
@@ -542,15 +543,15 @@ def parent_candidates(ctx: RuleContext, fn: FunctionDef, child: str, call_start:
                       ) -> tuple[str, str]:
     """A parent device for a device `fn` registers itself: another struct net_device *
     parameter of `fn` (e.g. the lower device a child is created on), else the device the
-    stage 2 detection finds through the upper-link field (stage2._parent_device with `fn`
-    as both helper and caller)."""
+    stage 2 detection finds through the upper-link field (stage2_outside._parent_device
+    with `fn` as both helper and caller)."""
     for p in fn.params:
-        if p.name and p.name != child and stage2.NET_DEVICE_PTR.search(p.type):
+        if p.name and p.name != child and stage2_common.NET_DEVICE_PTR.search(p.type):
             return p.name, f"struct net_device *{p.name} parameter of {fn.name}()"
     src = ctx.index.source(fn.file)  # type: ignore[attr-defined]
     for call in ctx.index.calls_in(fn):  # type: ignore[attr-defined]
         if call.start == call_start:
-            parent, why = stage2._parent_device(ctx, fn, fn, call, child, child, src)  # type: ignore[arg-type]
+            parent, why = stage2_outside._parent_device(ctx, fn, fn, call, child, child, src)  # type: ignore[arg-type]
             if parent and parent != child:
                 return parent, why
     return "", ""
