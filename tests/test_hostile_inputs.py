@@ -172,7 +172,7 @@ def test_files_that_cannot_be_examined(sample_tree: Path,
 
 
 def test_read_source_refuses_symlinks_and_odd_files(tmp_path: Path) -> None:
-    from migrator.index.build import read_source
+    from migrator.index.workers import read_source
 
     root = tmp_path / "tree"
     root.mkdir()
