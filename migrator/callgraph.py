@@ -7,7 +7,7 @@ from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from migrator.index.build import TreeIndex
+from migrator.index.tree_index import TreeIndex
 from migrator.model import CallSite, FunctionDef, StructInit
 from migrator.model.srctext import CODEC
 

@@ -6,7 +6,7 @@ import os
 import subprocess
 from pathlib import Path
 
-from migrator.index.build import IndexRequest
+from migrator.index.tree_index import IndexRequest
 
 FILES: dict[str, str] = {
     "include/linux/netdevice.h": """\

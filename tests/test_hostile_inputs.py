@@ -14,7 +14,7 @@ from migrator import cli
 from migrator.edit import edits
 from migrator.engine.plan import PlanOptions
 from migrator.engine.planner import open_engine
-from migrator.output import series
+from migrator.output import apply
 from migrator.packs import load_pack
 from migrator.parse import tree as parse
 
@@ -172,7 +172,7 @@ def test_files_that_cannot_be_examined(sample_tree: Path,
 
 
 def test_read_source_refuses_symlinks_and_odd_files(tmp_path: Path) -> None:
-    from migrator.index.build import read_source
+    from migrator.index.workers import read_source
 
     root = tmp_path / "tree"
     root.mkdir()
@@ -219,7 +219,7 @@ def test_latin1_file_is_processed_byte_exactly(sample_tree: Path) -> None:
     assert not engine.index.skipped
     mine = [s for s in stage_plan.sites if s.file == path and s.outcome == "rewrite"]
     assert mine, "the Latin-1 file must be examined and rewritten"
-    contents = series.apply_plan(sample_tree, stage_plan, report=lambda _m: None)
+    contents = apply.apply_plan(sample_tree, stage_plan, report=lambda _m: None)
     new = contents[path]
     assert new.startswith(latin1)
     assert b"__register_netdevice" in new
@@ -247,7 +247,7 @@ def test_unbalanced_c_does_not_crash(sample_tree: Path, capsys: pytest.CaptureFi
     engine = open_engine(sample_tree, PlanOptions(use_cache=False, jobs=1))
     for stage in range(1, 7):
         stage_plan = engine.plan(stage)
-        series.apply_plan(sample_tree, stage_plan, report=lambda _m: None)
+        apply.apply_plan(sample_tree, stage_plan, report=lambda _m: None)
 
 
 # --- rule files ---------------------------------------------------------------------------

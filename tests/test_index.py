@@ -12,7 +12,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 from kernel_mini import REQUEST, make_tree
 
 from migrator.index import cache as cachedb
-from migrator.index.build import IndexBuilder, TreeIndex, build_index
+from migrator.index.build import IndexBuilder, build_index
+from migrator.index.tree_index import TreeIndex
 from migrator.parse.tree import extract_chunk
 
 

@@ -12,7 +12,7 @@ import pytest
 
 from migrator import cli
 from migrator.model import Edit, Site, StagePlan
-from migrator.output import checkpatch, series
+from migrator.output import apply, checkpatch, grouping, messages, series
 
 sys.path.insert(0, str(Path(__file__).parent))
 from test_stage_command import fake_engine, make_repo  # noqa: F401
@@ -46,7 +46,7 @@ def test_group_key_from_makefiles(tmp_path: Path) -> None:
         "net/ipv4/ip_gre.c": "", "net/ipv4/fou_core.c": "", "net/ipv4/fou_nl.c": "",
         "drivers/net/foo/foo.c": "", "drivers/net/foo/foo2.c": "",
     })
-    key = lambda path: series.group_key(tmp_path, path)  # noqa: E731
+    key = lambda path: grouping.group_key(tmp_path, path)  # noqa: E731
     assert key("drivers/net/veth.c") == "drivers/net/veth.c"
     assert key("drivers/net/vxlan/vxlan_core.c") == key("drivers/net/vxlan/vxlan_mdb.c")
     assert key("drivers/net/vxlan/vxlan_private.h") == "drivers/net/vxlan/vxlan.ko"
@@ -54,11 +54,11 @@ def test_group_key_from_makefiles(tmp_path: Path) -> None:
     # Not named by any Makefile: a leaf dir is one group, a catch-all is per file.
     assert key("net/ipv4/ip_gre.c") == "net/ipv4/ip_gre.c"
     assert key("drivers/net/foo/foo2.c") == "drivers/net/foo/"
-    assert series.path_prefix("drivers/net/vxlan/vxlan.ko") == "vxlan:"
-    assert series.path_prefix("net/bridge/bridge.ko") == "net: bridge:"
-    assert series.path_prefix("drivers/net/veth.c") == "veth:"
-    assert series.path_prefix("net/core/dev.c") == "net:"
-    assert series.path_prefix("net/ipv4/ip_gre.c") == "ip_gre:"
+    assert messages.path_prefix("drivers/net/vxlan/vxlan.ko") == "vxlan:"
+    assert messages.path_prefix("net/bridge/bridge.ko") == "net: bridge:"
+    assert messages.path_prefix("drivers/net/veth.c") == "veth:"
+    assert messages.path_prefix("net/core/dev.c") == "net:"
+    assert messages.path_prefix("net/ipv4/ip_gre.c") == "ip_gre:"
 
 
 def test_order_core_first_and_t6_merged(tmp_path: Path) -> None:
@@ -71,7 +71,7 @@ def test_order_core_first_and_t6_merged(tmp_path: Path) -> None:
         site("include/net/ip_tunnels.h", "T6", "tun_locate"),
         site("net/core/dev.c", "core"),
     ]
-    groups = series.group_sites(tmp_path, sites)
+    groups = grouping.group_sites(tmp_path, sites)
     assert [g.files for g in groups] == [
         ["drivers/net/a.c", "drivers/net/b.c", "include/net/ip_tunnels.h"],
         ["net/core/dev.c"],
@@ -80,10 +80,10 @@ def test_order_core_first_and_t6_merged(tmp_path: Path) -> None:
 
 
 def test_history_prefix_and_wrap() -> None:
-    assert series.history_prefix(["vxlan: a", "net: vxlan: b", "vxlan: c: d",
+    assert messages.history_prefix(["vxlan: a", "net: vxlan: b", "vxlan: c: d",
                                   "Revert \"x: y\"", "vxlan: e"]) == "vxlan:"
-    assert series.history_prefix(["no prefix here"]) is None
-    wrapped = series.wrap("returns " + "word " * 12 + "-ENOMEM and +1 " * 6)
+    assert messages.history_prefix(["no prefix here"]) is None
+    wrapped = messages.wrap("returns " + "word " * 12 + "-ENOMEM and +1 " * 6)
     assert all(len(line) <= 75 for line in wrapped.splitlines())
     assert not any(line.startswith(("-", "+")) for line in wrapped.splitlines())
 
@@ -91,7 +91,7 @@ def test_history_prefix_and_wrap() -> None:
 def test_refused_rewrite_becomes_review(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # A stand-in parser whose error count is the brace imbalance: the test controls
     # which rewrite "adds a parse error".
-    monkeypatch.setattr("migrator.parse.tree.count_errors",
+    monkeypatch.setattr("migrator.edit.edits.count_errors",
                         lambda text: text.count(b"{") - text.count(b"}"))
     write(tmp_path, {"a.c": "abcdef\n", "b.c": "xyz\n"})
     good = Site(2, "T1", "rewrite", "a.c", "f", 1, 0, 1, "r1", "ok",
@@ -102,7 +102,7 @@ def test_refused_rewrite_becomes_review(tmp_path: Path, monkeypatch: pytest.Monk
                   edits=[Edit("b.c", 1, 2, "{", "r3")])
     plan = StagePlan(2, str(tmp_path), [good, clash, broken])
     messages: list[str] = []
-    contents = series.apply_plan(tmp_path, plan, messages.append)
+    contents = apply.apply_plan(tmp_path, plan, messages.append)
     assert contents == {"a.c": b"Abcdef\n"}  # clash dropped in b.c too: never half-applied
     assert (good.outcome, clash.outcome, broken.outcome) == ("rewrite", "review", "review")
     assert clash.reason.startswith("rewrite not applied: a.c: rules r1 and r2")
@@ -150,7 +150,7 @@ def test_same_subject_gets_the_place(tmp_path: Path) -> None:
     """net/core splits per file: two commits with one template would share a subject."""
     write(tmp_path, {"net/core/Makefile": "obj-y += dev.o rtnetlink.o\n",
                      "net/core/dev.c": "", "net/core/rtnetlink.c": ""})
-    groups = series.group_sites(tmp_path, [
+    groups = grouping.group_sites(tmp_path, [
         site("net/core/dev.c", "T9", "default_device_exit_net"),
         site("net/core/rtnetlink.c", "T9", "do_setlink"),
         site("net/core/rtnetlink.c", "T9", "rtnl_newlink_create")])
@@ -183,7 +183,7 @@ def test_prefix_history_stops_at_the_base(tmp_path: Path) -> None:
     base = repo.head.commit.hexsha
     (tmp_path / "net/wpan/sub/a.c").write_text("z\n")
     repo.git.commit("-q", "-am", "wpan_sub: Earlier stage of this run", env=who.env())
-    assert series.history_prefix(log_subjects(repo, ["net/wpan/"])) == "wpan_sub:"
+    assert messages.history_prefix(log_subjects(repo, ["net/wpan/"])) == "wpan_sub:"
     plan = StagePlan(stage=5, tree=str(tmp_path),
                      sites=[site("net/wpan/core.c", "T9", text="w")])
     built = series.build_stage(repo, 5, plan, who, None, history=base)
@@ -251,11 +251,11 @@ def test_subject_prefix_of_the_tree(tmp_path: Path) -> None:
 
 
 def test_plain_words_for_template_ids() -> None:
-    assert series.plain("T4: T4 needs a human: result of f() is not stored") == \
+    assert messages.plain("T4: T4 needs a human: result of f() is not stored") == \
         "result of f() is not stored"
-    assert series.plain("nd_lock API declarations (SPEC §2)") == "nd_lock API declarations"
-    assert series.plain("T8 not applied: no exit") == "not rewritten: no exit"
-    text = series.plain("vtun_locate() reaches register_netdevice() (renamed by T1); T6 "
+    assert messages.plain("nd_lock API declarations (SPEC §2)") == "nd_lock API declarations"
+    assert messages.plain("T8 not applied: no exit") == "not rewritten: no exit"
+    text = messages.plain("vtun_locate() reaches register_netdevice() (renamed by T1); T6 "
                         "family: a, b; T7 caller not bracketed")
     assert not re.search(r"\bT\d\b", text), text
 
@@ -271,19 +271,19 @@ def test_log_says_what_this_driver_does(tmp_path: Path) -> None:
     deps = site("drivers/net/bond.c", "link_deps", function="bond_link_ops", text="d")
     deps.reason = ("bond_link_ops: link_deps (newlink: optional.data IFLA_BOND_PRIMARY; "
                    "changelink: optional.data IFLA_BOND_PRIMARY)")
-    only = series.PatchGroup(key="drivers/net/bond.c", sites=[t1], files=["drivers/net/bond.c"])
-    subject, message = series.commit_message(only, 2, "bonding:", "Signed-off-by: A <a@b>")
+    only = grouping.PatchGroup(key="drivers/net/bond.c", sites=[t1], files=["drivers/net/bond.c"])
+    subject, message = messages.commit_message(only, 2, "bonding:", "Signed-off-by: A <a@b>")
     assert subject == "bonding: Use __register_netdevice() in .newlink"
     assert "bond_newlink()" in message and "changelink" not in message
-    both = series.PatchGroup(key="drivers/net/bond.c", sites=[t1, deps],
+    both = grouping.PatchGroup(key="drivers/net/bond.c", sites=[t1, deps],
                              files=["drivers/net/bond.c"])
-    subject, message = series.commit_message(both, 2, "bonding:", "Signed-off-by: A <a@b>")
+    subject, message = messages.commit_message(both, 2, "bonding:", "Signed-off-by: A <a@b>")
     assert subject == "bonding: Declare the devices .newlink and .changelink look up"
     flat = " ".join(message.split())
     assert ("The .newlink and .changelink callbacks look up another device by the ifindex "
             "in IFLA_BOND_PRIMARY.") in flat
     assert "drivers/net/bond.c:9" not in message and "call chain" not in message
-    assert "drivers/net/bond.c:9" in series.notes(both)
+    assert "drivers/net/bond.c:9" in messages.notes(both)
 
 
 def test_review_list_groups_a_drivers_sites_with_one_reason(tmp_path: Path) -> None:

@@ -14,9 +14,9 @@ import shutil
 from pathlib import Path
 
 import pytest
+from test_stage2 import plan, rewritten
 
 from migrator.model import StagePlan
-from tests.test_stage2 import plan, rewritten
 
 CASE = Path(__file__).resolve().parents[1] / "corpus" / "stage2" / "variations"
 

@@ -12,7 +12,7 @@ from migrator.edit import cedit
 from migrator.edit.edits import apply_edits, group_by_file
 from migrator.engine.plan import PlanOptions
 from migrator.engine.planner import open_engine
-from migrator.packs.nd_lock import stage3
+from migrator.packs.nd_lock import stage3_notifier
 from migrator.parse.tree import count_errors
 
 FIX = Path(__file__).resolve().parent.parent / "corpus" / "stages" / "stage3"
@@ -211,7 +211,7 @@ def test_t5_failure_test(cond: str, want: str | None) -> None:
     fn = cedit.function_node(data, data.index(b"if"))
     assert fn is not None
     check = cedit.enclosing_statement(fn, data.index(b"if"))
-    assert stage3._failure_test(data, check, "dev") == want
+    assert stage3_notifier._failure_test(data, check, "dev") == want
 
 
 def test_census_counts_the_t0_form_as_done(converted) -> None:  # type: ignore[no-untyped-def]

@@ -18,13 +18,8 @@ from migrator import cli
 from migrator.engine import planner
 from migrator.model import Edit, Site, StagePlan
 from migrator.verify import series as verify_series_module
-from migrator.verify.build import (
-    OBJECTS_TAG,
-    IncludeScanner,
-    configured_objects,
-    objects_for_patch,
-    parse_first_error,
-)
+from migrator.verify.includes import IncludeScanner, objects_for_patch
+from migrator.verify.kbuild import OBJECTS_TAG, configured_objects, parse_first_error
 from migrator.verify.model import Violation
 
 pytestmark = pytest.mark.skipif(

@@ -13,7 +13,7 @@ import pytest
 
 from migrator import cli
 from migrator.model import Edit, Site, StagePlan
-from migrator.output import series
+from migrator.output import apply
 from migrator.packs import load_pack
 from migrator.verify.source import check_rewrite, load_pairs
 
@@ -70,7 +70,7 @@ def test_violating_site_becomes_review_in_every_file(tmp_path: Path) -> None:
     fine = site("foo_other", "b.c", [Edit("b.c", other, other, "\t/* fine */\n", "r-fine")])
     plan = StagePlan(2, str(tmp_path), [threaded, fine])
     messages: list[str] = []
-    contents = series.apply_plan(tmp_path, plan, messages.append, PAIRS)
+    contents = apply.apply_plan(tmp_path, plan, messages.append, PAIRS)
     assert threaded.outcome == "review" and fine.outcome == "rewrite"
     assert "a.c" not in contents  # the refused site's edits are dropped everywhere
     assert b"caller bracket" not in contents["b.c"] and b"/* fine */" in contents["b.c"]
@@ -93,7 +93,7 @@ def test_correct_site_is_kept(tmp_path: Path) -> None:
         Edit("a.c", end, end, "\tif (err)\n\t\tdetach_nd_lock(dev);\n", "r"),
     ])
     plan = StagePlan(2, str(tmp_path), [good])
-    contents = series.apply_plan(tmp_path, plan, lambda _m: None, PAIRS)
+    contents = apply.apply_plan(tmp_path, plan, lambda _m: None, PAIRS)
     assert good.outcome == "rewrite" and b"detach_nd_lock" in contents["a.c"]
 
 

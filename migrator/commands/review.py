@@ -18,7 +18,7 @@ from migrator.edit import edits
 from migrator.engine import planner
 from migrator.model import Site, gitops
 from migrator.model.errors import MigratorError
-from migrator.output import series
+from migrator.output import apply, grouping, messages, series
 from migrator.packs import Pack
 from migrator.verify.source import load_pairs
 
@@ -77,7 +77,7 @@ def site_note(site: Site) -> list[str]:
     return lines
 
 
-def render_group(tree: Path, group: series.PatchGroup, contents: dict[str, bytes],
+def render_group(tree: Path, group: grouping.PatchGroup, contents: dict[str, bytes],
                  paint: Painter) -> list[str]:
     out = [paint("subject", f"=== {group.subject}"), ""]
     for path in group.files:
@@ -105,8 +105,8 @@ def run(args: argparse.Namespace) -> int:
     paint = Painter(args.color == "always" or (args.color == "auto" and sys.stdout.isatty()))
     pack: Pack = args.pack_obj
     stage_plan = planner.plan_stage(tree, args.stage, plan_options(args))
-    contents = series.apply_plan(tree, stage_plan, pairs=load_pairs(pack.pairs_file))
-    groups = series.group_sites(tree, stage_plan.sites, pack)
+    contents = apply.apply_plan(tree, stage_plan, pairs=load_pairs(pack.pairs_file))
+    groups = grouping.group_sites(tree, stage_plan.sites, pack)
     repo = None
     with contextlib.suppress(MigratorError):  # no git: path-derived subject prefixes
         repo = gitops.open_repo(tree)
@@ -114,10 +114,10 @@ def run(args: argparse.Namespace) -> int:
     for number, group in enumerate(groups, 1):
         prefix = None
         if repo is not None:
-            prefix = series.history_prefix(gitops.log_subjects(repo,
-                                                               series.history_paths(group)))
-        group.subject, _ = series.commit_message(
-            group, args.stage, prefix or series.path_prefix(group.key), "", pack=pack)
+            prefix = messages.history_prefix(gitops.log_subjects(repo,
+                                                                 messages.history_paths(group)))
+        group.subject, _ = messages.commit_message(
+            group, args.stage, prefix or messages.path_prefix(group.key), "", pack=pack)
         group.subject = f"[{number}/{len(groups)}] {group.subject}"
         lines += render_group(tree, group, contents, paint)
     review = [site for site in stage_plan.sites if site.outcome == "review"]

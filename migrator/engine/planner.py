@@ -12,9 +12,11 @@ from pathlib import Path
 from migrator.callgraph import CallGraph, key
 from migrator.edit.cedit import NeedsReview
 from migrator.engine.plan import PlanOptions
-from migrator.index.build import FACTS_VERSION, IndexRequest, TreeIndex, build_index
+from migrator.index.build import build_index
 from migrator.index.cache import open_cache
 from migrator.index.discover import tree_fingerprint
+from migrator.index.tree_index import IndexRequest, TreeIndex
+from migrator.index.workers import FACTS_VERSION
 from migrator.model import ParseStats, Site, StagePlan
 from migrator.model.errors import check_tree
 from migrator.packs import Pack, load_pack

@@ -9,247 +9,40 @@ themselves, and files mentioning them join, until nothing new appears.
 
 from __future__ import annotations
 
-import bisect
-import hashlib
 import multiprocessing
 import multiprocessing.pool
 import os
 import re
-import signal
 import sys
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
 
-from migrator import __version__, code_digest
 from migrator.index.cache import Cache, open_cache
 from migrator.index.discover import grep_hits, is_git_tree, tree_fingerprint, untracked_files
-from migrator.model import (
-    CallSite,
-    FunctionDef,
-    MacroDef,
-    ParsedFile,
-    ParseStats,
-    StructInit,
-    signals,
+from migrator.index.tree_index import IndexRequest, TreeIndex
+from migrator.index.workers import (
+    FACTS_VERSION,
+    _checked,
+    _chunk_key,
+    _chunks_matching,
+    _debug,
+    _FileState,
+    _polled,
+    _run_batch,
+    _worker_init,
+    read_source,
 )
+from migrator.model import ParsedFile, ParseStats
 from migrator.model.progress import Progress
 from migrator.parse.chunks import split_top_level
 from migrator.parse.tree import ChunkFacts, chunk_stats, extract_chunk
 
-# Cached chunk facts and scan results of other code are ignored (the digest comes first:
-# chunk hashes use the first 16 bytes as their personalisation).
-FACTS_VERSION = f"{code_digest()}-{__version__}"
-MAX_FILE_BYTES = 5 * 1024 * 1024
-
-
-@dataclass(frozen=True, slots=True)
-class IndexRequest:
-    """What the rules need indexed."""
-
-    names: frozenset[str]  # call targets and other identifiers that select chunks
-    root_members: frozenset[str] = frozenset()  # "foo_ops.create": parse the callbacks
-    stats_targets: frozenset[str] = frozenset()  # calls that make a function a "target function"
-    # A function calling one of these (the pack's lock calls) is a boundary: the paths the
-    # rules follow run under that lock, so they cannot pass through it; its callers are
-    # not searched.
-    boundaries: frozenset[str] = frozenset()
-    # Requested names whose callers are searched in the same file only (wide APIs such
-    # as device lookups, whose interesting callers are local helpers of a callback).
-    local_names: frozenset[str] = frozenset()
-    # Callers of the functions found are searched in the files that mention one of these
-    # (e.g. "net_device"): a caller elsewhere cannot be on a path the rules follow in
-    # practice, and searching the whole tree for hundreds of names costs seconds a round.
-    scope_names: frozenset[str] = frozenset()
-
-
-@dataclass(slots=True)
-class TreeIndex:
-    root: Path
-    files: dict[str, ParsedFile] = field(default_factory=dict)
-    functions_by_name: dict[str, list[FunctionDef]] = field(default_factory=dict)
-    calls_by_function: dict[tuple[str, str], list[CallSite]] = field(default_factory=dict)
-    inits: list[StructInit] = field(default_factory=list)
-    macros_by_name: dict[str, list[MacroDef]] = field(default_factory=dict)
-    stats: ParseStats = field(default_factory=ParseStats)
-    skipped: list[str] = field(default_factory=list)  # "path: reason"
-    rounds: int = 0
-    _sources: dict[str, bytes] = field(default_factory=dict, repr=False)
-    _macro_calls: list[CallSite] | None = field(default=None, repr=False)
-
-    # -- queries ---------------------------------------------------------------------------
-
-    def source(self, path: str) -> bytes:
-        if path not in self._sources:
-            self._sources[path] = (self.root / path).read_bytes()
-        return self._sources[path]
-
-    def functions(self) -> Iterator[FunctionDef]:
-        for defs in self.functions_by_name.values():
-            yield from defs
-
-    def calls(self) -> Iterator[CallSite]:
-        for calls in self.calls_by_function.values():
-            yield from calls
-
-    def masked_calls(self) -> Iterator[CallSite]:
-        """Calls in `#if` arms the parse could not read (CallSite.masked_arm): never in
-        calls(), never edited; the engine lists those a rule selects for review."""
-        for parsed in self.files.values():
-            yield from parsed.masked_calls
-
-    def calls_in(self, fn: FunctionDef) -> list[CallSite]:
-        return self.calls_by_function.get((fn.file, fn.name), [])
-
-    def function(self, file: str, name: str) -> FunctionDef | None:
-        for fn in self.functions_by_name.get(name, []):
-            if fn.file == file:
-                return fn
-        return None
-
-    def containing(self, file: str, offset: int) -> FunctionDef | None:
-        for fn in self.files[file].functions if file in self.files else []:
-            if fn.start <= offset < fn.end:
-                return fn
-        return None
-
-    def inits_of(self, struct_type: str) -> list[StructInit]:
-        return [s for s in self.inits if s.struct_type == struct_type]
-
-    def macro(self, file: str, name: str) -> MacroDef | None:
-        """The function-like macro `name` a use in `file` expands: the file's own
-        definition, else a header's (the first by path when several headers define it)."""
-        defs = self.macros_by_name.get(name, [])
-        own = [m for m in defs if m.file == file]
-        if own:
-            return own[0]
-        return next((m for m in defs if m.file.endswith(".h")), None)
-
-    def macro_calls(self) -> list[CallSite]:
-        """Calls hidden in macros: for each use `NAME(...)` in a function of a macro whose
-        body calls `f` (directly or through other macros), a CallSite of `f` at the use,
-        with the macros as `via_macro`. Function calls made in the body are not followed
-        further here (CallGraph.reach follows them): the macro's text is shared, such a
-        use is a site for a human."""
-        if self._macro_calls is None:
-            out = []
-            for call in self.calls():
-                if call.via_member or call.callee not in self.macros_by_name:
-                    continue
-                for callee, chain in self.expand_macro(call.file, call.callee):
-                    out.append(replace(call, callee=callee,
-                                       via_macro=tuple(m.describe() for m in chain)))
-            self._macro_calls = out
-        return self._macro_calls
-
-    def expand_macro(self, file: str, name: str, chain: tuple[MacroDef, ...] = ()
-                     ) -> list[tuple[str, tuple[MacroDef, ...]]]:
-        """(name called, macros from the use to the call) for each call in the text of the
-        macro `name` used in `file`, macros it uses expanded (cycles and depth bounded)."""
-        macro = self.macro(file, name)
-        if macro is None or macro in chain or len(chain) > 8:
-            return []
-        chain = (*chain, macro)
-        out: list[tuple[str, tuple[MacroDef, ...]]] = []
-        for callee in macro.calls:
-            out.append((callee, chain))
-            if callee in self.macros_by_name:
-                out.extend(self.expand_macro(macro.file, callee, chain))
-        return out
-
-    # -- construction ----------------------------------------------------------------------
-
-    def _add(self, parsed: ParsedFile) -> None:
-        self.files[parsed.path] = parsed
-        for fn in parsed.functions:
-            self.functions_by_name.setdefault(fn.name, []).append(fn)
-        for call in parsed.calls:
-            self.calls_by_function.setdefault((parsed.path, call.caller), []).append(call)
-        self.inits.extend(parsed.inits)
-        for macro in parsed.macros:
-            self.macros_by_name.setdefault(macro.name, []).append(macro)
-        self.stats = self.stats + parsed.stats
-
-
-# --- building -------------------------------------------------------------------------------
-
-
-@dataclass(slots=True)
-class _FileState:
-    chunks: list[tuple[int, int]]
-    line_bases: list[int]  # 0-based line number at which each chunk starts
-    keys: list[bytes]  # content key of each chunk
-    parsed: set[int] = field(default_factory=set)  # chunk indexes parsed (or being parsed)
-    facts: dict[int, ChunkFacts] = field(default_factory=dict)
-    starts: list[int] = field(default_factory=list)  # byte offset of each chunk
-
-    def chunk_of_offset(self, offset: int) -> int:
-        return bisect.bisect_right(self.starts, offset) - 1
-
-
-def _chunk_key(chunk: bytes) -> bytes:
-    return hashlib.blake2b(chunk, digest_size=16, person=FACTS_VERSION.encode()[:16]).digest()
-
-
-def _chunks_matching(state: _FileState, src: bytes, names: Iterable[str]) -> set[int]:
-    """Indexes of the chunks of `src` in which one of `names` occurs as a whole word.
-    (bytes.find per name: much faster than a regex alternation over many names.)"""
-    out: set[int] = set()
-    for name in names:
-        word = name.encode()
-        pos = src.find(word)
-        while pos >= 0:
-            end = pos + len(word)
-            if (pos == 0 or not _is_word(src[pos - 1])) and (
-                    end >= len(src) or not _is_word(src[end])):
-                out.add(state.chunk_of_offset(pos))
-            pos = src.find(word, end)
-    return out
-
-
-def _is_word(byte: int) -> bool:
-    return byte == 0x5F or 0x30 <= byte <= 0x39 or 0x41 <= byte <= 0x5A or 0x61 <= byte <= 0x7A
-
-
 # Keys of the chunk facts in the cache (workers skip parsing those chunks; the parent
 # reads their facts from the cache database).
 _KNOWN_KEYS: set[bytes] = set()
-
-
-def _worker_init() -> None:
-    """Pool worker start: the parent's Ctrl-C/SIGTERM handling (which cleans up
-    worktrees) must not run here; a terminated worker just stops. (_KNOWN_KEYS comes
-    with the fork; the cache database is the parent's: a worker never opens it.)"""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    signal.signal(signal.SIGHUP, signal.SIG_DFL)
-
-
-def read_source(root: Path, path: str) -> tuple[bytes | None, str]:
-    """The file's bytes, or None and why it is skipped."""
-    full = root / path
-    try:
-        if full.is_symlink():
-            target = full.resolve()
-            if not target.is_relative_to(root):
-                return None, "symlink to outside the tree"
-            if not target.exists():
-                return None, "dangling symlink"
-        size = full.stat().st_size
-        if size > MAX_FILE_BYTES:
-            return None, f"larger than {MAX_FILE_BYTES >> 20} MB"
-        src = full.read_bytes()
-    except OSError as exc:
-        return None, f"cannot read ({exc.strerror or exc})"
-    except RuntimeError as exc:  # symlink loop
-        return None, f"cannot read ({exc})"
-    if b"\0" in src[:8192]:
-        return None, "binary file"
-    return src, ""
 
 
 def _scan_job(
@@ -301,44 +94,6 @@ def _stats_job(job: tuple[Path, str, list[tuple[int, int]], str]) -> ParseStats:
     for start, end in spans:
         total = total + chunk_stats(src[start:end], target)
     return total
-
-
-_T0 = time.monotonic()
-
-
-def _debug(what: str) -> None:
-    """Timestamped trace on stderr with MIGRATOR_DEBUG=1 (profiling aid)."""
-    if os.environ.get("MIGRATOR_DEBUG"):
-        print(f"[{time.monotonic() - _T0:7.2f}] {what}", file=sys.stderr)
-
-
-def _checked(results: Iterator[object]) -> Iterator[object]:
-    """`results`, with a check for an interrupted run (signals.py) before each one."""
-    for result in results:
-        signals.check()
-        yield result
-
-
-def _run_batch(batch: tuple[Callable[[Any], object], list[Any]]) -> list[object]:
-    """Worker: a few jobs in one go (less inter-process traffic than one at a time)."""
-    func, jobs = batch
-    return [func(job) for job in jobs]
-
-
-def _polled(results: multiprocessing.pool.IMapIterator) -> Iterator[object]:
-    """A pool's batched results in order; waits in short steps so that an interrupted
-    run stops within a fraction of a second even while a worker is busy on a large file."""
-    while True:
-        try:
-            batch = results.next(timeout=0.2)
-        except StopIteration:
-            return
-        except multiprocessing.TimeoutError:
-            signals.check()
-            continue
-        for result in batch:  # type: ignore[attr-defined]
-            signals.check()
-            yield result
 
 
 class IndexBuilder:

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from migrator.callgraph import CallGraph, FnKey, Root, key
-from migrator.index.build import TreeIndex
+from migrator.index.tree_index import TreeIndex
 from migrator.model import CallSite, Edit, FunctionDef, Site
 from migrator.rules.load import Rule
 

@@ -29,10 +29,8 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
-import hashlib
 import json
 import os
-import platform
 import re
 import shutil
 import subprocess
@@ -42,34 +40,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from migrator.model.errors import MigratorError
+from migrator.verify.kbuild import (
+    CONFIG_TARGET,
+    OBJECTS_MAKEFILE,
+    _first_line,
+    _git,
+    _run,
+    cache_key,
+    check_kernel_tree,
+    configured_objects,
+    key_name,
+    make_env,
+    parse_first_error,
+)
 
-FORMAT = 1  # bump when the cache layout or the configuration steps change
-CONFIG_TARGET = "allmodconfig"
 KEEP_KEYS = 3  # configured bases kept in the cache (least recently used ones go)
 MARKER = "key.json"
-OBJECTS_TAG = "MIGRATOR-KBUILD-OBJECTS"
-# Printed by every kbuild directory make that builds one of our `.o` goals.
-OBJECTS_MAKEFILE = f"""\
-# migrator: print the objects this directory builds under the configuration.
-# Read by every make through MAKEFILES; acts only in scripts/Makefile.build
-# sub-makes (obj=...) whose goals are single objects.
-ifdef obj
-migrator-goals := $(filter %.o,$(MAKECMDGOALS))
-ifneq ($(migrator-goals),)
-.PHONY: migrator-kbuild-objects
-$(migrator-goals): | migrator-kbuild-objects
-migrator-kbuild-objects:
-\t@echo '{OBJECTS_TAG} $(obj): $(sort $(real-obj-y) $(real-obj-m) $(lib-y) $(extra-y) \
-$(always-y))'
-endif
-endif
-"""
-COMPILER_ERROR = re.compile(
-    r"^(?P<file>[^:\s][^:]*):(?P<line>\d+):(?:\d+:)? (?:fatal )?error: (?P<message>.*)$"
-)
-# Variables of the caller's environment that would redirect or reshape our make runs.
-DROPPED_ENV = ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEFILES", "MAKEOVERRIDES",
-               "KBUILD_OUTPUT", "O", "KCONFIG_CONFIG", "KBUILD_EXTMOD", "M", "W", "C", "V")
 
 Say = Callable[[str], None]
 
@@ -143,138 +129,6 @@ class BuildStats:
                else "configuration reused")
         return (f"build check: {self.patches} patch(es), {self.compiled} object(s) compiled, "
                 f"{self.not_checked} not checked, {self.seconds:.1f} s ({how})")
-
-
-def _run(cmd: Sequence[str], cwd: Path | None = None,
-         env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(list(cmd), cwd=cwd, env=env, capture_output=True, text=True,
-                          errors="replace", check=False)
-
-
-def _git(repo: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return _run(["git", "-C", str(repo), *args])
-
-
-def _first_line(text: str) -> str:
-    return next((line.strip() for line in text.splitlines() if line.strip()), "")
-
-
-def make_env() -> dict[str, str]:
-    """The caller's environment minus what would redirect make; messages in English."""
-    env = {k: v for k, v in os.environ.items() if k not in DROPPED_ENV}
-    env["LC_ALL"] = "C"
-    env["LANG"] = "C"
-    return env
-
-
-def compiler_name(env: dict[str, str]) -> str:
-    """The compiler kbuild will call: clang with LLVM=..., else $(CROSS_COMPILE)gcc."""
-    return "clang" if env.get("LLVM") else f"{env.get('CROSS_COMPILE', '')}gcc"
-
-
-KERNEL_FILES = ("Makefile", "Kconfig", "scripts/Makefile.build")
-# Programs the kernel's build runs when the tree has these inputs.
-TOOL_INPUTS = {"flex": "scripts/kconfig/lexer.l", "bison": "scripts/kconfig/parser.y",
-               "bc": "kernel/time/timeconst.bc"}
-
-
-def required_tools(present: set[str], env: dict[str, str]) -> list[str]:
-    """Programs configuring a tree needs: make, the compiler (and host gcc), and
-    flex, bison, bc when the tree's files `present` include their inputs."""
-    tools = ["make", compiler_name(env)]
-    if not env.get("LLVM") and tools[-1] != "gcc":
-        tools.append("gcc")  # HOSTCC
-    tools += [tool for tool, path in TOOL_INPUTS.items() if path in present]
-    return tools
-
-
-def check_kernel_tree(repo_dir: Path, base: str, env: dict[str, str] | None = None) -> None:
-    """MigratorError (exit 2), one line naming what is missing, when the tree of
-    commit `base` in `repo_dir` cannot be configured: not a kernel tree, or a
-    program its build needs is absent."""
-    env = make_env() if env is None else env
-    wanted = (*KERNEL_FILES, *TOOL_INPUTS.values())
-    listed = _git(repo_dir, "ls-tree", "-r", "--name-only", base, "--", *wanted)
-    if listed.returncode != 0:
-        raise MigratorError(f"{repo_dir}: cannot read commit {base[:12]}: "
-                            f"{_first_line(listed.stderr)}")
-    present = set(listed.stdout.split())
-    for name in KERNEL_FILES:
-        if name not in present:
-            raise MigratorError(f"{repo_dir}: not a kernel tree at {base[:12]} (no {name}); "
-                                "the build check needs the kernel's own build system")
-    missing = [tool for tool in required_tools(present, env)
-               if shutil.which(tool, path=env.get("PATH")) is None]
-    if missing:
-        raise MigratorError(f"{repo_dir}: cannot configure the kernel build: "
-                            f"{', '.join(missing)} not found in PATH "
-                            "(Debian: apt-get install build-essential flex bison bc)")
-
-
-def _tool_version(tool: str, env: dict[str, str]) -> str:
-    try:
-        result = _run([tool, "--version"], env=env)
-    except OSError:
-        return ""
-    return _first_line(result.stdout)
-
-
-def cache_key(base: str, env: dict[str, str]) -> dict[str, str]:
-    """The inputs the configuration depends on besides the tree (which `base` fixes):
-    architecture, toolchain and the configuration target."""
-    return {
-        "format": str(FORMAT),
-        "base": base,
-        "target": CONFIG_TARGET,
-        "arch": env.get("ARCH", "") or platform.machine(),
-        "cross_compile": env.get("CROSS_COMPILE", ""),
-        "llvm": env.get("LLVM", ""),
-        "kconfig_allconfig": env.get("KCONFIG_ALLCONFIG", ""),
-        "compiler": _tool_version(compiler_name(env), env),
-        "make": _tool_version("make", env),
-    }
-
-
-def key_name(key: dict[str, str]) -> str:
-    digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()
-    return f"{key['base'][:12]}-{digest[:12]}"
-
-
-def parse_first_error(output: str, source_root: Path, obj_root: Path
-                      ) -> tuple[str, int, str]:
-    """(file, line, text) of the first compiler error in `output`; paths relative
-    to the tree. Falls back to the first line mentioning an error (line 0)."""
-    prefixes = [f"{source_root}/", f"{obj_root}/"]
-
-    def rel(text: str) -> str:
-        for prefix in prefixes:
-            text = text.replace(prefix, "")
-        return text
-
-    for raw in output.splitlines():
-        match = COMPILER_ERROR.match(raw.strip())
-        if match:
-            return rel(match.group("file")), int(match.group("line")), rel(raw.strip())
-    for raw in output.splitlines():
-        line = raw.strip()
-        if re.search(r"\berror\b", line, re.IGNORECASE) and not line.startswith("make"):
-            return "", 0, rel(line)
-    for raw in output.splitlines():
-        if "***" in raw:
-            return "", 0, rel(raw.strip())
-    return "", 0, "make failed without an error message"
-
-
-def configured_objects(output: str) -> set[str]:
-    """Objects kbuild's directories reported (OBJECTS_TAG lines) as selected."""
-    selected: set[str] = set()
-    for line in output.splitlines():
-        if not line.startswith(OBJECTS_TAG + " "):
-            continue
-        _, _, objects = line.partition(": ")
-        for name in objects.split():
-            selected.add(name[2:] if name.startswith("./") else name)
-    return selected
 
 
 class KernelBuild:
@@ -550,84 +404,6 @@ def _mtime(path: Path) -> float:
         return path.stat().st_mtime
     except OSError:
         return 0.0
-
-
-INCLUDE = re.compile(rb'^[ \t]*#[ \t]*include[ \t]*([<"])([^>"\n]+)[>"]', re.MULTILINE)
-
-
-class IncludeScanner:
-    """Which headers a `.c` file includes, directly or through other headers, by
-    reading `#include` lines (every branch of `#if`: it over-approximates).
-    ``"x.h"`` resolves beside the including file first; ``<x.h>`` in include/,
-    include/uapi/ and the architecture's include directories (generated ones in
-    the build directory)."""
-
-    def __init__(self, tree: Path, objtree: Path | None = None,
-                 srcarch: str | None = None) -> None:
-        self.tree = tree
-        roots = [tree / "include", tree / "include" / "uapi"]
-        if srcarch:
-            roots += [tree / "arch" / srcarch / "include",
-                      tree / "arch" / srcarch / "include" / "uapi"]
-        if objtree is not None:
-            roots += [objtree / "include"]
-            if srcarch:
-                roots += [objtree / "arch" / srcarch / "include" / "generated",
-                          objtree / "arch" / srcarch / "include" / "generated" / "uapi"]
-        self.roots = roots
-        self._edges: dict[Path, list[Path]] = {}
-
-    def _includes(self, path: Path) -> list[Path]:
-        if path in self._edges:
-            return self._edges[path]
-        try:
-            text = path.read_bytes()
-        except OSError:
-            text = b""
-        found: list[Path] = []
-        for match in INCLUDE.finditer(text):
-            name = match.group(2).decode(errors="replace").strip()
-            candidates = [path.parent / name] if match.group(1) == b'"' else []
-            candidates += [root / name for root in self.roots]
-            for candidate in candidates:
-                if candidate.is_file():
-                    found.append(Path(os.path.normpath(candidate)))
-                    break
-        self._edges[path] = found
-        return found
-
-    def includes(self, source: str, header: str) -> bool:
-        """True when `source` (relative path) reaches `header` (relative path)."""
-        target = Path(os.path.normpath(self.tree / header))
-        start = Path(os.path.normpath(self.tree / source))
-        seen = {start}
-        todo = [start]
-        while todo:
-            for included in self._includes(todo.pop()):
-                if included == target:
-                    return True
-                if included not in seen:
-                    seen.add(included)
-                    todo.append(included)
-        return False
-
-
-def objects_for_patch(touched: Sequence[str], series_sources: Sequence[str],
-                      tree: Path, scanner: IncludeScanner,
-                      known_deps: Callable[[str], set[str]] | None = None) -> list[str]:
-    """The `.c` files to compile after a patch touching `touched` (relative paths,
-    files the patch adds or modifies): its own `.c` files, plus, for each header
-    it touches, the series' `.c` files (present in the tree) that include it."""
-    chosen = [path for path in touched if path.endswith(".c")]
-    headers = [path for path in touched if path.endswith(".h")]
-    if headers:
-        for source in series_sources:
-            if source in chosen or not (tree / source).is_file():
-                continue
-            deps = known_deps(source) if known_deps else set()
-            if any(header in deps or scanner.includes(source, header) for header in headers):
-                chosen.append(source)
-    return chosen
 
 
 @contextlib.contextmanager

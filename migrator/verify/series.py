@@ -31,16 +31,10 @@ import git
 
 from migrator.model import gitops, signals
 from migrator.model.errors import MigratorError
-from migrator.verify.build import (
-    CONFIG_TARGET,
-    BuildOptions,
-    BuildStats,
-    IncludeScanner,
-    KernelBuild,
-    PatchBuild,
-    objects_for_patch,
-)
+from migrator.verify.build import BuildOptions, BuildStats, KernelBuild, PatchBuild
 from migrator.verify.complete import Api, check_completeness
+from migrator.verify.includes import IncludeScanner, objects_for_patch
+from migrator.verify.kbuild import CONFIG_TARGET
 from migrator.verify.model import LockPair, Violation
 from migrator.verify.source import check_rewrite
 

@@ -8,14 +8,12 @@ from collections.abc import Iterator
 from dataclasses import replace
 
 from migrator.callgraph import Root
-from migrator.edit.cedit import NeedsReview
 from migrator.edit.edits import line_of
 from migrator.edit.fntree import FnTree, Node
 from migrator.model import FunctionDef, StructInit
 from migrator.model.srctext import CODEC
 from migrator.rules.context import Candidate
 
-Unsafe = NeedsReview  # the name the finders use
 
 def in_family(path: str, families: list[str]) -> str | None:
     """The configured directory (e.g. "net/wireless") that contains `path`, if any."""

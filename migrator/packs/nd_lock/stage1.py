@@ -6,8 +6,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+from migrator.edit.cedit import NeedsReview
 from migrator.model import Edit, Site
-from migrator.packs.nd_lock.common import FnTree, Node, Unsafe, in_family, real_calls
+from migrator.packs.nd_lock.common import FnTree, Node, in_family, real_calls
 from migrator.rules.context import Candidate, RuleContext
 
 RTNL_TAKE = ("rtnl_lock", "rtnl_lock_killable", "rtnl_trylock", "rtnl_net_lock")
@@ -93,7 +94,7 @@ def t0(ctx: RuleContext) -> Iterable[Site]:
                                reason="every caller holds RTNL: call register_netdevice() instead")
                 continue
             edits = rewrite_t0(ft, node)
-        except Unsafe as exc:
+        except NeedsReview as exc:
             yield ctx.site(cand, outcome="review", reason=f"T0 not applied: {exc}")
             continue
         yield ctx.site(cand, outcome="rewrite", edits=edits,
@@ -122,30 +123,30 @@ def rewrite_t0(ft: FnTree, call: Node) -> list[Edit]:
         var = ft.text(parent.child_by_field_name("left"))  # type: ignore[arg-type]
         op = parent.child_by_field_name("operator")
         if not var.isidentifier() or (op is not None and ft.text(op) != "="):
-            raise Unsafe(f"result stored in {var!r}, not a plain variable")
+            raise NeedsReview(f"result stored in {var!r}, not a plain variable")
         if ft.is_unbraced_body(stmt):
-            raise Unsafe("call is an unbraced branch")
+            raise NeedsReview("call is an unbraced branch")
         return [ft.edit(ft.start(stmt), ft.end(stmt), _block(var, args, ft.indent(stmt)))]
     if stmt.type == "return_statement" and parent == stmt:
         var, edits = _result_var(ft, reuse=True)
         ind = ft.indent(stmt)
         if ft.is_unbraced_body(stmt):
-            raise Unsafe("return is an unbraced branch")
+            raise NeedsReview("return is an unbraced branch")
         edits.append(ft.edit(ft.start(stmt), ft.end(stmt),
                              _block(var, args, ind) + f"\n{ind}return {var};"))
         return edits
     if stmt.type == "if_statement":
         cond = stmt.child_by_field_name("condition")
         if cond is None or not (ft.start(cond) <= ft.start(call) < ft.end(cond)):
-            raise Unsafe("call in the body of an if, not its condition")
+            raise NeedsReview("call in the body of an if, not its condition")
         if ft.is_unbraced_body(stmt):
-            raise Unsafe("if statement is an unbraced branch")
+            raise NeedsReview("if statement is an unbraced branch")
         ind = ft.indent(stmt)
         edits: list[Edit] = []
         if parent.type == "assignment_expression":
             var = ft.text(parent.child_by_field_name("left"))  # type: ignore[arg-type]
             if not var.isidentifier():
-                raise Unsafe(f"result stored in {var!r}, not a plain variable")
+                raise NeedsReview(f"result stored in {var!r}, not a plain variable")
             target = parent.parent if parent.parent and \
                 parent.parent.type == "parenthesized_expression" else parent
             assert target is not None
@@ -154,13 +155,13 @@ def rewrite_t0(ft: FnTree, call: Node) -> list[Edit]:
             edits.append(ft.edit(ft.start(target), ft.end(target), var))
         elif not (parent == cond or (parent.type in ("unary_expression", "binary_expression")
                                      and parent.parent == cond)):
-            raise Unsafe("call nested in another expression")
+            raise NeedsReview("call nested in another expression")
         else:
             var, edits = _result_var(ft, reuse=False)
             edits.append(ft.edit(ft.start(call), ft.end(call), var))
         edits.append(ft.edit(ft.start(stmt), ft.start(stmt), _block(var, args, ind) + f"\n{ind}"))
         return edits
-    raise Unsafe(f"call form {stmt.type.replace('_', ' ')} not covered by T0")
+    raise NeedsReview(f"call form {stmt.type.replace('_', ' ')} not covered by T0")
 
 
 def _result_var(ft: FnTree, *, reuse: bool) -> tuple[str, list[Edit]]:
@@ -170,6 +171,6 @@ def _result_var(ft: FnTree, *, reuse: bool) -> tuple[str, list[Edit]]:
         if reuse and ft.local_type(name) == "int":
             return name, []
     if ft.declares("err"):
-        raise Unsafe("result needs a variable and `err` is already in use; "
+        raise NeedsReview("result needs a variable and `err` is already in use; "
                      "reusing it could change later behaviour")
     return "err", ft.add_local("int err;")

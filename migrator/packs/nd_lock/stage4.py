@@ -9,9 +9,10 @@ from collections.abc import Iterable
 from dataclasses import replace
 
 from migrator.callgraph import key
+from migrator.edit.cedit import NeedsReview
 from migrator.edit.edits import line_of
 from migrator.model import CallSite, FunctionDef, Site
-from migrator.packs.nd_lock.common import FnTree, Unsafe, netdev_notifier_roots, real_calls
+from migrator.packs.nd_lock.common import FnTree, netdev_notifier_roots, real_calls
 from migrator.rules.context import Candidate, RuleContext
 
 LINK = "netdev_master_upper_dev_link"
@@ -35,7 +36,7 @@ def _bracket(ft: FnTree, stmt: object, a: str, b: str) -> list:  # type: ignore[
     if ft.preceded_by(stmt, done):  # type: ignore[arg-type]
         return []  # converted already
     if ft.declares("nd_lock") or ft.declares("nd_lock2"):
-        raise Unsafe("nd_lock/nd_lock2 already declared in the function")
+        raise NeedsReview("nd_lock/nd_lock2 already declared in the function")
     # double_lock_netdev() fails when either device is being unregistered: the link is
     # then not made and the caller's check on the result sees LOCK_FAILED.
     guarded = ft.guard(stmt, f"double_lock_netdev({a}, &nd_lock, {b}, &nd_lock2)",  # type: ignore[arg-type]
@@ -92,10 +93,10 @@ def t8(ctx: RuleContext) -> Iterable[Site]:
                 yield from _entries(ctx, cand, ft, node, entries)
                 continue
             if stmt.type != "expression_statement":
-                raise Unsafe(f"link call inside a {stmt.type.replace('_', ' ')}")
+                raise NeedsReview(f"link call inside a {stmt.type.replace('_', ' ')}")
             a, b = cand.call.args[0], cand.call.args[1]
             edits = _bracket(ft, stmt, a, b)
-        except Unsafe as exc:
+        except NeedsReview as exc:
             yield ctx.site(cand, outcome="review", reason=f"T8 not applied: {exc}")
             continue
         yield ctx.site(cand, outcome="rewrite", edits=edits,
@@ -193,7 +194,7 @@ def _lift(ctx: RuleContext, exprs: list[str], chain: list[FunctionDef]) -> list[
             forms.add(tuple(uft.text(a) for a in (args_node.named_children if args_node
                                                   else []) if a.type != "comment"))
         if len(forms) != 1:
-            raise Unsafe(f"{upper.name}() calls {lower.name}() {len(forms)} different ways")
+            raise NeedsReview(f"{upper.name}() calls {lower.name}() {len(forms)} different ways")
         exprs = _substitute(exprs, lower, forms.pop())
     return exprs
 
@@ -201,13 +202,13 @@ def _lift(ctx: RuleContext, exprs: list[str], chain: list[FunctionDef]) -> list[
 def _substitute(exprs: list[str], callee: FunctionDef, args: tuple[str, ...]) -> list[str]:
     params = [p.name for p in callee.params]
     if len(args) != len(params):
-        raise Unsafe(f"argument count of a {callee.name}() call differs from the definition")
+        raise NeedsReview(f"argument count of a {callee.name}() call differs from the definition")
     subst = dict(zip(params, args, strict=True))
     out = []
     for expr in exprs:
         root = re.match(r"\w+", expr)
         if root is None or root.group(0) not in subst:
-            raise Unsafe(f"link argument {expr!r} is not derived from a parameter of "
+            raise NeedsReview(f"link argument {expr!r} is not derived from a parameter of "
                          f"{callee.name}()")
         out.append(_sub(subst[root.group(0)], expr[root.end():]))
     return out
@@ -241,9 +242,9 @@ def _entries(ctx: RuleContext, cand: Candidate, ft: FnTree, node: object,
                                                              .group(0)))  # type: ignore[union-attr]
                 stmt = gft.statement_of(gnode)
                 if stmt.type != "expression_statement":
-                    raise Unsafe(f"entry call inside a {stmt.type.replace('_', ' ')}")
+                    raise NeedsReview(f"entry call inside a {stmt.type.replace('_', ' ')}")
                 edits = _bracket(gft, stmt, ranked[0][1], ranked[1][1])
-            except Unsafe as exc:
+            except NeedsReview as exc:
                 yield ctx.site(entry, outcome="review",
                                reason=f"T8 entry point not applied: {exc}")
                 continue

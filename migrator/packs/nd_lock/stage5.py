@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from migrator.edit.cedit import NeedsReview
 from migrator.model import Site
-from migrator.packs.nd_lock.common import FnTree, Node, Unsafe, in_family, real_calls
+from migrator.packs.nd_lock.common import FnTree, Node, in_family, real_calls
 from migrator.rules.context import Candidate, RuleContext
 
 FALLBACK_LOCK = "mutex_lock(&fallback_nd_lock.mutex);"
@@ -47,7 +48,7 @@ def t9(ctx: RuleContext) -> Iterable[Site]:
                                + " under fallback_nd_lock.mutex")
                 continue
             yield from _t9_one(ctx, cand, ft, node, stmt)
-        except Unsafe as exc:
+        except NeedsReview as exc:
             yield ctx.site(cand, outcome="review", reason=f"T9 not applied: {exc}")
 
 
@@ -67,7 +68,7 @@ def _t9_one(ctx: RuleContext, cand: Candidate, ft: FnTree, node: Node,
     call = cand.call
     dev = call.args[0] if call.args else ""
     if not dev or "(" in dev:
-        raise Unsafe(f"device argument {dev!r} is not a plain expression")
+        raise NeedsReview(f"device argument {dev!r} is not a plain expression")
     needle = f"lock_netdev({dev}, &nd_lock)"
     check = ft.guarding_if(stmt)
     cond = check.child_by_field_name("condition") if check is not None else None
@@ -75,7 +76,7 @@ def _t9_one(ctx: RuleContext, cand: Candidate, ft: FnTree, node: Node,
         yield ctx.site(cand, outcome="rewrite", reason="already converted")
         return
     if ft.declares("nd_lock") and "nd_lock" not in (ft.local_type("nd_lock") or ""):
-        raise Unsafe("a local named nd_lock already exists with another type")
+        raise NeedsReview("a local named nd_lock already exists with another type")
     guarded = ft.guard(stmt, needle, [], ["unlock_netdev(nd_lock);"], LOCK_FAILED)
     edits = [] if ft.declares("nd_lock") else ft.add_local("struct nd_lock *nd_lock;")
     edits.extend(guarded)

@@ -156,7 +156,7 @@ def _core_site(ctx: RuleContext, path: str, src: bytes, text: str, at: int, nb: 
         return review(f"{dev} is not a parameter of {name}(); the device to lock is unclear")
     try:
         stmt = cedit.enclosing_statement(fn_node, at)
-    except cedit.CannotEdit as exc:
+    except cedit.NeedsReview as exc:
         return review(str(exc))
     var = _assigned_var(src, stmt, at)
     if var is None:
@@ -183,7 +183,7 @@ def _core_site(ctx: RuleContext, path: str, src: bytes, text: str, at: int, nb: 
             f"\treturn {LOCK_FAIL_ERR};"], ctx.rule.id))
         edits.append(cedit.insert_after_statement(path, src, stmt, ["unlock_netdev(nd_lock);"],
                                                   ctx.rule.id))
-    except cedit.CannotEdit as exc:
+    except cedit.NeedsReview as exc:
         return review(str(exc))
     return Site(stage=6, template="core", outcome="rewrite", file=path, function=name,
                 line=line, start=stmt.start_byte, end=stmt.end_byte, rule=ctx.rule.id,
