@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import tomllib
 from pathlib import Path
+from typing import Any
 
 
 class MigratorError(Exception):
@@ -36,3 +38,14 @@ def check_tree(tree: Path) -> Path:
     if not os.access(tree, os.R_OK | os.X_OK):
         raise MigratorError(f"{tree}: --tree is not readable")
     return tree.resolve()
+
+
+def read_toml(path: Path, what: str) -> dict[str, Any]:
+    """The TOML file `path` (`what` it holds, for messages: "rule file", "lock pairs").
+    Raises MigratorError naming the file: "cannot read <what>" or "malformed <what>"."""
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise MigratorError(f"{path}: cannot read {what}: {exc}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise MigratorError(f"{path}: malformed {what}: {exc}") from exc

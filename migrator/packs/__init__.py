@@ -17,14 +17,13 @@ from __future__ import annotations
 
 import importlib
 import os
-import tomllib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from migrator.model.errors import MigratorError
+from migrator.model.errors import MigratorError, read_toml
 from migrator.rules.load import Rule, load_rules
 
 PACKS_DIR = Path(__file__).resolve().parent
@@ -212,12 +211,7 @@ def load_pack(name: str | None = None, extra_dirs: Iterable[Path] = ()) -> Pack:
     if folder.parent != PACKS_DIR and str(folder.parent) not in __path__:
         __path__.append(str(folder.parent))  # its Python: migrator.packs.<name>.*
     where = folder / PACK_FILE
-    try:
-        data = tomllib.loads(where.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as exc:
-        raise MigratorError(f"{where}: cannot read pack file: {exc}") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise MigratorError(f"{where}: malformed pack file: {exc}") from exc
+    data = read_toml(where, "pack file")
     if data.get("name") != name:
         raise MigratorError(f"{where}: 'name' must be the folder's name, {name!r}")
     stages = []

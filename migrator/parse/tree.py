@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
-from functools import cache
+from functools import cache, lru_cache
 
 import tree_sitter
 import tree_sitter_c
@@ -49,6 +49,23 @@ def _query(source: str) -> tree_sitter.Query:
 def parse(src: bytes, *, normalised: bool = True) -> tree_sitter.Tree:
     """Parse text (normalised by default); node offsets are offsets into `src`."""
     return parser().parse(normalize(src) if normalised else src)
+
+
+@lru_cache(maxsize=256)
+def parse_chunk(src: bytes, start: int, end: int) -> tree_sitter.Tree:
+    """Parse the top-level chunk src[start:end] of a file with everything before it
+    blanked (newlines kept): node offsets and rows are those of the whole file, while
+    only the chunk is really parsed."""
+    return parse(re.sub(rb"[^\n]", b" ", src[:start]) + src[start:end])
+
+
+def chunk_trees(src: bytes, word: str) -> Iterator[tree_sitter.Tree]:
+    """Parse trees of the top-level chunks of `src` mentioning `word` (a cheap text
+    pre-filter only)."""
+    pattern = re.compile(rb"\b" + re.escape(word.encode()) + rb"\b")
+    for start, end in split_top_level(src):
+        if pattern.search(src, start, end):
+            yield parse_chunk(src, start, end)
 
 
 def walk(node: tree_sitter.Node) -> Iterator[tree_sitter.Node]:

@@ -9,12 +9,11 @@ the candidates to a Python finder of its pack (`analysis = "module:function"`).
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from migrator.model.errors import MigratorError
+from migrator.model.errors import MigratorError, read_toml
 from migrator.rules.fix import FixSpec, parse_fix
 
 RULE_FILE = "rule.toml"
@@ -78,12 +77,7 @@ def _field(data: dict[str, Any], name: str, kind: type, path: Path, default: Any
 def load_rule(path: Path, *, pack: str = "", stages: tuple[int, ...] = (),
               templates: tuple[str, ...] = ()) -> Rule:
     """One rule.toml, checked against its pack's `stages` and `templates` (when given)."""
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as exc:
-        raise MigratorError(f"{path}: cannot read rule file: {exc}") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise MigratorError(f"{path}: malformed rule file: {exc}") from exc
+    data = read_toml(path, "rule file")
     template = _field(data, "template", str, path)
     if templates and template not in templates:
         raise MigratorError(f"{path}: field 'template' must be one of {', '.join(templates)}")

@@ -23,17 +23,14 @@ from __future__ import annotations
 
 import re
 import subprocess
-import tomllib
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 
 import tree_sitter
 
-from migrator.model.errors import MigratorError
-from migrator.parse.chunks import split_top_level
-from migrator.parse.tree import declarator_name, parse, walk
+from migrator.model.errors import read_toml
+from migrator.parse.tree import chunk_trees, declarator_name, parse, walk
 from migrator.verify.model import Violation
 
 CHECK = "complete"
@@ -56,10 +53,7 @@ def load_api(path: Path, name: str = "") -> Api:
     """The API names a pack declares (its data/api.toml: [[header]] tables with path,
     functions, objects, macros, structs, members). Raises MigratorError naming the file
     when it cannot be read."""
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise MigratorError(f"{path}: cannot read the API names: {exc}") from exc
+    data = read_toml(path, "the API names")
     api = Api(name=name)
     for header in data.get("header", []):
         where = str(header["path"])
@@ -96,7 +90,7 @@ class _Tree:
         src = self.source(path)
         if src is None or word.encode() not in src:
             return
-        yield from _chunk_trees(src, word)
+        yield from chunk_trees(src, word)
 
     def files_naming(self, word: str, suffix: str, under: str = "") -> list[str]:
         """Files (relative paths) under `under` ending in `suffix` that contain `word`."""
@@ -126,18 +120,6 @@ class _Tree:
             if re.search(rb"\b" + re.escape(word.encode()) + rb"\b", data):
                 found.append(path.relative_to(self.root).as_posix())
         return found
-
-
-@lru_cache(maxsize=256)
-def _parsed(src: bytes, start: int, end: int) -> tree_sitter.Tree:
-    return parse(re.sub(rb"[^\n]", b" ", src[:start]) + src[start:end])
-
-
-def _chunk_trees(src: bytes, word: str) -> Iterator[tree_sitter.Tree]:
-    pattern = re.compile(rb"\b" + re.escape(word.encode()) + rb"\b")
-    for start, end in split_top_level(src):
-        if pattern.search(src, start, end):
-            yield _parsed(src, start, end)
 
 
 def _text(node: Node | None) -> str:

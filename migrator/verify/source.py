@@ -13,14 +13,13 @@ and its comments and preprocessor lines must survive.
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import tree_sitter
 
-from migrator.model.errors import MigratorError
+from migrator.model.errors import MigratorError, read_toml
 from migrator.parse.chunks import split_top_level
 from migrator.parse.tree import declarator_name, parse
 from migrator.verify import preserve
@@ -37,12 +36,7 @@ def load_pairs(path: Path) -> tuple[LockPair, ...]:
     none when there is no such file."""
     if not path.is_file():
         return ()
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as exc:
-        raise MigratorError(f"{path}: cannot read lock pairs: {exc}") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise MigratorError(f"{path}: malformed lock pairs: {exc}") from exc
+    data = read_toml(path, "lock pairs")
     entries = data.get("pair", [])
     if not isinstance(entries, list):
         raise MigratorError(f"{path}: 'pair' must be an array of tables ([[pair]])")

@@ -19,7 +19,7 @@ import tree_sitter
 from migrator.model import Edit
 from migrator.model.srctext import CODEC
 from migrator.parse.chunks import split_top_level
-from migrator.parse.tree import parse, walk
+from migrator.parse.tree import parse_chunk, walk
 
 Node = tree_sitter.Node
 
@@ -51,18 +51,11 @@ class NeedsReview(Exception):
 
 
 @lru_cache(maxsize=64)
-def _parse_chunk(src: bytes, start: int, end: int) -> tree_sitter.Tree:
-    # Blank out everything before the chunk (newlines kept) so node offsets and rows
-    # are those of the whole file, while only the chunk is really parsed.
-    padding = re.sub(rb"[^\n]", b" ", src[:start])
-    return parse(padding + src[start:end])
-
-
 def function_node(src: bytes, offset: int) -> Node | None:
     """The function_definition holding `offset`, parsed from its top-level chunk."""
     for start, end in split_top_level(src):
         if start <= offset < end:
-            node: Node | None = _parse_chunk(src, start, end).root_node.descendant_for_byte_range(
+            node: Node | None = parse_chunk(src, start, end).root_node.descendant_for_byte_range(
                 offset, offset)
             while node is not None and node.type != "function_definition":
                 node = node.parent

@@ -16,7 +16,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 
 import jinja2
@@ -25,8 +24,7 @@ import tree_sitter
 from migrator.edit.cedit import line_end, line_start
 from migrator.edit.edits import line_of
 from migrator.model import Edit, Site
-from migrator.parse.chunks import split_top_level
-from migrator.parse.tree import declarator_name, parse, walk
+from migrator.parse.tree import chunk_trees, declarator_name, walk
 from migrator.rules.context import RuleContext
 
 Node = tree_sitter.Node
@@ -38,20 +36,6 @@ DEV_C = "net/core/dev.c"
 GENERIC_DEPS = "generic_newlink_deps"
 
 # --- parse-tree queries on a whole file ------------------------------------------------------
-
-
-@lru_cache(maxsize=128)
-def _tree(src: bytes, start: int, end: int) -> tree_sitter.Tree:
-    # Blank what precedes the chunk (newlines kept): node offsets are file offsets.
-    return parse(re.sub(rb"[^\n]", b" ", src[:start]) + src[start:end])
-
-
-def _trees(src: bytes, word: str) -> Iterator[tree_sitter.Tree]:
-    """Parse trees of the top-level chunks mentioning `word` (a cheap pre-filter only)."""
-    pattern = re.compile(rb"\b" + re.escape(word.encode()) + rb"\b")
-    for start, end in split_top_level(src):
-        if pattern.search(src, start, end):
-            yield _tree(src, start, end)
 
 
 def _top_level(node: Node) -> Iterator[Node]:
@@ -118,7 +102,7 @@ def _members(body: Node) -> Iterator[Member]:
 
 def find_struct(src: bytes, name: str) -> StructDef | None:
     """The definition (with a body) of `struct name` in `src`."""
-    for tree in _trees(src, name):
+    for tree in chunk_trees(src, name):
         for node in walk(tree.root_node):
             if node.type != "struct_specifier" or _name(node.child_by_field_name("name")) \
                     != name:
@@ -150,7 +134,7 @@ def find_declaration(src: bytes, name: str, *, function: bool | None = None,
                      extern: bool | None = None) -> Node | None:
     """The first top-level declaration of `name` (a prototype when `function`, an
     object otherwise; `extern` filters on the storage class)."""
-    for tree in _trees(src, name):
+    for tree in chunk_trees(src, name):
         for node in _top_level(tree.root_node):
             if node.type != "declaration":
                 continue
@@ -168,7 +152,7 @@ def find_declaration(src: bytes, name: str, *, function: bool | None = None,
 
 
 def find_function(src: bytes, name: str) -> Node | None:
-    for tree in _trees(src, name):
+    for tree in chunk_trees(src, name):
         for node in _top_level(tree.root_node):
             if node.type == "function_definition" and \
                     declarator_name(node.child_by_field_name("declarator"))[0] == name:
