@@ -13,6 +13,7 @@ and its comments and preprocessor lines must survive.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -267,6 +268,9 @@ def check_rewrite(path: str, original: bytes, patched: bytes,
                                          new_functions.values()))
     for key, old in old_functions.items():
         if key not in new_functions and key not in renamed.values():
+            if not preserve.items(old.text) and not re.search(
+                    rb"\b%s\b" % re.escape(old.name.encode()), patched):
+                continue  # removed whole: nothing names it any more, no comment lost
             violations.append(Violation(
                 check="parse", file=path, function=old.name, line=old.line,
                 message=f"{old.name}(): no longer found as a function after the rewrite",
