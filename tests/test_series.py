@@ -297,3 +297,14 @@ def test_review_list_groups_a_drivers_sites_with_one_reason(tmp_path: Path) -> N
     assert [item.where for item in items] == ["get() at net/ipv6/sit.c:1, add() at "
                                               "net/ipv6/sit.c:1", "fb() at net/ipv6/sit.c:1"]
     assert items[1].reason == "no NULL check"
+
+
+def test_wrap_never_starts_a_line_with_a_diff_marker() -> None:
+    """`->exit_rtnl()` or `-ENODEV` at a line start would be indented and overflow 75
+    columns (checkpatch COMMIT_LOG_LONG_LINE): such a word stays with the one before."""
+    text = ("The netns core calls ->exit_rtnl() once for each dying network namespace, "
+            "with RTNL and that namespace's own RTNL held, before it calls "
+            "->exit_batch_rtnl() for the whole batch; a failed lock gives -ENODEV.")
+    lines = messages.wrap(text).splitlines()
+    assert all(len(line) <= 75 and not line.lstrip().startswith(("-", "+")) for line in lines)
+    assert " ".join(lines) == text

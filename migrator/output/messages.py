@@ -26,15 +26,19 @@ BODY_WIDTH = 75
 
 def wrap(text: str, width: int = BODY_WIDTH, indent: str = "", subsequent: str | None = None
          ) -> str:
-    """Wrap a paragraph; no line may start with '-' or '+' (git am / diff markers)."""
+    """Wrap a paragraph; no line may start with '-' or '+' (git am / diff markers): a
+    word starting with one stays on the line of the word before it (a no-break space
+    while wrapping; textwrap splits on ASCII whitespace only)."""
+    glued = re.sub(r" (?=[-+])", "\u00a0", " ".join(text.split()))
     lines = textwrap.wrap(
-        " ".join(text.split()),
+        glued,
         width=width,
         initial_indent=indent,
         subsequent_indent=indent if subsequent is None else subsequent,
         break_long_words=False,
         break_on_hyphens=False,
     )
+    lines = [line.replace("\u00a0", " ") for line in lines]
     return "\n".join("  " + line if line.startswith(("-", "+")) else line for line in lines)
 
 

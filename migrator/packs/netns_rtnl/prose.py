@@ -44,6 +44,7 @@ def message_context(group: Sequence[Site], chosen: Sequence[Site]) -> dict[str, 
         "forward_batch": _calls([m.group(3) for m in forwards]),
         "variant": _calls([m.group(1) for m in variants]),
         "variant_of": _calls([m.group(2) for m in variants]),
-        "variant_users": variants[0].group(3) if variants else "",
+        "variant_users": _calls([u.strip().removesuffix("()") for u in
+                                 variants[0].group(3).split(",")]) if variants else "",
         "locks": any(_LOCK.match(s.reason) for s in chosen),
     }
