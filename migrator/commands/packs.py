@@ -13,7 +13,11 @@ def register(subparsers: argparse._SubParsersAction, pack: Pack) -> None:  # typ
     parser = subparsers.add_parser(
         "packs", help="list the migration packs and their stages",
         description="List the packs (the shipped ones, $MIGRATOR_PACKS_PATH and "
-                    "--packs-dir): name, title, folder, stages and options.")
+                    "--packs-dir): name, title, folder, stages and options; --rules adds "
+                    "their rules.")
+    parser.add_argument("--rules", action="store_true",
+                        help="also list each pack's rules (stage, template, confidence, "
+                        "finder or data fix, title)")
     add_pack_options(parser)
     parser.set_defaults(func=run)
 
@@ -28,4 +32,9 @@ def run(args: argparse.Namespace) -> int:
         for option in pack.options:
             flag = f" {option.flag}" if option.flag else ""
             out.write(f"  option {option.name}{flag} (default {option.default})\n")
+        if args.rules:
+            for rule in pack.rules():
+                how = "finder " + rule.analysis if rule.analysis else "data fix"
+                out.write(f"  rule {rule.id}: stage {rule.stage}, {rule.template}, "
+                          f"confidence {rule.confidence}, {how}: {rule.title}\n")
     return 0
