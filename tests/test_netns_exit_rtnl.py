@@ -33,7 +33,8 @@ from migrator.engine.planner import open_engine
 from migrator.model import Site
 from migrator.packs import load_pack
 from migrator.packs.netns_rtnl import csrc
-from migrator.packs.netns_rtnl import exit_rtnl as X
+from migrator.packs.netns_rtnl.exit_rtnl import plan_forwards
+from migrator.packs.netns_rtnl.exit_rtnl_file import new_name, plan_file
 from migrator.verify import source as verify_source
 
 HERE = Path(__file__).resolve().parent
@@ -48,10 +49,10 @@ def plan_tree(root: Path) -> list[Site]:
     forwards = []
     for path in sorted(root.rglob("*.c")):
         rel = str(path.relative_to(root))
-        plan = X.plan_file(rel, path.read_bytes())
+        plan = plan_file(rel, path.read_bytes())
         sites += plan.sites
         forwards += plan.forwards
-    sites += X.plan_forwards(forwards, root, lambda f: (root / f).read_bytes())
+    sites += plan_forwards(forwards, root, lambda f: (root / f).read_bytes())
     return sites
 
 
@@ -263,9 +264,9 @@ def test_render_head_wraps_under_the_parenthesis() -> None:
     ("ipgre_exit_batch", "ipgre_exit_rtnl"),
 ])
 def test_new_name_prefix(old: str, new: str) -> None:
-    assert X.new_name(old, lambda _n: False) == new
-    assert X.new_name(old, lambda n: n == new) == new + "_net"
-    assert X.new_name(old, lambda _n: True) is None
+    assert new_name(old, lambda _n: False) == new
+    assert new_name(old, lambda n: n == new) == new + "_net"
+    assert new_name(old, lambda _n: True) is None
 
 
 SEVENTEEN = {
@@ -287,10 +288,10 @@ def test_linux_612_callbacks(kernel_612: Path) -> None:
     sites: list[Site] = []
     forwards = []
     for rel in listed:
-        plan = X.plan_file(rel, (kernel_612 / rel).read_bytes())
+        plan = plan_file(rel, (kernel_612 / rel).read_bytes())
         sites += plan.sites
         forwards += plan.forwards
-    sites += X.plan_forwards(forwards, kernel_612, lambda f: (kernel_612 / f).read_bytes())
+    sites += plan_forwards(forwards, kernel_612, lambda f: (kernel_612 / f).read_bytes())
     callbacks = [s for s in sites if s.file != "net/ipv4/ip_tunnel.c"]
     assert len(callbacks) == 17 and {s.file for s in callbacks} == SEVENTEEN
     assert all(s.outcome == "rewrite" for s in sites), [s.reason for s in sites]
