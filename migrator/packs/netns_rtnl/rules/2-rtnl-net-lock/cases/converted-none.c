@@ -1,0 +1,8 @@
+static void example_verify_work(struct work_struct *w)
+{
+	struct net *net = container_of(w, struct net, example.work);
+
+	rtnl_net_lock(net);
+	example_verify_rtnl(net);
+	rtnl_net_unlock(net);
+}
