@@ -26,10 +26,13 @@ BODY_WIDTH = 75
 
 def wrap(text: str, width: int = BODY_WIDTH, indent: str = "", subsequent: str | None = None
          ) -> str:
-    """Wrap a paragraph; no line may start with '-' or '+' (git am / diff markers): a
-    word starting with one stays on the line of the word before it (a no-break space
-    while wrapping; textwrap splits on ASCII whitespace only)."""
-    glued = re.sub(r" (?=[-+])", "\u00a0", " ".join(text.split()))
+    """Wrap a paragraph; no line may start with '-' or '+' (git am / diff markers): in
+    an unindented paragraph a word starting with one stays on the line of the word
+    before it (a no-break space while wrapping; textwrap splits on ASCII whitespace
+    only)."""
+    glued = " ".join(text.split())
+    if not indent and not subsequent:  # an indented line never starts with a marker
+        glued = re.sub(r" (?=[-+])", "\u00a0", glued)
     lines = textwrap.wrap(
         glued,
         width=width,
