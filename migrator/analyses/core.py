@@ -215,7 +215,10 @@ def _layout_row(doc: bytes, after: str) -> int:
     return line_end(doc, rows[-1].start()) if rows else len(doc)
 
 
+@lru_cache(maxsize=1)
 def _env() -> jinja2.Environment:
+    """One environment: it keeps the compiled template (compiling it costs more than a
+    stage's core planning)."""
     return jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES_DIR)),
                               keep_trailing_newline=True, trim_blocks=True,
                               lstrip_blocks=True)
