@@ -70,7 +70,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exc.exit_code
     args = parser.parse_args(argv)
     try:
-        return int(args.func(args) or 0)
+        try:
+            return int(args.func(args) or 0)
+        finally:  # inside the handlers below: a ^C while the cache closes is one too
+            cachedb.close_all()  # pending writes; entries of removed worktrees go
     except MigratorError as exc:
         print(f"migrate: error: {exc}", file=sys.stderr)
         return exc.exit_code
@@ -84,8 +87,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except BrokenPipeError:
         return 0
-    finally:
-        cachedb.close_all()  # pending writes; entries of removed worktrees go
 
 
 if __name__ == "__main__":

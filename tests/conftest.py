@@ -2,17 +2,38 @@
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from hypothesis import settings
+from hypothesis.configuration import set_hypothesis_home_dir
 
 # Hypothesis runs derandomized: the same examples every run (a failure is reproducible,
 # never flaky); seeds that once failed are kept as explicit @example()s in the tests.
 settings.register_profile("migrator", derandomize=True, database=None, deadline=None,
                           print_blob=True)
 settings.load_profile("migrator")
+
+_HYPOTHESIS_HOME = pytest.StashKey[Path]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Hypothesis writes its files (a cache of the constants it finds in the project's
+    modules) to a directory of this run, not to .hypothesis/ of the current directory:
+    a run reads nothing an earlier run left behind."""
+    home = Path(tempfile.mkdtemp(prefix="migrator-tests-hypothesis-"))
+    config.stash[_HYPOTHESIS_HOME] = home
+    set_hypothesis_home_dir(home)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    home = config.stash.get(_HYPOTHESIS_HOME, None)
+    if home is not None:
+        set_hypothesis_home_dir(None)
+        shutil.rmtree(home, ignore_errors=True)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

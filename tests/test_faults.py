@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from migrator import cli
+from migrator import cachedb, cli
 from migrator.commands import stage as stage_command
 from migrator.engine.plan import PlanOptions
 from migrator.engine.planner import open_engine
@@ -104,6 +104,26 @@ def test_kill_during_stage_leaves_repo_untouched(repo: Path, tmp_path: Path) -> 
         assert_out_absent_or_complete(out)
         leftovers = [p for p in out.parent.iterdir() if p.name.startswith(f".out{i}.")]
         assert not leftovers
+
+
+def test_interrupt_while_the_cache_closes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    """The last thing a run does is close the cache, after `stage` has restored the
+    default handlers: a ^C then (the kill test above hits it now and then) is an
+    interruption like any other, never a traceback."""
+    real_close_all = cachedb.close_all
+
+    def interrupted() -> None:
+        real_close_all()
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cachedb, "close_all", interrupted)
+    try:
+        rc = cli.main(["cache", "--cache-dir", str(tmp_path / "cache")])
+    except KeyboardInterrupt:  # (not raised on: it would stop the whole test session)
+        pytest.fail("KeyboardInterrupt escaped cli.main")
+    assert rc == 130
+    assert capsys.readouterr().err == "migrate: interrupted\n"
 
 
 # --- disk full / permission denied -----------------------------------------------------------

@@ -11,12 +11,17 @@ and an ioctl leaving through `goto done`, and review outcomes with their evidenc
 from __future__ import annotations
 
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
-from test_stage2 import plan, rewritten
 
 from migrator.model import StagePlan
+
+# test_stage2 is a sibling module (as in test_series.py); `tests.test_stage2` was only
+# importable when another module had put the project root on sys.path first
+sys.path.insert(0, str(Path(__file__).parent))
+from test_stage2 import plan, rewritten
 
 CASE = Path(__file__).resolve().parents[1] / "corpus" / "stage2" / "variations"
 

@@ -5,6 +5,7 @@ kept byte for byte in the rewritten file and in the patch."""
 
 from __future__ import annotations
 
+import functools
 import shutil
 import subprocess
 from pathlib import Path
@@ -26,6 +27,13 @@ LATIN1 = b"/* caf\xe9 \xa9 na\xefve */"
 def _plan(tree: Path, stage: int) -> list[Site]:
     return open_engine(tree, PlanOptions(use_cache=False, rule_options=OPTIONS)).plan(
         stage).sites
+
+
+@functools.cache
+def _sample_plan(stage: int) -> tuple[Site, ...]:
+    """The plan of the unchanged sample tree (only read): once per stage for the module,
+    not once per test."""
+    return tuple(_plan(SAMPLE, stage))
 
 
 def _with_latin1(src: bytes, lines_at: set[int], where: str) -> bytes:
@@ -56,7 +64,7 @@ def test_latin1_next_to_every_rewrite_of_each_stage(tmp_path: Path, stage: int,
                                                     where: str) -> None:
     """Every rewrite of the stage on the sample tree, with Latin-1 bytes put next to each
     site: the sites are found again, the edits apply, the bytes are all kept."""
-    sites = [s for s in _plan(SAMPLE, stage) if s.outcome == "rewrite" and s.edits]
+    sites = [s for s in _sample_plan(stage) if s.outcome == "rewrite" and s.edits]
     assert sites
     tree = tmp_path / "t"
     shutil.copytree(SAMPLE, tree)
@@ -87,7 +95,7 @@ def _git(repo: Path, *args: str) -> None:
 
 def test_patch_keeps_latin1_bytes(tmp_path: Path) -> None:
     """`migrate stage`: the bytes reach the patch (its context lines) unchanged."""
-    site = next(s for s in _plan(SAMPLE, 2) if s.outcome == "rewrite" and s.edits)
+    site = next(s for s in _sample_plan(2) if s.outcome == "rewrite" and s.edits)
     repo = tmp_path / "repo"
     shutil.copytree(SAMPLE, repo)
     path = repo / site.file

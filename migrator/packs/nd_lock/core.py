@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import jinja2
@@ -202,7 +203,10 @@ def _layout_row(doc: bytes, after: str) -> int:
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 
 
+@lru_cache(maxsize=1)
 def _env() -> jinja2.Environment:
+    """One environment: it keeps the compiled template (compiling it costs more than a
+    stage's core planning)."""
     return jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES_DIR)),
                               keep_trailing_newline=True, trim_blocks=True,
                               lstrip_blocks=True)
