@@ -16,10 +16,11 @@ from pathlib import Path
 
 import pytest
 
-from migrator import cachedb, cli
+from migrator import cli
 from migrator.commands import stage as stage_command
 from migrator.engine.plan import PlanOptions
 from migrator.engine.planner import open_engine
+from migrator.index import cache as cachedb
 from migrator.model.lock import run_lock
 
 ROOT = Path(__file__).resolve().parent.parent
