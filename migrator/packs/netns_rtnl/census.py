@@ -92,6 +92,7 @@ def scope_lines(view: TreeView) -> list[str]:
     for area in (*(name for name, _ in AREAS), "elsewhere"):
         by_scope = counts.get(area, dict.fromkeys((s for s, _ in SCOPES), 0))
         parts = ", ".join(f"{by_scope[s]} {words}" for s, words in SCOPES)
-        out.append(f"rtnl_lock()/rtnl_trylock() in {area}: {sum(by_scope.values())} calls: "
+        where = area if area == "elsewhere" else f"in {area}"
+        out.append(f"rtnl_lock()/rtnl_trylock() {where}: {sum(by_scope.values())} calls: "
                    f"{parts}")
     return out
