@@ -68,6 +68,16 @@ def chunk_trees(src: bytes, word: str) -> Iterator[tree_sitter.Tree]:
             yield parse_chunk(src, start, end)
 
 
+def is_function_declarator(decl: tree_sitter.Node) -> bool:
+    """`f(...)`, `*f(...)`: a function declarator under pointer/attribute wrappers."""
+    while decl.type in ("pointer_declarator", "attributed_declarator"):
+        inner = decl.child_by_field_name("declarator")
+        if inner is None:
+            return False
+        decl = inner
+    return decl.type == "function_declarator"
+
+
 def walk(node: tree_sitter.Node) -> Iterator[tree_sitter.Node]:
     """`node` and every node under it, in source order (pre-order)."""
     yield node

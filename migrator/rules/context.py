@@ -17,6 +17,16 @@ from migrator.model import CallSite, Edit, FunctionDef, Site
 from migrator.rules.load import Rule
 
 
+@dataclass(frozen=True, slots=True)
+class StageCensus:
+    """One row of `migrate status`: a pack's census hook `stages` returns these."""
+
+    stage: int
+    what: str
+    done: int
+    todo: int
+
+
 @dataclass(slots=True)
 class TreeView:
     """The tree as the rules see it: its index, call graph and rules, and the functions

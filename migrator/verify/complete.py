@@ -30,7 +30,13 @@ from pathlib import Path
 import tree_sitter
 
 from migrator.model.errors import read_toml
-from migrator.parse.tree import chunk_trees, declarator_name, parse, walk
+from migrator.parse.tree import (
+    chunk_trees,
+    declarator_name,
+    is_function_declarator,
+    parse,
+    walk,
+)
 from migrator.verify.model import Violation
 
 CHECK = "complete"
@@ -146,15 +152,6 @@ def _declarators(node: Node) -> Iterator[Node]:
         yield inner if inner is not None else decl
 
 
-def _is_function(decl: Node) -> bool:
-    """`f(...)`, `*f(...)`: a function declarator under pointer/attribute wrappers."""
-    while decl.type in ("pointer_declarator", "attributed_declarator"):
-        inner = decl.child_by_field_name("declarator")
-        if inner is None:
-            return False
-        decl = inner
-    return decl.type == "function_declarator"
-
 
 def _storage(node: Node) -> set[str]:
     return {_text(c) for c in node.named_children if c.type == "storage_class_specifier"}
@@ -179,7 +176,7 @@ def _declares(tree: tree_sitter.Tree, name: str, kind: str) -> Node | None:
             for decl in _declarators(node):
                 if declarator_name(decl)[0] != name:
                     continue
-                if _is_function(decl) == (kind == "function"):
+                if is_function_declarator(decl) == (kind == "function"):
                     return node
     return None
 
@@ -191,7 +188,7 @@ def _definition(tree: tree_sitter.Tree, name: str) -> Node | None:
                 _storage(node) & {"extern", "static"}:
             continue
         for decl in _declarators(node):
-            if not _is_function(decl) and declarator_name(decl)[0] == name:
+            if not is_function_declarator(decl) and declarator_name(decl)[0] == name:
                 return node
     return None
 
@@ -249,7 +246,7 @@ def _extern_objects(line: str) -> list[str]:
     for node in walk(tree.root_node):
         if node.type == "declaration" and "extern" in _storage(node):
             names += [declarator_name(d)[0] for d in _declarators(node)
-                      if not _is_function(d)]
+                      if not is_function_declarator(d)]
     return [n for n in names if n]
 
 

@@ -4,7 +4,6 @@ registrations are read by migrator.packs.rtnetlink_handlers, shared with netns_r
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 from migrator.model import CallSite
 from migrator.packs.nd_lock.common import FnTree
@@ -15,7 +14,7 @@ from migrator.packs.rtnetlink_handlers import HandlerCensus as HandlerCensus  # 
 from migrator.packs.rtnetlink_handlers import calls as _calls
 from migrator.packs.rtnetlink_handlers import handler_census
 from migrator.packs.rtnetlink_handlers import table_rows as table_rows  # re-exported
-from migrator.rules.context import TreeView
+from migrator.rules.context import StageCensus, TreeView
 
 CENSUS_NAMES = frozenset({
     "__register_netdevice", "__unregister_netdevice", "attach_nd_lock", "double_lock_netdev",
@@ -25,13 +24,6 @@ CENSUS_NAMES = frozenset({
 })
 NEWLINK_CALLBACKS = ("rtnl_link_ops.newlink", "rtnl_link_ops.changelink")
 
-
-@dataclass(slots=True)
-class StageCensus:
-    stage: int
-    what: str
-    done: int
-    todo: int
 
 
 def _unless_macro(call: CallSite, done: bool) -> bool:

@@ -25,7 +25,7 @@ import tree_sitter
 from migrator.edit.cedit import line_end, line_start
 from migrator.edit.edits import line_of
 from migrator.model import Edit, Site
-from migrator.parse.tree import chunk_trees, declarator_name, walk
+from migrator.parse.tree import chunk_trees, declarator_name, is_function_declarator, walk
 from migrator.rules.context import RuleContext
 
 Node = tree_sitter.Node
@@ -116,14 +116,6 @@ def find_struct(src: bytes, name: str) -> StructDef | None:
     return None
 
 
-def _is_function(decl: Node) -> bool:
-    while decl.type in ("pointer_declarator", "attributed_declarator"):
-        inner = decl.child_by_field_name("declarator")
-        if inner is None:
-            return False
-        decl = inner
-    return decl.type == "function_declarator"
-
 
 def _declarators(node: Node) -> Iterator[Node]:
     for decl in node.children_by_field_name("declarator"):
@@ -146,7 +138,7 @@ def find_declaration(src: bytes, name: str, *, function: bool | None = None,
             for decl in _declarators(node):
                 if declarator_name(decl)[0] != name:
                     continue
-                is_fn = _is_function(decl)
+                is_fn = is_function_declarator(decl)
                 if function is None or function == is_fn:
                     return node
     return None

@@ -9,13 +9,11 @@ rtnl_net_trylock() calls (done); the RTNL API's own definitions are not counted.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from migrator.model import CallSite
 from migrator.packs.netns_rtnl.netns import scope_of
 from migrator.packs.netns_rtnl.stage2 import API
 from migrator.packs.rtnetlink_handlers import HEADER, aliases, calls, flag_definitions, handlers
-from migrator.rules.context import TreeView
+from migrator.rules.context import StageCensus, TreeView
 
 PERNET_FLAGS = ("RTNL_FLAG_DOIT_PERNET", "RTNL_FLAG_DOIT_PERNET_WIP")
 LOCKS = ("rtnl_lock", "rtnl_trylock")
@@ -24,13 +22,6 @@ AREAS = (("net/", "net/"), ("drivers/net/", "drivers/net/"))
 SCOPES = (("net", "with a struct net *"), ("dev", "with only a struct net_device *"),
           ("neither", "with neither"))
 
-
-@dataclass(slots=True)
-class StageCensus:
-    stage: int
-    what: str
-    done: int
-    todo: int
 
 
 def _outside_api(view: TreeView, names: tuple[str, ...]) -> list[CallSite]:

@@ -14,7 +14,9 @@ from functools import lru_cache
 
 import tree_sitter
 
+from migrator.edit.cedit import line_end, line_start
 from migrator.edit.cwrap import columns, indentation
+from migrator.edit.edits import line_of
 from migrator.model.srctext import CODEC
 from migrator.parse.chunks import split_top_level
 from migrator.parse.tree import declarator_name, declared_names, parse, walk
@@ -46,20 +48,6 @@ def text(src: bytes, node: Node) -> str:
 
 def squash(s: str) -> str:
     return " ".join(s.split())
-
-
-def line_of(src: bytes, offset: int) -> int:
-    return src.count(b"\n", 0, offset) + 1
-
-
-def line_start(src: bytes, offset: int) -> int:
-    return src.rfind(b"\n", 0, offset) + 1
-
-
-def line_end(src: bytes, offset: int) -> int:
-    """Offset just after the newline ending the line holding `offset`."""
-    nl = src.find(b"\n", offset)
-    return len(src) if nl < 0 else nl + 1
 
 
 def line_text(src: bytes, offset: int) -> str:
