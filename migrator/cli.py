@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -90,4 +91,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    code = main()
+    # the run is over: a ^C while the interpreter shuts down ends it at once (killed by
+    # SIGINT), not with a KeyboardInterrupt traceback from its shutdown code
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    sys.exit(code)

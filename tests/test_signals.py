@@ -14,10 +14,20 @@ import pytest
 from migrator.model import signals
 
 
-def _signal_self_after(seconds: float, signum: int) -> threading.Timer:
-    timer = threading.Timer(seconds, os.kill, (os.getpid(), signum))
-    timer.start()
-    return timer
+def _signal_self_once_a_child_runs(signum: int) -> threading.Thread:
+    """Send `signum` to this process as soon as it has a child running another program
+    (the `sleep` the test starts next). A fixed delay (0.3 s) raced the child's start:
+    on a busy machine the signal could come first, and `sleep 30` then ran to its end."""
+
+    def send() -> None:
+        deadline = time.monotonic() + 10
+        while not signals._children() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        os.kill(os.getpid(), signum)
+
+    thread = threading.Thread(target=send, daemon=True)
+    thread.start()
+    return thread
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP])
@@ -25,7 +35,7 @@ def test_blocking_child_is_terminated_and_the_run_stops(signum: int) -> None:
     started = time.monotonic()
     seen: dict[str, object] = {}
     with pytest.raises(KeyboardInterrupt), signals.deferred():
-        _signal_self_after(0.3, signum)
+        _signal_self_once_a_child_runs(signum)
         seen["returncode"] = subprocess.run(["sleep", "30"], check=False).returncode
         seen["interrupted"] = signals.interrupted()
         signals.check()
@@ -50,7 +60,7 @@ def test_handler_raises_nothing_inside_python_code() -> None:
 
 def test_failure_caused_by_the_terminated_child_is_the_interrupt() -> None:
     with pytest.raises(KeyboardInterrupt), signals.deferred():
-        _signal_self_after(0.3, signal.SIGTERM)
+        _signal_self_once_a_child_runs(signal.SIGTERM)
         subprocess.run(["sleep", "30"], check=True)  # CalledProcessError -> interrupt
 
 
