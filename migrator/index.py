@@ -218,6 +218,7 @@ def _worker_init() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     signal.signal(signal.SIGHUP, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, signals.SIGNALS)  # blocked by the parent
 
 
 def read_source(root: Path, path: str) -> tuple[bytes | None, str]:
@@ -382,9 +383,15 @@ class IndexBuilder:
             if self.jobs > 1:
                 # fork: workers start at once and share the loaded modules (and the known
                 # keys); _worker_init drops the parent's signal handlers (cleanup and
-                # the cache belong to the parent).
-                self._pool = multiprocessing.get_context("fork").Pool(
-                    self.jobs, initializer=_worker_init)
+                # the cache belong to the parent). They start with the signals blocked
+                # until then: a SIGTERM from Pool.terminate() reaching the parent's
+                # handler in a worker would be swallowed, and join() would wait forever.
+                blocked = signal.pthread_sigmask(signal.SIG_BLOCK, signals.SIGNALS)
+                try:
+                    self._pool = multiprocessing.get_context("fork").Pool(
+                        self.jobs, initializer=_worker_init)
+                finally:
+                    signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
             self._closure()
             if self.stats:
                 self._collect_stats()
