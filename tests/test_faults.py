@@ -127,6 +127,52 @@ def test_interrupt_while_the_cache_closes(tmp_path: Path, monkeypatch: pytest.Mo
     assert capsys.readouterr().err == "migrate: interrupted\n"
 
 
+_POOL_START_SCRIPT = """
+import shutil, sys, time
+from pathlib import Path
+import migrator.index.build as index
+from migrator.model import signals
+from migrator.engine.planner import open_engine
+from migrator.engine.plan import PlanOptions
+
+real_init = index._worker_init
+
+def slow_init():  # a worker slow to start: Pool.terminate() comes before its initializer
+    time.sleep(0.5)
+    real_init()
+
+def interrupted(self):  # the signal is seen as soon as the pool exists
+    raise KeyboardInterrupt
+
+index._worker_init = slow_init
+index.IndexBuilder._closure = interrupted
+tree = Path(sys.argv[2])
+shutil.copytree(sys.argv[1], tree, symlinks=True)
+with signals.deferred():  # the handlers `migrate stage` runs under
+    try:
+        open_engine(tree, PlanOptions(use_cache=False, jobs=2))
+    except KeyboardInterrupt:
+        print("interrupted")
+"""
+
+
+def test_interrupt_while_the_parser_pool_starts(tmp_path: Path) -> None:
+    """Every pool worker stops at Pool.terminate(), also one that has not run its
+    initializer yet (the SIGTERM reached the parent's handler the worker inherited, which
+    swallowed it, and the run then waited for that worker forever)."""
+    proc = subprocess.Popen([sys.executable, "-c", _POOL_START_SCRIPT, str(SAMPLE),
+                             str(tmp_path / "tree")], env=env(tmp_path),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    try:
+        out, err = proc.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)  # the run and its stuck worker
+        proc.communicate()
+        pytest.fail("the run waited forever for a pool worker that missed its SIGTERM")
+    assert (proc.returncode, out) == (0, "interrupted\n"), err
+
+
 # --- disk full / permission denied -----------------------------------------------------------
 
 

@@ -3,25 +3,38 @@ blocks the main flow; the main flow raises KeyboardInterrupt at its next check."
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
 from migrator.model import signals
 
 
+def _sleep_started(before: set[int]) -> bool:
+    """A new child of this process runs `sleep` (not, say, a `git cat-file` that an
+    earlier test's repository object still holds)."""
+    for pid in set(signals._children()) - before:
+        with contextlib.suppress(OSError):
+            if Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")[0] == b"sleep":
+                return True
+    return False
+
+
 def _signal_self_once_a_child_runs(signum: int) -> threading.Thread:
-    """Send `signum` to this process as soon as it has a child running another program
-    (the `sleep` the test starts next). A fixed delay (0.3 s) raced the child's start:
-    on a busy machine the signal could come first, and `sleep 30` then ran to its end."""
+    """Send `signum` to this process as soon as the `sleep` the test starts next runs.
+    A fixed delay (0.3 s) raced the child's start: on a busy machine the signal could
+    come first, and `sleep 30` then ran to its end."""
+    before = set(signals._children())
 
     def send() -> None:
         deadline = time.monotonic() + 10
-        while not signals._children() and time.monotonic() < deadline:
+        while not _sleep_started(before) and time.monotonic() < deadline:
             time.sleep(0.01)
         os.kill(os.getpid(), signum)
 

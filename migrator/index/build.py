@@ -13,6 +13,7 @@ import multiprocessing
 import multiprocessing.pool
 import os
 import re
+import signal
 import sys
 import time
 from collections import defaultdict
@@ -35,7 +36,7 @@ from migrator.index.workers import (
     _worker_init,
     read_source,
 )
-from migrator.model import ParsedFile, ParseStats
+from migrator.model import ParsedFile, ParseStats, signals
 from migrator.model.progress import Progress
 from migrator.parse.chunks import split_top_level
 from migrator.parse.tree import ChunkFacts, chunk_stats, extract_chunk
@@ -146,9 +147,15 @@ class IndexBuilder:
             if self.jobs > 1:
                 # fork: workers start at once and share the loaded modules (and the known
                 # keys); _worker_init drops the parent's signal handlers (cleanup and
-                # the cache belong to the parent).
-                self._pool = multiprocessing.get_context("fork").Pool(
-                    self.jobs, initializer=_worker_init)
+                # the cache belong to the parent). They start with the signals blocked
+                # until then: a SIGTERM from Pool.terminate() reaching the parent's
+                # handler in a worker would be swallowed, and join() would wait forever.
+                blocked = signal.pthread_sigmask(signal.SIG_BLOCK, signals.SIGNALS)
+                try:
+                    self._pool = multiprocessing.get_context("fork").Pool(
+                        self.jobs, initializer=_worker_init)
+                finally:
+                    signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
             self._closure()
             if self.stats:
                 self._collect_stats()

@@ -72,6 +72,7 @@ def _worker_init() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     signal.signal(signal.SIGHUP, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, signals.SIGNALS)  # blocked by the parent
 
 
 def read_source(root: Path, path: str) -> tuple[bytes | None, str]:
