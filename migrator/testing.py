@@ -72,10 +72,25 @@ def assert_migration(before: str, after: str | None = None, *, rule: str,
     return sites
 
 
+def case_header(text: str) -> dict[str, str]:
+    """The `/* key: value */` lines opening a case: `review` (words each review site's
+    reason must contain), `path` (where the case sits in the throw-away tree, for rules
+    that select by directory; default drivers/net/example.c)."""
+    out: dict[str, str] = {}
+    for line in text.lstrip().splitlines():
+        key, sep, value = line.removeprefix("/*").removesuffix("*/").partition(":")
+        if not (line.startswith("/*") and line.endswith("*/") and sep
+                and key.strip() in ("review", "path")):
+            break
+        out[key.strip()] = value.strip()
+    return out
+
+
 def case_expectation(case: Path) -> tuple[str, str | None]:
     """`cases/<name>-<kind>.c` -> (kind, expected text after the rewrite or None).
-    A rewrite case has its `<name>-rewrite.after.c`; a review case may list, in its
-    first comment line `/* review: words */`, what the reason must say."""
+    A rewrite case has its `<name>-rewrite.after.c`; a case may open with
+    `/* review: words */` (what a review reason must say) and `/* path: dir/file.c */`
+    lines (case_header)."""
     stem = case.name.removesuffix(".c")
     kind = stem.rsplit("-", 1)[-1]
     if kind not in CASE_KINDS:
@@ -93,17 +108,18 @@ def assert_case(case: Path, *, rule: str, pack: str | None = None,
     """One file of a rule's cases/ (see case_expectation)."""
     kind, after = case_expectation(case)
     before = case.read_text(encoding="utf-8")
+    header = case_header(before)
+    where = {"path": header["path"]} if "path" in header else {}
     if kind == "rewrite":
-        return assert_migration(before, after, rule=rule, pack=pack, packs_dirs=packs_dirs)
+        return assert_migration(before, after, rule=rule, pack=pack, packs_dirs=packs_dirs,
+                                **where)
     if kind == "review":
-        first = before.lstrip().splitlines()[0] if before.strip() else ""
-        words = first.removeprefix("/* review:").removesuffix("*/").strip() \
-            if first.startswith("/* review:") else ""
-        sites = assert_migration(before, rule=rule, pack=pack, packs_dirs=packs_dirs)
+        words = header.get("review", "")
+        sites = assert_migration(before, rule=rule, pack=pack, packs_dirs=packs_dirs, **where)
         reviews = [s for s in sites if s.outcome == "review"]
         assert reviews, f"{case}: expected a review site, found {_describe(sites)}"
         assert all(words in s.reason for s in reviews), \
             f"{case}: review reasons lack {words!r}: {_describe(reviews)}"
         return sites
     return assert_migration(before, rule=rule, pack=pack, packs_dirs=packs_dirs,
-                            already_done=True)
+                            already_done=True, **where)
