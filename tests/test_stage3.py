@@ -119,7 +119,7 @@ def test_stage6_core_rewrite(tmp_path: Path) -> None:
     sites = _core_sites(tree)
     assert [(s.file, s.function, s.line, s.outcome) for s in sites] == [
         ("net/core/dev.c", "call_netdevice_register_notifiers", 32, "rewrite")]
-    assert sites[0].evidence[1:] == [
+    assert list(sites[0].evidence[1:]) == [
         "net/core/dev.c:59 caller: err = call_netdevice_register_notifiers(nb, dev);",
         "net/core/dev.c:67 rollback: for_each_netdev_continue_reverse(net, dev) -> "
         "NETDEV_UNREGISTER to the devices before the failing one only",
@@ -139,7 +139,7 @@ def test_stage6_core_off_by_default(tmp_path: Path) -> None:
 def test_stage6_core_review_without_existing_exit(tmp_path: Path) -> None:
     shutil.copytree(S6 / "review", tmp_path / "t")
     sites = _core_sites(tmp_path / "t")
-    assert [(s.line, s.outcome, s.edits) for s in sites] == [(12, "review", [])]
+    assert [(s.line, s.outcome, s.edits) for s in sites] == [(12, "review", ())]
     assert "does not return err right after the call" in sites[0].reason
 
 

@@ -17,7 +17,7 @@ from migrator.index.cache import open_cache
 from migrator.index.discover import tree_fingerprint
 from migrator.index.tree_index import IndexRequest, TreeIndex
 from migrator.index.workers import FACTS_VERSION
-from migrator.model import ParseStats, Site, StagePlan
+from migrator.model import Outcome, ParseStats, Site, StagePlan
 from migrator.model.errors import check_tree
 from migrator.packs import Pack, load_pack
 from migrator.rules.context import Candidate, RuleContext, TreeView
@@ -94,31 +94,29 @@ class Engine:
             found = list(analysis(ctx))
             return found if ctx.macros_listed else [*found, *ctx.macro_sites()]
         sites = ctx.macro_sites()
-        for candidate in candidates:
-            site = self.data_fix(ctx, candidate)
-            if site is not None:
-                sites.append(site)
+        sites.extend(self.data_fix(ctx, candidate) for candidate in candidates)
         return sites
 
-    def data_fix(self, ctx: RuleContext, candidate: Candidate) -> Site | None:
+    def data_fix(self, ctx: RuleContext, candidate: Candidate) -> Site:
         """The rule's [fix] applied to one candidate (migrator.rules.fix): a rewrite, a
-        review with the reason the edit layer gives, or None when done_when says the
-        call is converted already."""
+        review with the reason the edit layer gives, or already done when the rule's
+        done_when says the call is converted."""
         rule = ctx.rule
-        if rule.outcome != "rewrite":
-            return ctx.site(candidate, outcome=rule.outcome, reason=rule.reason or rule.title)
+        if rule.outcome is Outcome.REVIEW:
+            return ctx.review(candidate, rule.reason or rule.title)
+        if rule.outcome is Outcome.REPORT:
+            return ctx.report(candidate, rule.reason or rule.title)
         call = candidate.call
         try:
             edits = apply_fix(rule.fix, rule.path, self.index.source(call.file),
                               candidate.function, call, rule.id,
                               bindings(call, candidate.function))
         except NeedsReview as exc:
-            return ctx.site(candidate, outcome="review", reason=exc.reason,
-                            evidence=[*candidate.evidence(), *exc.evidence])
+            return ctx.review(candidate, exc.reason,
+                              evidence=[*candidate.evidence(), *exc.evidence])
         if edits is None:
-            return None
-        return ctx.site(candidate, outcome="rewrite", reason=rule.reason or rule.title,
-                        edits=edits)
+            return ctx.already_done(candidate)
+        return ctx.rewrite(candidate, edits, rule.reason or rule.title)
 
     def plan(self, stage: int) -> StagePlan:
         plan = StagePlan(stage=stage, tree=str(self.tree), pack=self.pack.name)

@@ -13,11 +13,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from migrator.model import Outcome
 from migrator.model.errors import MigratorError, read_toml
 from migrator.rules.fix import FixSpec, parse_fix
 
 RULE_FILE = "rule.toml"
 CONFIDENCES = ("high", "medium", "low")
+# What a rule declares it does; ALREADY_DONE is what its done_when finds, never declared.
+RULE_OUTCOMES = (Outcome.REWRITE.value, Outcome.REVIEW.value, Outcome.REPORT.value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,7 +35,7 @@ class Rule:
     local: bool  # callers of the calls are searched in the same file only
     reachable_from: tuple[str, ...]
     not_reachable_from: tuple[str, ...]
-    outcome: str  # "rewrite" | "review"
+    outcome: Outcome  # of a data rule's sites: REWRITE (its [fix]), REVIEW or REPORT
     reason: str
     rename: str | None
     fix: FixSpec  # the whole [fix] table (rename included): migrator.rules.fix
@@ -89,8 +92,9 @@ def load_rule(path: Path, *, pack: str = "", stages: tuple[int, ...] = (),
         raise MigratorError(f"{path}: field 'stage' must be one of the pack's stages "
                             f"({', '.join(map(str, stages))})")
     outcome = _field(data, "fix.outcome", str, path, "review")
-    if outcome not in ("rewrite", "review"):
-        raise MigratorError(f"{path}: field 'fix.outcome' must be 'rewrite' or 'review'")
+    if outcome not in RULE_OUTCOMES:
+        raise MigratorError(f"{path}: field 'fix.outcome' must be one of "
+                            f"{', '.join(RULE_OUTCOMES)}")
     scope = _field(data, "select.scope", str, path, "global")
     if scope not in ("global", "local"):
         raise MigratorError(f"{path}: field 'select.scope' must be 'global' or 'local'")
@@ -113,7 +117,7 @@ def load_rule(path: Path, *, pack: str = "", stages: tuple[int, ...] = (),
         local=scope == "local",
         reachable_from=_field(data, "context.reachable_from", tuple, path, ()),
         not_reachable_from=_field(data, "context.not_reachable_from", tuple, path, ()),
-        outcome=outcome,
+        outcome=Outcome(outcome),
         reason=_field(data, "fix.reason", str, path, ""),
         rename=_field(data, "fix.rename", str, path, None),
         fix=fix,

@@ -9,10 +9,10 @@ from collections.abc import Iterable
 
 from migrator.callgraph import Root
 from migrator.edit import cedit
-from migrator.model import CallSite, Edit, FunctionDef, Site, StructInit
+from migrator.model import CallSite, Edit, FunctionDef, Outcome, Site, StructInit
 from migrator.model.srctext import CODEC
 from migrator.packs.nd_lock import core
-from migrator.rules.context import RuleContext
+from migrator.rules.context import At, RuleContext
 
 LOOKUPS = ("__dev_get_by_index", "dev_get_by_index", "dev_get_by_index_rcu",
            "netdev_get_by_index")
@@ -104,9 +104,9 @@ def link_deps(ctx: RuleContext) -> list[Site]:
                 evidence[member] = ev
         if tables:
             sites.append(_deps_site(ctx, init, tables, evidence))
-    if any(s.outcome == "rewrite" for s in sites):
+    if any(s.outcome is Outcome.REWRITE for s in sites):
         uses_generic = any(f"&{core.GENERIC_DEPS}" in e.replacement
-                           for s in sites if s.outcome == "rewrite" for e in s.edits)
+                           for s in sites if s.outcome is Outcome.REWRITE for e in s.edits)
         core_site = core.rtnetlink_core(ctx, uses_generic, ctx.options)
         if core_site is not None:
             sites.append(core_site)
@@ -143,10 +143,8 @@ def _deps_site(ctx: RuleContext, init: StructInit, tables: dict[str, dict[str, l
     for member, ref in member_lines.items():
         m = re.search(rb"(?m)^([ \t]*)\." + member.encode() + rb"(\s*)=", block)
         if m is None:
-            return Site(stage=2, template="link_deps", outcome="review", file=init.file,
-                        function=init.var, line=init.line, start=init.start, end=init.end,
-                        rule=ctx.rule.id, reason=f".{member} member line not found",
-                        evidence=[e for v in evidence.values() for e in v])
+            return ctx.review(_at(init), f".{member} member line not found",
+                              evidence=[e for v in evidence.values() for e in v])
         indent = m.group(1).decode()
         eq_col = len((m.group(1) + b"." + member.encode() + m.group(2)).decode().expandtabs(8))
         name = f".{member}_deps"
@@ -161,7 +159,9 @@ def _deps_site(ctx: RuleContext, init: StructInit, tables: dict[str, dict[str, l
         edits.append(Edit(init.file, at, at, f"{indent}{name}{pad}= {ref},\n", ctx.rule.id))
     ids = "; ".join(f"{m}: " + ", ".join(f"{s} {i}" for s, ids in t.items() for i in ids)
                     for m, t in tables.items())
-    return Site(stage=2, template="link_deps", outcome="rewrite", file=init.file,
-                function=init.var, line=init.line, start=init.start, end=init.end,
-                rule=ctx.rule.id, reason=f"{init.var}: link_deps ({ids})",
-                evidence=[e for v in evidence.values() for e in v], edits=edits)
+    return ctx.rewrite(_at(init), edits, f"{init.var}: link_deps ({ids})",
+                       evidence=[e for v in evidence.values() for e in v])
+
+
+def _at(init: StructInit) -> At:
+    return At(init.file, init.var, init.line, init.start, init.end)

@@ -57,10 +57,10 @@ def t3(ctx: RuleContext) -> Iterable[Site]:
         template = None
         try:
             if cand.function.name in api:
-                yield ctx.site(cand, outcome="review", template="core",
-                               reason=f"core API: {cand.function.name}() is itself the "
-                               f"registration API migrated by rule {api[cand.function.name]}; "
-                               "its lock handling belongs to the core patch")
+                yield ctx.review(cand, template="core",
+                                 reason=f"core API: {cand.function.name}() is itself the "
+                                 f"registration API migrated by rule {api[cand.function.name]}; "
+                                 "its lock handling belongs to the core patch")
                 continue
             stmt = ft.statement_of(node)
             dev = cand.call.args[0] if cand.call.args else ""
@@ -72,18 +72,18 @@ def t3(ctx: RuleContext) -> Iterable[Site]:
                 cand.chain = notif[k]
                 template = "T5"
                 if t5 != "rewrite":
-                    yield ctx.site(cand, outcome="review", template="T5",
-                                   reason="registration from a netdevice notifier: T5 "
-                                   "(private lock via alloc_nd_lock()/mutex_trylock()); "
-                                   "review by default, --t5=rewrite to apply")
+                    yield ctx.review(cand, template="T5",
+                                     reason="registration from a netdevice notifier: T5 "
+                                     "(private lock via alloc_nd_lock()/mutex_trylock()); "
+                                     "review by default, --t5=rewrite to apply")
                     continue
                 yield _t5(ctx, cand)
                 continue
             kfam = in_family(cand.call.file, known)
             if kfam:
-                yield ctx.site(cand, outcome="review", template="T7",
-                               reason=f"fallback family {kfam}: configure it in `families` "
-                               "to register on fallback_nd_lock")
+                yield ctx.review(cand, template="T7",
+                                 reason=f"fallback family {kfam}: configure it in `families` "
+                                 "to register on fallback_nd_lock")
                 continue
             if stage1.is_t0_form(ft, node):
                 # What stage 1 writes (the loopback reference): register_netdevice() under
@@ -92,7 +92,7 @@ def t3(ctx: RuleContext) -> Iterable[Site]:
             parent = parent_candidates(ctx, cand.function, dev.strip(), cand.call.start)
             yield _t3_t4(ctx, cand, parent)
         except NeedsReview as exc:
-            yield ctx.site(cand, outcome="review", template=template, reason=str(exc))
+            yield ctx.review(cand, template=template, reason=str(exc))
 
 
 # --- T3 / T4 ------------------------------------------------------------------------------
@@ -119,14 +119,14 @@ def _t3_t4(ctx: RuleContext, cand: Candidate, found: tuple[str, str]) -> Site:
                                                   ctx.rule.id))
         edits.append(_rename(ctx, cand))
     except NeedsReview as exc:
-        return ctx.site(cand, outcome="review", template=template, evidence=evidence,
-                        reason=f"register_netdevice() outside .newlink/.changelink: "
-                        f"{template} ({'parent ' + parent if parent else 'private lock'}) "
-                        f"not applied: {exc}")
+        return ctx.review(cand, template=template, evidence=evidence,
+                          reason=f"register_netdevice() outside .newlink/.changelink: "
+                          f"{template} ({'parent ' + parent if parent else 'private lock'}) "
+                          f"not applied: {exc}")
     reason = (f"T3: {dev} inherits the nd_lock of parent {parent}" if parent
               else f"T4: {dev} gets a private nd_lock outside rtnetlink")
-    return ctx.site(cand, outcome="rewrite", template=template, edits=edits,
-                    evidence=evidence, reason=reason)
+    return ctx.rewrite(cand, template=template, edits=edits,
+                       evidence=evidence, reason=reason)
 
 
 def _no_exit_between(src: bytes, fn_node: cedit.Node, start: int, stmt: cedit.Node,
