@@ -24,6 +24,9 @@ from migrator.rules.context import Candidate, RuleContext, TreeView
 from migrator.rules.fix import apply_fix, bindings
 from migrator.rules.load import Rule
 
+# The pickled Site of a cached scan result: 2 = frozen, typed Outcome.
+SITE_FORMAT = 2
+
 
 def default_cache_dir() -> Path:
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
@@ -56,7 +59,9 @@ class Engine:
         return self.view.reach(members)
 
     def candidates(self, rule: Rule) -> list[Candidate]:
-        wanted = set(rule.calls)
+        """Calls of the rule's names (its converted ones, done_when callee, included)
+        whose function satisfies its context."""
+        wanted = {*rule.calls, *rule.done_calls}
         reach, roots = self.reach(rule.reachable_from) if rule.reachable_from else ({}, {})
         excluded, _ = (self.reach(rule.not_reachable_from) if rule.not_reachable_from
                        else ({}, {}))
@@ -86,14 +91,20 @@ class Engine:
         candidates = self.candidates(rule) if rule.calls else []
         # precedence: the pack's defaults < the rule's [options] < flags given
         options = {**self.pack.option_defaults(), **rule.options, **self.options.rule_options}
+        # a call of the converted name (done_when callee) is done: the finder never sees it
+        done = [c for c in candidates if c.call.callee in rule.done_calls]
+        candidates = [c for c in candidates if c.call.callee not in rule.done_calls]
         hidden = [c for c in candidates if c.call.via_macro or c.call.masked_arm]
         candidates = [c for c in candidates if not (c.call.via_macro or c.call.masked_arm)]
         ctx = RuleContext(rule, self.index, self.graph, candidates, options, self.view, hidden)
+        done_sites = [ctx.already_done(c, f"{c.call.callee}() is the converted form")
+                      for c in done]
         if rule.analysis is not None:
             analysis = self.pack.hook(rule.analysis)
             found = list(analysis(ctx))
-            return found if ctx.macros_listed else [*found, *ctx.macro_sites()]
-        sites = ctx.macro_sites()
+            return [*done_sites, *found] if ctx.macros_listed else [
+                *done_sites, *found, *ctx.macro_sites()]
+        sites = [*done_sites, *ctx.macro_sites()]
         sites.extend(self.data_fix(ctx, candidate) for candidate in candidates)
         return sites
 
@@ -139,7 +150,10 @@ class Engine:
 def index_request(rules: list[Rule], pack: Pack,
                   extra_names: frozenset[str] = frozenset()) -> IndexRequest:
     """What the index records for `rules` and the pack's census and boundaries."""
-    names = {n for r in rules for n in r.calls} | set(extra_names) | pack.index_names
+    # done_when callees are recorded like the pack's own names (local: their callers
+    # do not widen the caller search), so the converted form changes no reach
+    names = {n for r in rules for n in (*r.calls, *r.done_calls)} | set(extra_names) \
+        | pack.index_names
     local = {n for r in rules if r.local for n in r.calls}
     global_ = {n for r in rules if not r.local for n in r.calls}
     for rule in rules:
@@ -203,7 +217,7 @@ def scan(tree: Path, stages: list[int], options: PlanOptions, *, stats: bool = F
             rules_dir = options.rules_dir or pack.rules_dir
             rules_text = b"".join(p.read_bytes() for p in sorted(rules_dir.glob("*/*.toml")))
             rules_text += (pack.path / "pack.toml").read_bytes()
-            key = (FACTS_VERSION, fingerprint, hashlib.sha256(rules_text).hexdigest(),
+            key = (FACTS_VERSION, SITE_FORMAT, fingerprint, hashlib.sha256(rules_text).hexdigest(),
                    sorted(options.rule_options.items(), key=str), stages, stats)
             cached = cache.result("scan", tree, key)
             if isinstance(cached, ScanResult):

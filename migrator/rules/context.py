@@ -17,16 +17,6 @@ from migrator.model import CallSite, Edit, FunctionDef, Outcome, Site
 from migrator.rules.load import Rule
 
 
-@dataclass(frozen=True, slots=True)
-class StageCensus:
-    """One row of `migrate status`: a pack's census hook `stages` returns these."""
-
-    stage: int
-    what: str
-    done: int
-    todo: int
-
-
 @dataclass(slots=True)
 class TreeView:
     """The tree as the rules see it: its index, call graph and rules, and the functions

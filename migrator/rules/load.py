@@ -49,6 +49,12 @@ class Rule:
     def folder(self) -> Path:
         return self.path.parent
 
+    @property
+    def done_calls(self) -> tuple[str, ...]:
+        """Names whose call, in the rule's context, is the converted form (`done_when =
+        { callee = ... }`): selected beside `calls`, each one an ALREADY_DONE site."""
+        return self.fix.done_callees
+
     def cases(self) -> list[Path]:
         """The rule's cases: `cases/<name>-{rewrite,review,none}.c`, a rewrite case
         with its `<name>-rewrite.after.c`."""
@@ -129,6 +135,8 @@ def load_rule(path: Path, *, pack: str = "", stages: tuple[int, ...] = (),
     )
     if rule.id != path.parent.name:
         raise MigratorError(f"{path}: field 'id' ({rule.id!r}) must match the folder name")
+    if set(rule.done_calls) & set(rule.calls):
+        raise MigratorError(f"{path}: done_when.callee names a call the rule selects")
     if rule.analysis is None and not rule.calls:
         raise MigratorError(f"{path}: a rule needs 'select.calls' or an 'analysis'")
     return rule

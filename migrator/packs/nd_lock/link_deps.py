@@ -71,9 +71,10 @@ def link_deps(ctx: RuleContext) -> list[Site]:
             continue
         tables: dict[str, dict[str, list[str]]] = {}
         evidence: dict[str, list[str]] = {}
+        declared = [m for m in ("newlink", "changelink") if init.member(f"{m}_deps")]
         for member in ("newlink", "changelink"):
             value = init.member(member)
-            if not value or not value.isidentifier() or init.member(f"{member}_deps"):
+            if not value or not value.isidentifier() or member in declared:
                 continue
             roots = [Root(f, init, member) for f in ctx.graph.resolve_name(init.file, value)]
             if not roots:
@@ -104,6 +105,9 @@ def link_deps(ctx: RuleContext) -> list[Site]:
                 evidence[member] = ev
         if tables:
             sites.append(_deps_site(ctx, init, tables, evidence))
+        elif declared:
+            sites.append(ctx.already_done(_at(init), f"{init.var}: declares "
+                                          + ", ".join(f".{m}_deps" for m in declared)))
     if any(s.outcome is Outcome.REWRITE for s in sites):
         uses_generic = any(f"&{core.GENERIC_DEPS}" in e.replacement
                            for s in sites if s.outcome is Outcome.REWRITE for e in s.edits)

@@ -88,6 +88,7 @@ def t3(ctx: RuleContext) -> Iterable[Site]:
             if stage1.is_t0_form(ft, node):
                 # What stage 1 writes (the loopback reference): register_netdevice() under
                 # the function's own rtnl_lock_killable() gives the device a private lock.
+                yield ctx.already_done(cand, "T0 form: a private lock by design")
                 continue
             parent = parent_candidates(ctx, cand.function, dev.strip(), cand.call.start)
             yield _t3_t4(ctx, cand, parent)

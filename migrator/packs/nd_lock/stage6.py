@@ -128,7 +128,11 @@ def core(ctx: RuleContext) -> Iterable[Site]:
         at = byte_offset(text, m.start())
         fn_node = cedit.function_node(src, at)
         if fn_node is not None and b"lock_netdev(" in src[fn_node.start_byte:at]:
-            continue  # converted by an earlier run or by hand
+            # converted by an earlier run or by hand
+            fdef = function_def(src, fn_node)
+            yield ctx.already_done(At(path, fdef.name if fdef is not None else "",
+                                      line_of(src, at), at, at))
+            continue
         yield _core_site(ctx, path, src, text, at, m.group(1), m.group(2))
 
 

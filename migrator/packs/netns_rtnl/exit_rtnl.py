@@ -73,6 +73,7 @@ from migrator.packs.netns_rtnl.exit_rtnl_file import (
 from migrator.packs.netns_rtnl.exit_rtnl_ops import BATCH, SINGLE, STRUCT, OpsMember, member_edit
 from migrator.packs.netns_rtnl.exit_rtnl_shape import NET_TYPE, Forward, Shape, batch_shape
 from migrator.parse.tree import walk
+from migrator.rules.context import At
 
 _EXPORT = re.compile(r"EXPORT_SYMBOL(?:_GPL)?(?:_NS(?:_GPL)?)?")
 
@@ -308,4 +309,11 @@ def exit_rtnl(ctx: object) -> list[Site]:
         forwards.extend(plan.forwards)
     if forwards:
         sites.extend(plan_forwards(forwards, Path(index.root), index.source, rule))
+    # converted: an initializer that sets .exit_rtnl and no longer .exit_batch_rtnl
+    for init in index.inits_of(STRUCT):
+        for element in init.elements():
+            if SINGLE in element and BATCH not in element:
+                sites.append(ctx.already_done(  # type: ignore[attr-defined]
+                    At(init.file, init.var, init.line, init.start, init.end),
+                    f"{init.var} sets .{SINGLE}"))
     return sorted(sites, key=lambda s: (s.file, s.line))
