@@ -43,6 +43,7 @@ from migrator.cli import main as cli_main  # noqa: E402
 from migrator.edit import edits  # noqa: E402
 from migrator.engine.plan import PlanOptions  # noqa: E402
 from migrator.engine.planner import open_engine  # noqa: E402
+from migrator.model import Outcome as SiteOutcome  # noqa: E402
 from migrator.model.errors import MigratorError  # noqa: E402
 from migrator.parse import tree as parse  # noqa: E402
 
@@ -217,7 +218,7 @@ def check_mutant(tree: Path, seed: int, path: str, src: bytes, mutations: list[s
                 continue
             out.sites += len(plan.sites)
             by_file = edits.group_by_file(
-                e for s in plan.sites if s.outcome == "rewrite" for e in s.edits)
+                e for s in plan.sites if s.outcome is SiteOutcome.REWRITE for e in s.edits)
             for file, file_edits in sorted(by_file.items()):
                 original = (tree / file).read_bytes()
                 for edit in file_edits:

@@ -8,7 +8,8 @@
 stage on it (no cache, one process), and the sites of that rule are checked:
 `after` is the exact text once the rewrites are applied; `review` lists words each
 review site's reason must contain (one entry per review site, in file order);
-`already_done` means the rule finds nothing left to do. Raises AssertionError with
+`already_done` means the rule finds nothing left to do (its sites, if any, are
+ALREADY_DONE). Raises AssertionError with
 the sites found when the expectation is not met; returns the rule's sites.
 """
 
@@ -21,7 +22,7 @@ from pathlib import Path
 from migrator.edit.edits import apply_edits
 from migrator.engine.plan import PlanOptions
 from migrator.engine.planner import open_engine
-from migrator.model import Site
+from migrator.model import Outcome, Site
 from migrator.packs import load_pack
 
 CASE_KINDS = ("rewrite", "review", "none")  # cases/<name>-<kind>.c
@@ -51,14 +52,15 @@ def assert_migration(before: str, after: str | None = None, *, rule: str,
                                    use_cache=False, jobs=1, rule_options=dict(options or {}))
         plan = open_engine(tree, plan_options).plan(rules[rule].stage)
     sites = [s for s in plan.sites if s.rule == rule]
-    rewrites = [s for s in sites if s.outcome == "rewrite"]
-    reviews = [s for s in sites if s.outcome == "review"]
+    rewrites = [s for s in sites if s.outcome is Outcome.REWRITE]
+    reviews = [s for s in sites if s.outcome.listed]
     if already_done:
-        assert not sites, f"{rule}: expected nothing to do, found {_describe(sites)}"
+        left = [s for s in sites if s.outcome is not Outcome.ALREADY_DONE]
+        assert not left, f"{rule}: expected nothing to do, found {_describe(left)}"
         return sites
     if after is not None:
         assert rewrites, f"{rule}: expected a rewrite, found {_describe(sites)}"
-        edits = [e for s in plan.sites if s.outcome == "rewrite" for e in s.edits
+        edits = [e for s in plan.sites if s.outcome is Outcome.REWRITE for e in s.edits
                  if e.file == path]
         got = apply_edits(before.encode(), edits).decode()
         assert got == after, f"{rule}: rewrite differs:\n--- got\n{got}\n--- expected\n{after}"
@@ -116,7 +118,7 @@ def assert_case(case: Path, *, rule: str, pack: str | None = None,
     if kind == "review":
         words = header.get("review", "")
         sites = assert_migration(before, rule=rule, pack=pack, packs_dirs=packs_dirs, **where)
-        reviews = [s for s in sites if s.outcome == "review"]
+        reviews = [s for s in sites if s.outcome.listed]
         assert reviews, f"{case}: expected a review site, found {_describe(sites)}"
         assert all(words in s.reason for s in reviews), \
             f"{case}: review reasons lack {words!r}: {_describe(reviews)}"

@@ -56,4 +56,4 @@ def test_unbound_metavariable_is_review(tmp_path: Path) -> None:
     sites = assert_migration("void f(int d)\n{\n\tfrob(d);\n}\n", rule="m1-bracket",
                              pack="meta", packs_dirs=[pack.parent],
                              review=["does not bind"])
-    assert sites[0].edits == []
+    assert sites[0].edits == ()

@@ -1,6 +1,7 @@
-"""`migrate status --pack netns_rtnl`: stage 1 and 2 done / to do, the doit()s registered
-per namespace (flags read from the tree's include/net/rtnetlink.h), and the rtnl_lock()
-calls by what their function has in scope, in net/ and drivers/net/ apart."""
+"""`migrate status --pack netns_rtnl`: stage 1 and 2 done / to do (from the rules), the
+doit()s registered per namespace (flags read from the tree's include/net/rtnetlink.h),
+and the rtnl_lock() calls by what their function has in scope, in net/ and drivers/net/
+apart."""
 
 from __future__ import annotations
 
@@ -128,10 +129,11 @@ def test_status_counts_stages_handlers_and_scopes(tmp_path: Path,
     out = status(make_tree(tmp_path), capsys)
     lines = out.splitlines()
     # stage 1: two pernet_operations with .exit_batch_rtnl (to do), one with .exit_rtnl.
-    assert "    1      1      2  pernet_operations with .exit_batch_rtnl left" in out
-    # stage 2: with_net() in net/ and in drivers/net/ (to do); converted() in both (done);
-    # rtnl_net_lock() itself (net/core/rtnetlink.c) is the API, not counted.
-    assert "    2      2      2  rtnl_lock()/rtnl_trylock() with a struct net * in scope" in out
+    assert "    1      1      2      0  1-exit-rtnl: " in out
+    # stage 2: with_net() in net/ and in drivers/net/ (to do); converted() in both (done,
+    # the rule's done_when callee); rtnl_net_lock() itself (net/core/rtnetlink.c) is the
+    # API, not a site.
+    assert "    2      2      2      0  2-rtnl-net-lock: " in out
     # RTNL_FLAG_DOIT_PERNET_ALIAS is defined as RTNL_FLAG_DOIT_PERNET: it counts as one.
     assert ("rtnetlink: 2 with RTNL_FLAG_DOIT_PERNET, 1 with RTNL_FLAG_DOIT_PERNET_WIP, out of "
             "6 doit()s (by registration)") in lines

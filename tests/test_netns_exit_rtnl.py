@@ -240,8 +240,13 @@ def test_engine_end_to_end(tmp_path: Path) -> None:
     options = PlanOptions(pack="netns_rtnl", use_cache=False, jobs=1)
     plan = open_engine(tree, options).plan(1)
     assert {s.rule for s in plan.sites} == {"1-exit-rtnl"}
-    outcomes = {(s.file, s.outcome) for s in plan.sites}
+    outcomes = {(s.file, s.outcome) for s in plan.sites if s.outcome != "already_done"}
     assert outcomes == {(s.file, s.outcome) for s in plan_tree(TREE)}
+    # an initializer setting .exit_rtnl (and no .exit_batch_rtnl) is converted already
+    for site in (s for s in plan.sites if s.outcome == "already_done"):
+        text = (tree / site.file).read_bytes()[site.start:site.end]
+        assert b".exit_rtnl" in text and b".exit_batch_rtnl" not in text, site
+    assert any(s.outcome == "already_done" for s in plan.sites)
     got = rewritten(tree, plan.sites)
     want = {str(p.relative_to(AFTER)): p.read_bytes() for p in AFTER.rglob("*") if p.is_file()}
     assert got == want

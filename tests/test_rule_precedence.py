@@ -1,5 +1,5 @@
 """Precedence among the rules of a stage (`[select] after`): a rule does not see the calls
-an earlier rule claimed (by a site, or by `ctx.claim()` for a call that is no site);
+an earlier rule claimed (by a site: an already-done one for a call that needs nothing);
 unknown ids, cycles, cross-stage references and unordered rules of one chain selecting
 the same calls are errors naming the rule.toml. `[select] in_dirs` selects by directory,
 an "{option}" entry reading a list option."""
@@ -151,15 +151,16 @@ def test_in_dirs_naming_no_list_option_is_named(toy: Path, tmp_path: Path) -> No
         plan_toy(toy, tmp_path)
 
 
-# --- a finder claims a call that is no site (nd_lock stage 3: the T0 form) -----------------
+# --- a finder claims a call that needs nothing (nd_lock stage 3: the T0 form) --------------
 
 T0_FORM = (CASES / "stage3-t3-t4-parent-or-private" / "cases" / "t0-form-none.c").read_text()
 NOTIFIER = (CASES / "stage3-t5-notifier" / "cases" / "notifier-review.c").read_text()
 
 
-def test_a_call_claimed_without_a_site(tmp_path: Path) -> None:
+def test_a_call_claimed_by_an_already_done_site(tmp_path: Path) -> None:
     """A rule after stage3-t3-t4-parent-or-private sees neither the T0 form (claimed
-    without a site) nor the notifier's call (claimed by stage3-t5-notifier's site)."""
+    by an already-done site) nor the notifier's call (claimed by stage3-t5-notifier's
+    review site)."""
     rules = tmp_path / "rules"
     shutil.copytree(CASES, rules)
     rule_file(rules, "stage3-zz-leftover", stage=3, calls='["register_netdevice"]',
@@ -179,7 +180,8 @@ def test_a_call_claimed_without_a_site(tmp_path: Path) -> None:
             out.setdefault(site.rule, set()).add(site.function)
         return out
 
-    assert plan() == {"stage3-t5-notifier": {"ex_shadow"}}
+    assert plan() == {"stage3-t5-notifier": {"ex_shadow"},
+                      "stage3-t3-t4-parent-or-private": {"ex_standalone"}}
     # the same rule after nothing: it sees both calls
     (rules / "stage3-zz-leftover" / "rule.toml").write_text(
         text.replace('template = "bracket"', 'template = "T4"').replace(

@@ -6,12 +6,13 @@ import re
 import shutil
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from migrator import cli
-from migrator.model import Edit, Site, StagePlan
+from migrator.model import Edit, Outcome, Site, StagePlan
 from migrator.output import apply, checkpatch, grouping, messages, series
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -30,7 +31,7 @@ def site(file: str, template: str = "T1", function: str = "f", text: str = "x",
          evidence: tuple[str, ...] = ()) -> Site:
     return Site(stage=2, template=template, outcome="rewrite", file=file, function=function,
                 line=1, start=0, end=1, rule=f"r-{template}", reason="because",
-                evidence=list(evidence), edits=[Edit(file, 0, 1, text, f"r-{template}")])
+                evidence=evidence, edits=[Edit(file, 0, 1, text, f"r-{template}")])
 
 
 def test_group_key_from_makefiles(tmp_path: Path) -> None:
@@ -104,6 +105,8 @@ def test_refused_rewrite_becomes_review(tmp_path: Path, monkeypatch: pytest.Monk
     messages: list[str] = []
     contents = apply.apply_plan(tmp_path, plan, messages.append)
     assert contents == {"a.c": b"Abcdef\n"}  # clash dropped in b.c too: never half-applied
+    assert plan.sites[0] is good  # sites are frozen: the refused ones are replaced
+    good, clash, broken = plan.sites
     assert (good.outcome, clash.outcome, broken.outcome) == ("rewrite", "review", "review")
     assert clash.reason.startswith("rewrite not applied: a.c: rules r1 and r2")
     assert "parse errors" in broken.reason
@@ -269,8 +272,8 @@ def test_log_says_what_this_driver_does(tmp_path: Path) -> None:
                   "callback: rtnl_link_ops bond_link_ops (drivers/net/bond.c:9) "
                   ".newlink = bond_newlink"))
     deps = site("drivers/net/bond.c", "link_deps", function="bond_link_ops", text="d")
-    deps.reason = ("bond_link_ops: link_deps (newlink: optional.data IFLA_BOND_PRIMARY; "
-                   "changelink: optional.data IFLA_BOND_PRIMARY)")
+    deps = replace(deps, reason="bond_link_ops: link_deps (newlink: optional.data "
+                   "IFLA_BOND_PRIMARY; changelink: optional.data IFLA_BOND_PRIMARY)")
     only = grouping.PatchGroup(key="drivers/net/bond.c", sites=[t1], files=["drivers/net/bond.c"])
     subject, message = messages.commit_message(only, 2, "bonding:", "Signed-off-by: A <a@b>")
     assert subject == "bonding: Use __register_netdevice() in .newlink"
@@ -289,9 +292,8 @@ def test_log_says_what_this_driver_does(tmp_path: Path) -> None:
 def test_review_list_groups_a_drivers_sites_with_one_reason(tmp_path: Path) -> None:
     sites = [site("net/ipv6/sit.c", "T6", function=name) for name in ("get", "add")]
     sites.append(site("net/ipv6/sit.c", "T4", function="fb"))
-    for item in sites:
-        item.outcome = "review"
-    sites[2].reason = "T4 needs a human: no NULL check"
+    sites = [replace(item, outcome=Outcome.REVIEW) for item in sites]
+    sites[2] = replace(sites[2], reason="T4 needs a human: no NULL check")
     [(driver, items)] = series.review_by_driver(tmp_path, sites)
     assert driver == "ipv6 (net/ipv6/)"  # no Makefile: the leaf directory is one group
     assert [item.where for item in items] == ["get() at net/ipv6/sit.c:1, add() at "

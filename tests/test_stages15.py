@@ -84,7 +84,7 @@ def test_t8(tree: Path) -> None:
     out = {(s.file, s.line): s for s in p.sites}
     assert out[("drivers/net/fover.c", 64)].outcome == "review"
     br = [s for (f, _), s in out.items() if f == "net/bridge/br_if.c"]
-    assert [(s.outcome, s.edits) for s in br] == [("review", [])]
+    assert [(s.outcome, s.edits) for s in br] == [("review", ())]
     assert "every caller holds both locks" in br[0].reason
     assert sum(1 for s in p.sites if s.template == "T8" and s.function in
                ("br_add_if", "bond_enslave", "qteam_port_add", "fover_slave_register")) == 4
@@ -123,7 +123,7 @@ def test_t8_link_in_the_ndo_add_slave_callback_itself(tmp_path: Path) -> None:
         "\t.ndo_add_slave = mux_add_port,\n};\n")
     p = plan(tmp_path, 4)
     assert [(s.function, s.outcome, s.edits) for s in p.sites] == [
-        ("mux_add_port", "review", [])]
+        ("mux_add_port", "review", ())]
     assert "reached only from .ndo_add_slave" in p.sites[0].reason
 
 

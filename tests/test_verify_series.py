@@ -71,6 +71,7 @@ def test_violating_site_becomes_review_in_every_file(tmp_path: Path) -> None:
     plan = StagePlan(2, str(tmp_path), [threaded, fine])
     messages: list[str] = []
     contents = apply.apply_plan(tmp_path, plan, messages.append, PAIRS)
+    threaded, fine = plan.sites
     assert threaded.outcome == "review" and fine.outcome == "rewrite"
     assert "a.c" not in contents  # the refused site's edits are dropped everywhere
     assert b"caller bracket" not in contents["b.c"] and b"/* fine */" in contents["b.c"]

@@ -120,7 +120,7 @@ def run(args: argparse.Namespace) -> int:
             group, args.stage, prefix or messages.path_prefix(group.key), "", pack=pack)
         group.subject = f"[{number}/{len(groups)}] {group.subject}"
         lines += render_group(tree, group, contents, paint)
-    review = [site for site in stage_plan.sites if site.outcome == "review"]
+    review = [site for site in stage_plan.sites if site.outcome.listed]
     if review:
         lines.append(paint("review", f"=== {len(review)} site(s) for review"))
         for site in sorted(review, key=lambda s: (s.file, s.line)):

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from migrator.commands.common import add_engine_options, parse_stages, plan_options, write_manifest
 from migrator.engine.planner import scan
-from migrator.model import ParseStats, Site
+from migrator.model import Outcome, ParseStats, Site
 from migrator.packs import Pack
 
 
@@ -17,7 +17,8 @@ def register(subparsers: argparse._SubParsersAction, pack: Pack) -> None:  # typ
     parser = subparsers.add_parser(
         "scan", help="find sites, change nothing",
         description="Index the tree and list, per stage, every site a stage must convert: "
-                    "rewrite (template known) or review (a human decides).")
+                    "rewrite (template known), review (a human decides) or report (listed for a "
+                    "human, nothing to convert); calls converted already are counted apart.")
     parser.add_argument("--tree", type=Path, default=Path("."),
                         help="kernel source tree (default: .)")
     parser.add_argument("--stage", default="all", metavar="N|N-M|all",
@@ -37,12 +38,14 @@ def run(args: argparse.Namespace) -> int:
     sites: list[Site] = result.sites
     out = sys.stdout
     counts = Counter((s.stage, s.template, s.outcome) for s in sites)
-    out.write(f"{'stage':>5}  {'template':<10} {'outcome':<8} {'sites':>6}\n")
+    out.write(f"{'stage':>5}  {'template':<10} {'outcome':<12} {'sites':>6}\n")
     for (stage, template, outcome), n in sorted(counts.items()):
-        out.write(f"{stage:>5}  {template:<10} {outcome:<8} {n:>6}\n")
-    rewrite = sum(s.outcome == "rewrite" for s in sites)
-    out.write(f"total: {len(sites)} sites, {rewrite} rewrite, {len(sites) - rewrite} review "
-              f"({result.files_indexed} files indexed)\n")
+        out.write(f"{stage:>5}  {template:<10} {outcome:<12} {n:>6}\n")
+    by_outcome = Counter(s.outcome for s in sites)
+    done = by_outcome[Outcome.ALREADY_DONE]
+    out.write(f"total: {len(sites) - done} sites, {by_outcome[Outcome.REWRITE]} rewrite, "
+              f"{by_outcome[Outcome.REVIEW]} review, {by_outcome[Outcome.REPORT]} report; "
+              f"{done} already done ({result.files_indexed} files indexed)\n")
     if args.list:
         for site in sites:
             out.write(f"{site.file}:{site.line}: stage {site.stage} {site.template} "

@@ -19,12 +19,15 @@ from migrator.index.cache import open_cache
 from migrator.index.discover import tree_fingerprint
 from migrator.index.tree_index import IndexRequest, TreeIndex
 from migrator.index.workers import FACTS_VERSION
-from migrator.model import ParseStats, Site, StagePlan
+from migrator.model import Outcome, ParseStats, Site, StagePlan
 from migrator.model.errors import MigratorError, check_tree
 from migrator.packs import Pack, load_pack
 from migrator.rules.context import Candidate, RuleContext, TreeView
 from migrator.rules.fix import apply_fix, bindings
 from migrator.rules.load import Rule, earlier_rules, precedence_order
+
+# The pickled Site of a cached scan result: 2 = frozen, typed Outcome.
+SITE_FORMAT = 2
 
 
 def default_cache_dir() -> Path:
@@ -59,7 +62,9 @@ class Engine:
 
     def candidates(self, rule: Rule, options: Mapping[str, Any] | None = None
                    ) -> list[Candidate]:
-        wanted = set(rule.calls)
+        """Calls of the rule's names (its converted ones, done_when callee, included)
+        whose function satisfies its context."""
+        wanted = {*rule.calls, *rule.done_calls}
         options = self.rule_options(rule) if options is None else options
         in_dirs = expand_dirs(rule, "in_dirs", options)
         not_in_dirs = expand_dirs(rule, "not_in_dirs", options)
@@ -107,46 +112,52 @@ class Engine:
     def run_claiming(self, rule: Rule, taken: frozenset[tuple[str, int]] = frozenset()
                      ) -> tuple[list[Site], set[tuple[str, int]]]:
         """The rule's sites, without the calls in `taken` (claimed by the rules it runs
-        after), and the calls it claims: those it emitted a site for or claimed."""
+        after), and the calls it claims: those it emitted a site for."""
         options = self.rule_options(rule)
         selected = [c for c in (self.candidates(rule, options) if rule.calls else [])
                     if c.key not in taken]
-        hidden = [c for c in selected if c.call.via_macro or c.call.masked_arm]
-        candidates = [c for c in selected if not (c.call.via_macro or c.call.masked_arm)]
+        # a call of the converted name (done_when callee) is done: the finder never sees it
+        done = [c for c in selected if c.call.callee in rule.done_calls]
+        pending = [c for c in selected if c.call.callee not in rule.done_calls]
+        hidden = [c for c in pending if c.call.via_macro or c.call.masked_arm]
+        candidates = [c for c in pending if not (c.call.via_macro or c.call.masked_arm)]
         ctx = RuleContext(rule, self.index, self.graph, candidates, options, self.view, hidden,
-                          taken=taken)
+                          taken=taken, converted=done)
+        sites: list[Site] = []
         if rule.analysis is not None:
             analysis = self.pack.hook(rule.analysis)
             found = list(analysis(ctx))
-            sites = found if ctx.macros_listed else [*found, *ctx.macro_sites()]
+            sites.extend(found if ctx.converted_listed else [*ctx.done_sites(), *found])
+            if not ctx.macros_listed:
+                sites.extend(ctx.macro_sites())
         else:
-            sites = ctx.macro_sites()
-            for candidate in candidates:
-                site = self.data_fix(ctx, candidate)
-                if site is not None:
-                    sites.append(site)
-        emitted = {(site.file, site.start) for site in sites} | ctx.claimed
+            sites.extend(ctx.done_sites())
+            sites.extend(ctx.macro_sites())
+            sites.extend(self.data_fix(ctx, candidate) for candidate in candidates)
+        emitted = {(site.file, site.start) for site in sites}
         return sites, {c.key for c in selected if c.key in emitted}
 
-    def data_fix(self, ctx: RuleContext, candidate: Candidate) -> Site | None:
+    def data_fix(self, ctx: RuleContext, candidate: Candidate) -> Site:
         """The rule's [fix] applied to one candidate (migrator.rules.fix): a rewrite, a
-        review with the reason the edit layer gives, or None when done_when says the
-        call is converted already."""
+        review with the reason the edit layer gives, or already done when the rule's
+        done_when says the call is converted."""
         rule = ctx.rule
         call = candidate.call
         values = bindings(call, candidate.function, candidate.binds)
         reason = fill_reason(rule, values)
-        if rule.outcome != "rewrite":
-            return ctx.site(candidate, outcome=rule.outcome, reason=reason)
+        if rule.outcome is Outcome.REVIEW:
+            return ctx.review(candidate, reason)
+        if rule.outcome is Outcome.REPORT:
+            return ctx.report(candidate, reason)
         try:
             edits = apply_fix(rule.fix, rule.path, self.index.source(call.file),
                               candidate.function, call, rule.id, values)
         except NeedsReview as exc:
-            return ctx.site(candidate, outcome="review", reason=exc.reason,
-                            evidence=[*candidate.evidence(), *exc.evidence])
+            return ctx.review(candidate, exc.reason,
+                              evidence=[*candidate.evidence(), *exc.evidence])
         if edits is None:
-            return None
-        return ctx.site(candidate, outcome="rewrite", reason=reason, edits=edits)
+            return ctx.already_done(candidate)
+        return ctx.rewrite(candidate, edits, reason)
 
     def plan(self, stage: int) -> StagePlan:
         plan = StagePlan(stage=stage, tree=str(self.tree), pack=self.pack.name)
@@ -208,7 +219,10 @@ def fill_reason(rule: Rule, values: Mapping[str, str]) -> str:
 def index_request(rules: list[Rule], pack: Pack,
                   extra_names: frozenset[str] = frozenset()) -> IndexRequest:
     """What the index records for `rules` and the pack's census and boundaries."""
-    names = {n for r in rules for n in r.calls} | set(extra_names) | pack.index_names
+    # done_when callees are recorded like the pack's own names (local: their callers
+    # do not widen the caller search), so the converted form changes no reach
+    names = {n for r in rules for n in (*r.calls, *r.done_calls)} | set(extra_names) \
+        | pack.index_names
     local = {n for r in rules if r.local for n in r.calls}
     global_ = {n for r in rules if not r.local for n in r.calls}
     for rule in rules:
@@ -272,7 +286,7 @@ def scan(tree: Path, stages: list[int], options: PlanOptions, *, stats: bool = F
             rules_dir = options.rules_dir or pack.rules_dir
             rules_text = b"".join(p.read_bytes() for p in sorted(rules_dir.glob("*/*.toml")))
             rules_text += (pack.path / "pack.toml").read_bytes()
-            key = (FACTS_VERSION, fingerprint, hashlib.sha256(rules_text).hexdigest(),
+            key = (FACTS_VERSION, SITE_FORMAT, fingerprint, hashlib.sha256(rules_text).hexdigest(),
                    sorted(options.rule_options.items(), key=str), stages, stats)
             cached = cache.result("scan", tree, key)
             if isinstance(cached, ScanResult):

@@ -10,12 +10,31 @@ file the user has.
 
 from __future__ import annotations
 
+import enum
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Literal
 
 from migrator.model.srctext import display
 
-Outcome = Literal["rewrite", "review"]
+
+class Outcome(enum.StrEnum):
+    """What a rule found at a site. A StrEnum: JSON and comparisons see the strings.
+
+    REWRITE: the tool converts it (its edits; a site sharing another's edits may have
+    none). REVIEW: a human decides (the cover letter lists it). ALREADY_DONE: converted
+    already (by the rule's done_when): nothing to do, no patch, not review; `migrate
+    status` counts it as done. REPORT: listed for a human like a review site, but there
+    is nothing to convert (a notifier handler to read, say)."""
+
+    REWRITE = "rewrite"
+    REVIEW = "review"
+    ALREADY_DONE = "already_done"
+    REPORT = "report"
+
+    @property
+    def listed(self) -> bool:
+        """Listed for a human (cover letter, `migrate review`, --strict)."""
+        return self in (Outcome.REVIEW, Outcome.REPORT)
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,8 +179,12 @@ class Edit:
     rule: str  # id of the rule that made it
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class Site:
+    """One place a rule looked at and what it found there. Frozen: a step that changes
+    a site's fate (apply.py demoting a rewrite, series.py naming its patch) builds a new
+    one with dataclasses.replace."""
+
     stage: int
     template: str  # "T1".."T9", "link_deps", "report", "core"
     outcome: Outcome
@@ -172,21 +195,25 @@ class Site:
     end: int
     rule: str
     reason: str  # one line: what is done, or why a human must decide
-    evidence: list[str] = field(default_factory=list)
-    edits: list[Edit] = field(default_factory=list)
+    evidence: tuple[str, ...] = ()
+    edits: tuple[Edit, ...] = ()
     patch: str | None = None  # file name of the patch that carries the edits
 
     def __post_init__(self) -> None:
         # Reason and evidence quote the source (call arguments, lines): text for a reader,
         # written to the cover letter, the terminal and JSON; never edited back into a file.
-        self.reason = display(self.reason)
-        self.evidence = [display(e) for e in self.evidence]
+        # Any iterable is accepted for evidence and edits; the site keeps tuples.
+        set_ = object.__setattr__
+        set_(self, "outcome", Outcome(self.outcome))
+        set_(self, "reason", display(self.reason))
+        set_(self, "evidence", tuple(display(e) for e in _items(self.evidence)))
+        set_(self, "edits", tuple(_items(self.edits)))
 
     def to_json(self) -> dict[str, object]:
         return {
             "stage": self.stage,
             "template": self.template,
-            "outcome": self.outcome,
+            "outcome": self.outcome.value,
             "file": self.file,
             "function": self.function,
             "line": self.line,
@@ -210,4 +237,11 @@ class StagePlan:
 
     @property
     def edits(self) -> list[Edit]:
-        return [edit for site in self.sites if site.outcome == "rewrite" for edit in site.edits]
+        return [edit for site in self.sites if site.outcome is Outcome.REWRITE
+                for edit in site.edits]
+
+
+def _items(values: Iterable[object]) -> Iterable[object]:
+    if isinstance(values, str | bytes):
+        raise TypeError("Site evidence and edits are sequences, not one string")
+    return values

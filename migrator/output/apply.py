@@ -7,10 +7,11 @@ from __future__ import annotations
 import sys
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from migrator.edit import edits
-from migrator.model import Edit, Site, StagePlan
+from migrator.model import Edit, Outcome, Site, StagePlan
 from migrator.model.errors import EditConflict, MigratorError, RewriteRefused
 from migrator.packs import load_pack
 from migrator.verify import source as verify_source
@@ -24,11 +25,11 @@ def _read(tree: Path, path: str) -> bytes:
         raise MigratorError(f"{path}: cannot read planned file: {exc.strerror}") from None
 
 
-def _demote(site: Site, why: str, evidence: Sequence[str] = ()) -> None:
-    site.evidence = [f"planned {site.template} rewrite: {site.reason}", *evidence,
-                     *site.evidence]
-    site.outcome = "review"
-    site.reason = f"rewrite not applied: {why}"
+def _demote(site: Site, why: str, evidence: Sequence[str] = ()) -> Site:
+    """The review site a refused rewrite becomes: its edits are not applied."""
+    return replace(site, outcome=Outcome.REVIEW, reason=f"rewrite not applied: {why}",
+                   evidence=(f"planned {site.template} rewrite: {site.reason}", *evidence,
+                             *site.evidence))
 
 
 def _touches(edit: Edit, start: int, end: int) -> bool:
@@ -86,7 +87,7 @@ def apply_plan(
     while True:
         by_file: dict[str, list[Site]] = defaultdict(list)
         for site in plan.sites:
-            if site.outcome == "rewrite":
+            if site.outcome is Outcome.REWRITE:
                 for path in sorted({edit.file for edit in site.edits}):
                     by_file[path].append(site)
         results: dict[str, bytes] = {}
@@ -124,6 +125,7 @@ def apply_plan(
                        + "; ".join(f"{s.file}:{s.line} {s.function}() ({s.template})"
                                    for s in checker_refused))
             return results
+        demoted: dict[int, Site] = {}
         for site, why, evidence in refused:
             report(
                 f"migrate: {site.file}:{site.line} {site.function}(): rule {site.rule} "
@@ -131,7 +133,9 @@ def apply_plan(
             )
             for line in evidence:
                 report(f"migrate:     {line}")
-            _demote(site, why, evidence)
+            # a site refused in two of its files is demoted twice, as it always was
+            demoted[id(site)] = _demote(demoted.get(id(site), site), why, evidence)
+        plan.sites = [demoted.get(id(site), site) for site in plan.sites]
 
 
 def _edits_in(sites: Iterable[Site], path: str) -> list[Edit]:

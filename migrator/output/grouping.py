@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from migrator.model import Site
+from migrator.model import Outcome, Site
 from migrator.packs import Pack, load_pack
 
 CORE_PREFIXES = ("include/", "net/core/")
@@ -183,7 +183,7 @@ def group_sites(tree: Path, sites: Iterable[Site], pack: Pack | None = None
                 ) -> list[PatchGroup]:
     """Rewrite sites with edits -> ordered commits (see the module docstring)."""
     signature = _pack(pack).prose.signature_templates
-    rewrites = [site for site in sites if site.outcome == "rewrite" and site.edits]
+    rewrites = [site for site in sites if site.outcome is Outcome.REWRITE and site.edits]
     keys = _UnionFind()
     site_keys: list[list[str]] = []
     for site in rewrites:

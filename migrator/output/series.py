@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from git import Repo as git_Repo
 
-from migrator.model import Site, StagePlan, srctext
+from migrator.model import Outcome, Site, StagePlan, srctext
 from migrator.model.errors import MigratorError
 from migrator.model.gitops import Identity, commit_files, format_patch
 from migrator.output.apply import apply_plan
@@ -56,11 +56,21 @@ class StageSeries:
 
     @property
     def review(self) -> list[Site]:
-        return [site for site in self.plan.sites if site.outcome == "review"]
+        """Sites listed for a human: REVIEW and REPORT (never ALREADY_DONE)."""
+        return [site for site in self.plan.sites if site.outcome.listed]
 
     @property
     def remaining(self) -> int:
-        return len(self.review) + sum(1 for s in self.plan.sites if s.template == "report")
+        return len(self.review) + sum(1 for s in self.plan.sites
+                                      if s.outcome is Outcome.REPORT)
+
+    def name_patches(self) -> None:
+        """Each rewritten site records the patch that carries it (Site.patch)."""
+        named = {id(site): replace(site, patch=group.patch_name)
+                 for group in self.groups for site in group.sites}
+        for group in self.groups:
+            group.sites = [named[id(site)] for site in group.sites]
+        self.plan.sites = [named.get(id(site), site) for site in self.plan.sites]
 
 
 def build_stage(
@@ -239,8 +249,6 @@ def write_stage(
         all_recipients = []
         for group, patch in zip(part, patches, strict=True):
             group.patch_name = str(patch.relative_to(out_dir))
-            for site in group.sites:
-                site.patch = group.patch_name
             insert_notes(patch, notes(group, pack))
             if maintainers is not None:
                 recipients = maintainers.recipients(group.files)
@@ -273,6 +281,7 @@ def write_stage(
         built.cover_letters.append(cover)
         built.patch_files.extend(patches)
         start = part[-1].commit
+    built.name_patches()
 
 
 def manifest(series: Iterable[StageSeries | StagePlan]) -> list[dict[str, object]]:

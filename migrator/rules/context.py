@@ -6,25 +6,15 @@ finder (`analysis = "module:function"`) turns the context into sites.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from migrator.callgraph import CallGraph, FnKey, Root, key
 from migrator.index.tree_index import TreeIndex
-from migrator.model import CallSite, Edit, FunctionDef, Site
+from migrator.model import CallSite, Edit, FunctionDef, Outcome, Site
 from migrator.rules.load import Rule
-
-
-@dataclass(frozen=True, slots=True)
-class StageCensus:
-    """One row of `migrate status`: a pack's census hook `stages` returns these."""
-
-    stage: int
-    what: str
-    done: int
-    todo: int
 
 
 @dataclass(slots=True)
@@ -45,6 +35,23 @@ class TreeView:
             roots = self.graph.roots(members)
             self._reach[members] = (self.graph.reach(roots), {key(r.function): r for r in roots})
         return self._reach[members]
+
+
+@dataclass(frozen=True, slots=True)
+class At:
+    """Where a site is when it is not a selected call (a struct initializer, a header's
+    declaration, a function as a whole): what a Candidate gives from its call."""
+
+    file: str
+    function: str
+    line: int
+    start: int
+    end: int
+
+    @classmethod
+    def call(cls, call: CallSite) -> At:
+        """A call that is not a candidate (a caller of the function a finder edits)."""
+        return cls(call.file, call.caller, call.line, call.start, call.end)
 
 
 @dataclass(slots=True)
@@ -101,32 +108,75 @@ class RuleContext:
     # Calls (call_key) that rules this one runs after claimed (`[select] after`): not
     # among its candidates; a finder re-locating calls in a function skips them.
     taken: frozenset[tuple[str, int]] = frozenset()
-    claimed: set[tuple[str, int]] = field(default_factory=set)
+    # Selected calls of the converted name (the rule's done_when callee): never handed to
+    # the analysis as candidates; they become already-done sites (done_sites()).
+    converted: list[Candidate] = field(default_factory=list)
+    converted_listed: bool = False
 
-    def claim(self, candidate: Candidate) -> None:
-        """`candidate` is no site, and the rules after this one must leave it alone (a
-        site the rule emits claims its call by itself)."""
-        self.claimed.add(candidate.key)
+    def done_sites(self, keep: Callable[[Candidate], bool] | None = None) -> list[Site]:
+        """Already-done sites for the calls of the converted name (those `keep` selects:
+        a finder that selects only some callers applies the same choice, so the census
+        counts each converted call under the rule that converted it). The engine lists
+        them all unless the analysis called this itself."""
+        self.converted_listed = True
+        return [self.already_done(c, f"{c.call.callee}() is the converted form")
+                for c in self.converted if keep is None or keep(c)]
 
     def macro_sites(self, keep: Callable[[Candidate], bool] | None = None) -> list[Site]:
         """Review sites for the hidden candidates (those `keep` selects: an analysis that
         selects only some callers applies the same choice). The engine lists them all
         after the analysis unless the analysis called this itself."""
         self.macros_listed = True
-        return [self.site(c, outcome="review", reason=hidden_reason(c.call))
+        return [self.review(c, hidden_reason(c.call))
                 for c in self.hidden if keep is None or keep(c)]
 
-    def site(self, candidate: Candidate, *, outcome: str, reason: str,
+    # The four outcomes a finder returns (migrator.model.Outcome). `where` is the
+    # selected call (evidence: its chain and call, unless given) or an At.
+
+    def rewrite(self, where: Candidate | At, edits: Iterable[Edit], reason: str, *,
+                evidence: Iterable[str] | None = None, template: str | None = None) -> Site:
+        """The tool converts it with `edits` (none: another site of the rule carries
+        the shared edit)."""
+        return self._make(where, Outcome.REWRITE, reason, evidence, template, edits)
+
+    def review(self, where: Candidate | At, reason: str, *,
+               evidence: Iterable[str] | None = None, template: str | None = None) -> Site:
+        """A human decides; `reason` says why the tool did not."""
+        return self._make(where, Outcome.REVIEW, reason, evidence, template)
+
+    def already_done(self, where: Candidate | At, reason: str = "already converted", *,
+                     evidence: Iterable[str] | None = None, template: str | None = None
+                     ) -> Site:
+        """Converted already: nothing to do; `migrate status` counts it as done."""
+        return self._make(where, Outcome.ALREADY_DONE, reason, evidence, template)
+
+    def report(self, where: Candidate | At, reason: str, *,
+               evidence: Iterable[str] | None = None, template: str | None = None) -> Site:
+        """Listed for a human like a review site, with nothing to convert."""
+        return self._make(where, Outcome.REPORT, reason, evidence, template)
+
+    def site(self, candidate: Candidate, *, outcome: Outcome | str, reason: str,
              edits: list[Edit] | None = None, evidence: list[str] | None = None,
              template: str | None = None) -> Site:
-        call = candidate.call
+        """Any outcome by value ("rewrite", "review", "already_done", "report"): kept
+        for one release beside the typed constructors above."""
+        return self._make(candidate, Outcome(outcome), reason, evidence, template, edits or ())
+
+    def _make(self, where: Candidate | At, outcome: Outcome, reason: str,
+              evidence: Iterable[str] | None, template: str | None,
+              edits: Iterable[Edit] = ()) -> Site:
+        if isinstance(where, Candidate):
+            call = where.call
+            at = At(call.file, where.function.name, call.line, call.start, call.end)
+            if evidence is None:
+                evidence = where.evidence()
+        else:
+            at = where
         return Site(
-            stage=self.rule.stage, template=template or self.rule.template,
-            outcome=outcome,  # type: ignore[arg-type]
-            file=call.file, function=candidate.function.name, line=call.line,
-            start=call.start, end=call.end, rule=self.rule.id, reason=reason,
-            evidence=evidence if evidence is not None else candidate.evidence(),
-            edits=edits or [],
+            stage=self.rule.stage, template=template or self.rule.template, outcome=outcome,
+            file=at.file, function=at.function, line=at.line, start=at.start, end=at.end,
+            rule=self.rule.id, reason=reason, evidence=tuple(evidence or ()),
+            edits=tuple(edits),
         )
 
 

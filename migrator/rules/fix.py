@@ -14,6 +14,12 @@ lines and ast-grep's `fix`. The vocabulary, applied to each selected call:
     declare = "struct foo *foo;"              a local, reverse-xmas-tree placed
     done_when = { preceded_by = "..." }       the statement right before the call's
                                               holds this text: converted already
+    done_when = { callee = "new_name" }       (or a list) a call of the new name in the
+                                              rule's context is the converted form: the
+                                              engine selects it too, as already done
+
+`done_when` is the one definition of "converted": the re-run's idempotence and
+`migrate status` (done = the rule's ALREADY_DONE sites) both read it.
 
 Text may use metavariables bound from the match: {arg0}, {arg1}... (the call's
 arguments as written), {callee}, {function} (the caller), and any name a finder binds.
@@ -59,6 +65,7 @@ class FixSpec:
     insert_after: tuple[str, ...] = ()
     declare: str | None = None
     done_when: str | None = None  # preceded_by text
+    done_callees: tuple[str, ...] = ()  # done_when callee: the converted call's names
 
     @property
     def statement_level(self) -> bool:
@@ -108,8 +115,12 @@ def parse_fix(table: Mapping[str, Any], path: Path) -> FixSpec:
                       _lines(g.get("epilogue", []), f"{path}: fix.guard"),
                       str(g.get("on_failure", "")))
     done = table.get("done_when", {})
-    if not isinstance(done, dict) or set(done) - {"preceded_by"}:
-        raise MigratorError(f"{path}: [fix] done_when must be {{ preceded_by = \"...\" }}")
+    if not isinstance(done, dict) or set(done) - {"preceded_by", "callee"}:
+        raise MigratorError(f"{path}: [fix] done_when must be {{ preceded_by = \"...\" }} "
+                            "and/or { callee = \"name\" }")
+    callees = _lines(done.get("callee", []), f"{path}: fix.done_when.callee")
+    if not all(name.isidentifier() for name in callees):
+        raise MigratorError(f"{path}: [fix] done_when.callee must name functions")
     declare = table.get("declare")
     if declare is not None and not isinstance(declare, str):
         raise MigratorError(f"{path}: [fix] declare must be a string")
@@ -121,6 +132,7 @@ def parse_fix(table: Mapping[str, Any], path: Path) -> FixSpec:
         insert_after=_lines(table.get("insert_after", []), f"{path}: fix.insert_after"),
         declare=declare,
         done_when=done.get("preceded_by"),
+        done_callees=callees,
     )
 
 

@@ -18,12 +18,12 @@ More of the selection is data:
                                     (of its stage) and does not see the calls they
                                     claimed
 
-A rule claims a selected call when it emits a site for it, or when its finder calls
-`ctx.claim(candidate)` (a call that is no site, but that later rules must leave
-alone). `after` is transitive. It must name rules of the same stage; an unknown id,
-a cycle, or two rules of one precedence chain that select the same calls with
-neither after the other (which one claims first would be a guess) is an error
-naming the rule.toml. Rules outside any chain see every call they select, as before.
+A rule claims a selected call when it emits a site for it (a call that needs nothing
+is an already-done site: `ctx.already_done(candidate, why)`). `after` is transitive.
+It must name rules of the same stage; an unknown id, a cycle, or two rules of one
+precedence chain that select the same calls with neither after the other (which one
+claims first would be a guess) is an error naming the rule.toml. Rules outside any
+chain see every call they select, as before.
 """
 
 from __future__ import annotations
@@ -32,11 +32,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from migrator.model import Outcome
 from migrator.model.errors import MigratorError, read_toml
 from migrator.rules.fix import FixSpec, parse_fix
 
 RULE_FILE = "rule.toml"
 CONFIDENCES = ("high", "medium", "low")
+# What a rule declares it does; ALREADY_DONE is what its done_when finds, never declared.
+RULE_OUTCOMES = (Outcome.REWRITE.value, Outcome.REVIEW.value, Outcome.REPORT.value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,7 +57,7 @@ class Rule:
     local: bool  # callers of the calls are searched in the same file only
     reachable_from: tuple[str, ...]
     not_reachable_from: tuple[str, ...]
-    outcome: str  # "rewrite" | "review"
+    outcome: Outcome  # of a data rule's sites: REWRITE (its [fix]), REVIEW or REPORT
     reason: str
     rename: str | None
     fix: FixSpec  # the whole [fix] table (rename included): migrator.rules.fix
@@ -67,6 +70,12 @@ class Rule:
     @property
     def folder(self) -> Path:
         return self.path.parent
+
+    @property
+    def done_calls(self) -> tuple[str, ...]:
+        """Names whose call, in the rule's context, is the converted form (`done_when =
+        { callee = ... }`): selected beside `calls`, each one an ALREADY_DONE site."""
+        return self.fix.done_callees
 
     def cases(self) -> list[Path]:
         """The rule's cases: `cases/<name>-{rewrite,review,none}.c`, a rewrite case
@@ -111,8 +120,9 @@ def load_rule(path: Path, *, pack: str = "", stages: tuple[int, ...] = (),
         raise MigratorError(f"{path}: field 'stage' must be one of the pack's stages "
                             f"({', '.join(map(str, stages))})")
     outcome = _field(data, "fix.outcome", str, path, "review")
-    if outcome not in ("rewrite", "review"):
-        raise MigratorError(f"{path}: field 'fix.outcome' must be 'rewrite' or 'review'")
+    if outcome not in RULE_OUTCOMES:
+        raise MigratorError(f"{path}: field 'fix.outcome' must be one of "
+                            f"{', '.join(RULE_OUTCOMES)}")
     scope = _field(data, "select.scope", str, path, "global")
     if scope not in ("global", "local"):
         raise MigratorError(f"{path}: field 'select.scope' must be 'global' or 'local'")
@@ -139,7 +149,7 @@ def load_rule(path: Path, *, pack: str = "", stages: tuple[int, ...] = (),
         local=scope == "local",
         reachable_from=_field(data, "context.reachable_from", tuple, path, ()),
         not_reachable_from=_field(data, "context.not_reachable_from", tuple, path, ()),
-        outcome=outcome,
+        outcome=Outcome(outcome),
         reason=_field(data, "fix.reason", str, path, ""),
         rename=_field(data, "fix.rename", str, path, None),
         fix=fix,
@@ -151,6 +161,8 @@ def load_rule(path: Path, *, pack: str = "", stages: tuple[int, ...] = (),
     )
     if rule.id != path.parent.name:
         raise MigratorError(f"{path}: field 'id' ({rule.id!r}) must match the folder name")
+    if set(rule.done_calls) & set(rule.calls):
+        raise MigratorError(f"{path}: done_when.callee names a call the rule selects")
     if rule.analysis is None and not rule.calls:
         raise MigratorError(f"{path}: a rule needs 'select.calls' or an 'analysis'")
     return rule

@@ -26,7 +26,7 @@ from migrator.edit.cedit import line_end, line_start
 from migrator.edit.edits import line_of
 from migrator.model import Edit, Site
 from migrator.parse.tree import chunk_trees, declarator_name, is_function_declarator, walk
-from migrator.rules.context import RuleContext
+from migrator.rules.context import At, RuleContext
 
 Node = tree_sitter.Node
 
@@ -216,9 +216,8 @@ def _source(ctx: RuleContext, path: str) -> bytes | None:
 
 
 def _review(ctx: RuleContext, path: str, reason: str) -> Site:
-    return Site(stage=ctx.rule.stage, template="core", outcome="review", file=path,
-                function="", line=1, start=0, end=0, rule=ctx.rule.id, reason=reason,
-                evidence=[f"{path}: {reason}"])
+    return ctx.review(At(path, "", 1, 0, 0), reason, evidence=[f"{path}: {reason}"],
+                      template="core")
 
 
 def member_insertion(src: bytes, struct: StructDef) -> tuple[int, bool]:
@@ -367,10 +366,9 @@ def netdevice_h(ctx: RuleContext) -> Iterable[Site]:
     if not edits:
         return
     first = min(e.start for e in edits if e.file == path)
-    yield Site(stage=ctx.rule.stage, template="core", outcome="rewrite", file=path,
-               function="struct net_device", line=line_of(src, first), start=first,
-               end=first, rule=rule, edits=edits, evidence=evidence,
-               reason="nd_lock API: struct nd_lock, struct net_device member, prototypes")
+    yield ctx.rewrite(At(path, "struct net_device", line_of(src, first), first, first), edits,
+                      "nd_lock API: struct nd_lock, struct net_device member, prototypes",
+                      evidence=evidence, template="core")
 
 
 # --- stage 2: include/net/rtnetlink.h (+ generic_newlink_deps in net/core/rtnetlink.c) -------
@@ -437,8 +435,8 @@ def rtnetlink_core(ctx: RuleContext, uses_generic: bool, options: dict[str, obje
         evidence.append(f"{RTNETLINK_C}: defines and exports {GENERIC_DEPS}")
     if not edits:
         return None
-    return Site(stage=ctx.rule.stage, template="core", outcome="rewrite", file=RTNETLINK_H,
-                function="struct rtnl_link_ops", line=line_of(src, ops.start),
-                start=ops.start, end=ops.start, rule=rule, edits=edits,
-                reason="declare struct link_deps and the rtnl_link_ops *_deps members",
-                evidence=["link_deps tables are used by this stage's rewrites", *evidence])
+    return ctx.rewrite(
+        At(RTNETLINK_H, "struct rtnl_link_ops", line_of(src, ops.start), ops.start, ops.start),
+        edits, "declare struct link_deps and the rtnl_link_ops *_deps members",
+        evidence=["link_deps tables are used by this stage's rewrites", *evidence],
+        template="core")

@@ -9,10 +9,10 @@ from collections.abc import Iterable
 
 from migrator.callgraph import Root
 from migrator.edit import cedit
-from migrator.model import CallSite, Edit, FunctionDef, Site, StructInit
+from migrator.model import CallSite, Edit, FunctionDef, Outcome, Site, StructInit
 from migrator.model.srctext import CODEC
 from migrator.packs.nd_lock import core
-from migrator.rules.context import RuleContext
+from migrator.rules.context import At, RuleContext
 
 LOOKUPS = ("__dev_get_by_index", "dev_get_by_index", "dev_get_by_index_rcu",
            "netdev_get_by_index")
@@ -71,9 +71,10 @@ def link_deps(ctx: RuleContext) -> list[Site]:
             continue
         tables: dict[str, dict[str, list[str]]] = {}
         evidence: dict[str, list[str]] = {}
+        declared = [m for m in ("newlink", "changelink") if init.member(f"{m}_deps")]
         for member in ("newlink", "changelink"):
             value = init.member(member)
-            if not value or not value.isidentifier() or init.member(f"{member}_deps"):
+            if not value or not value.isidentifier() or member in declared:
                 continue
             roots = [Root(f, init, member) for f in ctx.graph.resolve_name(init.file, value)]
             if not roots:
@@ -104,9 +105,12 @@ def link_deps(ctx: RuleContext) -> list[Site]:
                 evidence[member] = ev
         if tables:
             sites.append(_deps_site(ctx, init, tables, evidence))
-    if any(s.outcome == "rewrite" for s in sites):
+        elif declared:
+            sites.append(ctx.already_done(_at(init), f"{init.var}: declares "
+                                          + ", ".join(f".{m}_deps" for m in declared)))
+    if any(s.outcome is Outcome.REWRITE for s in sites):
         uses_generic = any(f"&{core.GENERIC_DEPS}" in e.replacement
-                           for s in sites if s.outcome == "rewrite" for e in s.edits)
+                           for s in sites if s.outcome is Outcome.REWRITE for e in s.edits)
         core_site = core.rtnetlink_core(ctx, uses_generic, ctx.options)
         if core_site is not None:
             sites.append(core_site)
@@ -143,10 +147,8 @@ def _deps_site(ctx: RuleContext, init: StructInit, tables: dict[str, dict[str, l
     for member, ref in member_lines.items():
         m = re.search(rb"(?m)^([ \t]*)\." + member.encode() + rb"(\s*)=", block)
         if m is None:
-            return Site(stage=2, template="link_deps", outcome="review", file=init.file,
-                        function=init.var, line=init.line, start=init.start, end=init.end,
-                        rule=ctx.rule.id, reason=f".{member} member line not found",
-                        evidence=[e for v in evidence.values() for e in v])
+            return ctx.review(_at(init), f".{member} member line not found",
+                              evidence=[e for v in evidence.values() for e in v])
         indent = m.group(1).decode()
         eq_col = len((m.group(1) + b"." + member.encode() + m.group(2)).decode().expandtabs(8))
         name = f".{member}_deps"
@@ -161,7 +163,9 @@ def _deps_site(ctx: RuleContext, init: StructInit, tables: dict[str, dict[str, l
         edits.append(Edit(init.file, at, at, f"{indent}{name}{pad}= {ref},\n", ctx.rule.id))
     ids = "; ".join(f"{m}: " + ", ".join(f"{s} {i}" for s, ids in t.items() for i in ids)
                     for m, t in tables.items())
-    return Site(stage=2, template="link_deps", outcome="rewrite", file=init.file,
-                function=init.var, line=init.line, start=init.start, end=init.end,
-                rule=ctx.rule.id, reason=f"{init.var}: link_deps ({ids})",
-                evidence=[e for v in evidence.values() for e in v], edits=edits)
+    return ctx.rewrite(_at(init), edits, f"{init.var}: link_deps ({ids})",
+                       evidence=[e for v in evidence.values() for e in v])
+
+
+def _at(init: StructInit) -> At:
+    return At(init.file, init.var, init.line, init.start, init.end)

@@ -83,23 +83,23 @@ def t0(ctx: RuleContext) -> Iterable[Site]:
             cand.chain = pernet[fk]
         try:
             if rtnl_held_at(ft, ft.start(node)):
-                yield ctx.site(cand, outcome="review",
-                               reason="register_netdev() called with RTNL already held "
-                               "(rtnl_lock() earlier in the function): call "
-                               "register_netdevice() there instead")
+                yield ctx.review(cand,
+                                 reason="register_netdev() called with RTNL already held "
+                                 "(rtnl_lock() earlier in the function): call "
+                                 "register_netdevice() there instead")
                 continue
             held = callers_hold_rtnl(ctx, cand)
             if held:
-                yield ctx.site(cand, outcome="review", evidence=[*cand.evidence(), *held],
-                               reason="every caller holds RTNL: call register_netdevice() instead")
+                yield ctx.review(cand, evidence=[*cand.evidence(), *held], reason=(
+                    "every caller holds RTNL: call register_netdevice() instead"))
                 continue
             edits = rewrite_t0(ft, node)
         except NeedsReview as exc:
-            yield ctx.site(cand, outcome="review", reason=f"T0 not applied: {exc}")
+            yield ctx.review(cand, reason=f"T0 not applied: {exc}")
             continue
-        yield ctx.site(cand, outcome="rewrite", edits=edits,
-                       reason="T0: private nd_lock via rtnl_lock_killable() + "
-                       "register_netdevice()")
+        yield ctx.rewrite(cand, edits=edits,
+                          reason="T0: private nd_lock via rtnl_lock_killable() + "
+                          "register_netdevice()")
 
 
 def _block(var: str, args: str, ind: str) -> str:

@@ -14,8 +14,8 @@ import re
 from migrator.callgraph import FnKey, key
 from migrator.edit import cedit
 from migrator.edit.edits import line_of
-from migrator.model import CallSite, Edit, FunctionDef, Site
-from migrator.rules.context import RuleContext
+from migrator.model import CallSite, FunctionDef
+from migrator.rules.context import At, RuleContext
 
 NEWLINK_ROOTS = ("rtnl_link_ops.newlink", "rtnl_link_ops.changelink")
 NET_DEVICE_PTR = re.compile(r"\bstruct\s+net_device\s*\*")
@@ -24,14 +24,9 @@ LOCK_FROM_DEV = "rcu_dereference_protected({dev}->nd_lock, true)"
 UPPER_LINK_CALLS = ("netdev_upper_dev_link", "netdev_master_upper_dev_link")
 
 
-def _site(ctx: RuleContext, fn: FunctionDef, offset: int, end: int, *, template: str,
-          outcome: str, reason: str, evidence: list[str], edits: list[Edit] | None = None
-          ) -> Site:
-    src = ctx.index.source(fn.file)
-    return Site(stage=ctx.rule.stage, template=template, outcome=outcome,  # type: ignore[arg-type]
-                file=fn.file, function=fn.name, line=line_of(src, offset), start=offset,
-                end=end, rule=ctx.rule.id, reason=reason, evidence=evidence,
-                edits=edits or [])
+def _at(ctx: RuleContext, fn: FunctionDef, offset: int, end: int) -> At:
+    """A site in `fn` at bytes [offset, end) of its file."""
+    return At(fn.file, fn.name, line_of(ctx.index.source(fn.file), offset), offset, end)
 
 
 def _net_device_params(fn: FunctionDef) -> list[str]:

@@ -20,10 +20,10 @@ from migrator.packs.nd_lock.stage2_common import (
     NEWLINK_ROOTS,
     UPPER_LINK_CALLS,
     _ancestors,
+    _at,
     _net_device_params,
     _registered_param,
     _result_var,
-    _site,
 )
 from migrator.packs.nd_lock.stage2_threaded import threaded_lock
 from migrator.rules.context import Candidate, RuleContext
@@ -46,10 +46,10 @@ def outside_callers(ctx: RuleContext) -> list[Site]:
                     continue  # the rtnetlink core dispatching ops->newlink/changelink
                 if call.via_member:
                     done.add((call.file, call.start))
-                    sites.append(_site(
-                        ctx, caller, call.start, call.end, template="T4", outcome="review",
-                        reason=f"{helper.name}() also called through a function pointer "
-                               "from a context the tool cannot classify",
+                    sites.append(ctx.review(
+                        _at(ctx, caller, call.start, call.end),
+                        f"{helper.name}() also called through a function pointer "
+                        "from a context the tool cannot classify", template="T4",
                         evidence=[f"{call.file}:{call.line} {call.receiver}->{call.callee}()",
                                   "netlink path: " + " -> ".join(cand.chain)]))
                     continue
@@ -80,9 +80,9 @@ def _outside_call(ctx: RuleContext, cand: Candidate, helper: FunctionDef, caller
     index, param = registered
     child = call.args[index].strip() if index < len(call.args) else ""
     if not child.isidentifier():
-        return _site(ctx, caller, call.start, call.end, template="T4", outcome="review",
-                     reason=f"child device argument {child!r} is not a plain variable",
-                     evidence=evidence)
+        return ctx.review(_at(ctx, caller, call.start, call.end),
+                          f"child device argument {child!r} is not a plain variable",
+                          evidence=evidence, template="T4")
     evidence.append(f"child device: {child} (parameter {param} of {helper.name})")
     parent, why = _parent_device(ctx, helper, caller, call, param, child, src)
     fn_node = cedit.function_node(src, call.start)
@@ -112,16 +112,15 @@ def _outside_call(ctx: RuleContext, cand: Candidate, helper: FunctionDef, caller
             template = "T4"
         edits.extend(child_bracket(caller.file, src, stmt, var, child, parent, ctx.rule.id))
     except _AlreadyDone:
-        return _site(ctx, caller, call.start, call.end, template="T3" if parent else "T4",
-                     outcome="rewrite", reason="already converted", evidence=evidence)
+        return ctx.already_done(_at(ctx, caller, call.start, call.end), evidence=evidence,
+                                template="T3" if parent else "T4")
     except cedit.NeedsReview as exc:
-        return _site(ctx, caller, call.start, call.end, template="T3" if parent else "T4",
-                     outcome="review", reason=f"not rewritten: {exc}",
-                     evidence=evidence)
+        return ctx.review(_at(ctx, caller, call.start, call.end), f"not rewritten: {exc}",
+                          evidence=evidence, template="T3" if parent else "T4")
     reason = (f"{child} inherits the nd_lock of parent {parent}" if parent
               else f"{child} gets a private nd_lock outside rtnetlink")
-    return _site(ctx, caller, call.start, call.end, template=template, outcome="rewrite",
-                 reason=reason, evidence=evidence, edits=edits)
+    return ctx.rewrite(_at(ctx, caller, call.start, call.end), edits, reason,
+                       evidence=evidence, template=template)
 
 
 class _AlreadyDone(Exception):

@@ -15,12 +15,12 @@ from migrator.model.srctext import CODEC
 from migrator.packs.nd_lock.stage2_common import (
     _ASSIGN_FROM_CALL,
     LOCK_FROM_DEV,
+    _at,
     _error_branch,
     _first_arg,
     _free_netdev_on_path,
     _net_device_params,
     _result_var,
-    _site,
 )
 from migrator.rules.context import RuleContext
 
@@ -50,7 +50,9 @@ def peer_inherits(ctx: RuleContext) -> list[Site]:
             stmt = cedit.enclosing_statement(fn_node, call.start)
             before = src[max(fn.body_start, stmt.start_byte - 200):stmt.start_byte]
             if b"attach_nd_lock(" + peer.encode() in before:
-                continue  # already converted
+                sites.append(ctx.already_done(_at(ctx, fn, call.start, call.end),
+                                              evidence=evidence, template="T2"))
+                continue
             edits = [cedit.insert_before_statement(
                 fn.file, src, stmt,
                 [f"attach_nd_lock({peer}, {LOCK_FROM_DEV.format(dev=dev)});"], ctx.rule.id)]
@@ -72,11 +74,11 @@ def peer_inherits(ctx: RuleContext) -> list[Site]:
             evidence.append(f"failure path: line {free.start_point[0] + 1}: "
                             f"{cedit.text(src, free)}")
         except cedit.NeedsReview as exc:
-            sites.append(_site(ctx, fn, call.start, call.end, template="T2", outcome="review",
-                               reason=f"peer device {peer} registered in newlink: {exc}",
-                               evidence=[*evidence, *exc.evidence]))
+            sites.append(ctx.review(_at(ctx, fn, call.start, call.end),
+                                    f"peer device {peer} registered in newlink: {exc}",
+                                    evidence=[*evidence, *exc.evidence], template="T2"))
             continue
-        sites.append(_site(ctx, fn, call.start, call.end, template="T2", outcome="rewrite",
-                           reason=f"peer device {peer} inherits the nd_lock of {dev}",
-                           evidence=evidence, edits=edits))
+        sites.append(ctx.rewrite(_at(ctx, fn, call.start, call.end), edits,
+                                 f"peer device {peer} inherits the nd_lock of {dev}",
+                                 evidence=evidence, template="T2"))
     return sites

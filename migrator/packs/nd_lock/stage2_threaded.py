@@ -17,13 +17,13 @@ from migrator.packs.nd_lock.stage2_common import (
     _ASSIGN_FROM_CALL,
     LOCK_FROM_DEV,
     _ancestors,
+    _at,
     _error_branch,
     _first_arg,
     _free_netdev_on_path,
     _net_device_params,
     _registered_param,
     _result_var,
-    _site,
 )
 from migrator.packs.nd_lock.stage2_exits import _lock_failure
 from migrator.packs.nd_lock.stage2_signature import (
@@ -156,11 +156,11 @@ def _family_review(ctx: RuleContext, helper: FunctionDef, reach: dict[FnKey, lis
             caller = ctx.index.function(call.file, call.caller)
             if caller is None or key(caller) in reach:
                 continue
-            sites.append(_site(
-                ctx, caller, call.start, call.end, template="T6", outcome="review",
-                reason=f"{fn.name}() is shared by netlink and other callers and "
-                       "registers a device none of its callers passes in; not rewritten: "
-                       f"{why}",
+            sites.append(ctx.review(
+                _at(ctx, caller, call.start, call.end),
+                f"{fn.name}() is shared by netlink and other callers and "
+                "registers a device none of its callers passes in; not rewritten: "
+                f"{why}", template="T6",
                 evidence=[*evidence, f"outside caller: {call.file}:{call.line} "
                                      f"{caller.name}() calls {fn.name}({', '.join(call.args)})"]))
     return sites
@@ -171,7 +171,8 @@ def _thread(ctx: RuleContext, creator: FunctionDef, reg_call: CallSite, dev: str
             roots: dict[FnKey, Root], base: list[str]) -> list[Site]:
     rule = ctx.rule.id
     member_keys = {key(f) for f in members}
-    sites: list[Site] = []
+    definitions: list[tuple[FunctionDef, list[Edit], list[str]]] = []
+    sites: list[Site] = []  # the calls; the definitions' sites are made last
     accounted: dict[str, set[int]] = {}  # file -> offsets of names already handled
 
     # 1. definitions (+ kernel-doc), the creator's attach/detach
@@ -194,9 +195,7 @@ def _thread(ctx: RuleContext, creator: FunctionDef, reg_call: CallSite, dev: str
                                                    else "")]
         if fn is creator:
             edits += _creator_edits(ctx, fn, src, reg_call, dev, evidence)
-        sites.append(_site(ctx, fn, fn.start, fn.body_start, template="T6", outcome="rewrite",
-                           reason=f"{fn.name}() takes the lock its new device is attached to",
-                           evidence=evidence, edits=edits))
+        definitions.append((fn, edits, evidence))
 
     # 2. every call of a member
     declared: set[FnKey] = set()
@@ -226,9 +225,9 @@ def _thread(ctx: RuleContext, creator: FunctionDef, reg_call: CallSite, dev: str
             else:
                 edits, how = _outside_edits(ctx, caller, call, fn, src, open_paren,
                                             close_paren, declared)
-            sites.append(_site(ctx, caller, call.start, call.end, template="T6",
-                               outcome="rewrite", reason=f"{fn.name}() call: {how}",
-                               evidence=[*base, f"call: {where}; {how}"], edits=edits))
+            sites.append(ctx.rewrite(_at(ctx, caller, call.start, call.end), edits,
+                                     f"{fn.name}() call: {how}", template="T6",
+                                     evidence=[*base, f"call: {where}; {how}"]))
 
     # 3. prototypes and any other mention of the names in the tree
     protos: dict[str, list[Edit]] = {}
@@ -249,12 +248,13 @@ def _thread(ctx: RuleContext, creator: FunctionDef, reg_call: CallSite, dev: str
                               f"{line_of(src, at)} in a way the tool does not follow: "
                               f"{line.strip()}")
             protos.setdefault(name.group(0).decode(), []).append(proto)
-    for site in sites[:len(members)]:
-        for edit in protos.get(site.function, []):
-            site.edits.append(edit)
-            site.evidence.append(f"prototype: {edit.file}:"
-                                 f"{line_of(ctx.index.source(edit.file), edit.start)}")
-    return sites
+    return [*(ctx.rewrite(
+        _at(ctx, fn, fn.start, fn.body_start), [*edits, *protos.get(fn.name, [])],
+        f"{fn.name}() takes the lock its new device is attached to", template="T6",
+        evidence=[*evidence, *(f"prototype: {edit.file}:"
+                               f"{line_of(ctx.index.source(edit.file), edit.start)}"
+                               for edit in protos.get(fn.name, []))])
+        for fn, edits, evidence in definitions), *sites]
 
 
 def _netlink_dev(ctx: RuleContext, fn: FunctionDef, reach: dict[FnKey, list[str]],

@@ -14,7 +14,7 @@ rules before it claimed):
 5. stage3-t3-t4-parent-or-private: T3 (a parent device is identifiable) or T4
    (private lock), rewritten when the statement shape and the error path are ones
    the templates cover. The T0 form stage 1 writes (`v = rtnl_lock_killable(); if
-   (!v) { v = register_netdevice(d); ...`) is claimed as no site: register_netdevice()
+   (!v) { v = register_netdevice(d); ...`) is already done: register_netdevice()
    gives the device its private lock by design.
 """
 
@@ -52,10 +52,9 @@ def core_api(ctx: RuleContext) -> Iterable[Site]:
         assert isinstance(cand, Candidate)
         name = cand.function.name
         if name in api:
-            yield ctx.site(cand, outcome="review",
-                           reason=f"core API: {name}() is itself the registration API "
-                           f"migrated by rule {api[name]}; its lock handling belongs to "
-                           "the core patch")
+            yield ctx.review(cand, reason=f"core API: {name}() is itself the registration "
+                             f"API migrated by rule {api[name]}; its lock handling belongs "
+                             "to the core patch")
     yield from ctx.macro_sites(lambda c: c.function.name in api)
 
 
@@ -66,7 +65,7 @@ def t7_fallback(ctx: RuleContext) -> Iterable[Site]:
         try:
             yield from _t7(ctx, cand, cand.binds["in_dir"])
         except NeedsReview as exc:
-            yield ctx.site(cand, outcome="review", reason=str(exc))
+            yield ctx.review(cand, reason=str(exc))
 
 
 def t5_notifier(ctx: RuleContext) -> Iterable[Site]:
@@ -82,34 +81,34 @@ def t5_notifier(ctx: RuleContext) -> Iterable[Site]:
             continue
         cand.chain = chain
         if not rewrite:
-            yield ctx.site(cand, outcome="review",
-                           reason="registration from a netdevice notifier: T5 "
-                           "(private lock via alloc_nd_lock()/mutex_trylock()); "
-                           "review by default, --t5=rewrite to apply")
+            yield ctx.review(cand, reason="registration from a netdevice notifier: T5 "
+                             "(private lock via alloc_nd_lock()/mutex_trylock()); "
+                             "review by default, --t5=rewrite to apply")
             continue
         try:
             yield _t5(ctx, cand)
         except NeedsReview as exc:
-            yield ctx.site(cand, outcome="review", reason=str(exc))
+            yield ctx.review(cand, reason=str(exc))
     yield from ctx.macro_sites(lambda c: key(c.function) in notif)
+    yield from ctx.done_sites(lambda c: key(c.function) in notif)
 
 
 def t3_t4(ctx: RuleContext) -> Iterable[Site]:
     """What the rules before left: T3 (a parent device) or T4 (a private lock); the T0
-    form stage 1 writes is claimed as no site."""
+    form stage 1 writes is already done (a private lock by design)."""
     for cand, ft, node in real_calls(ctx):
         assert isinstance(cand, Candidate)
         try:
             if stage1.is_t0_form(ft, node):
                 # What stage 1 writes (the loopback reference): register_netdevice() under
                 # the function's own rtnl_lock_killable() gives the device a private lock.
-                ctx.claim(cand)
+                yield ctx.already_done(cand, "T0 form: a private lock by design")
                 continue
             dev = cand.call.args[0] if cand.call.args else ""
             parent = parent_candidates(ctx, cand.function, dev.strip(), cand.call.start)
             yield _t3_t4(ctx, cand, parent)
         except NeedsReview as exc:
-            yield ctx.site(cand, outcome="review", reason=str(exc))
+            yield ctx.review(cand, reason=str(exc))
 
 
 # --- T3 / T4 ------------------------------------------------------------------------------
@@ -136,14 +135,14 @@ def _t3_t4(ctx: RuleContext, cand: Candidate, found: tuple[str, str]) -> Site:
                                                   ctx.rule.id))
         edits.append(_rename(ctx, cand))
     except NeedsReview as exc:
-        return ctx.site(cand, outcome="review", template=template, evidence=evidence,
-                        reason=f"register_netdevice() outside .newlink/.changelink: "
-                        f"{template} ({'parent ' + parent if parent else 'private lock'}) "
-                        f"not applied: {exc}")
+        return ctx.review(cand, template=template, evidence=evidence,
+                          reason=f"register_netdevice() outside .newlink/.changelink: "
+                          f"{template} ({'parent ' + parent if parent else 'private lock'}) "
+                          f"not applied: {exc}")
     reason = (f"T3: {dev} inherits the nd_lock of parent {parent}" if parent
               else f"T4: {dev} gets a private nd_lock outside rtnetlink")
-    return ctx.site(cand, outcome="rewrite", template=template, edits=edits,
-                    evidence=evidence, reason=reason)
+    return ctx.rewrite(cand, template=template, edits=edits,
+                       evidence=evidence, reason=reason)
 
 
 def _no_exit_between(src: bytes, fn_node: cedit.Node, start: int, stmt: cedit.Node,

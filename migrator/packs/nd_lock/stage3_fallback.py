@@ -8,10 +8,10 @@ from collections.abc import Iterable
 
 from migrator.edit import cedit
 from migrator.edit.cedit import NeedsReview
-from migrator.model import CallSite, Site
+from migrator.model import CallSite, Edit, Site
 from migrator.packs.nd_lock.common import FnTree, asserted_locks, held_locks_before
 from migrator.packs.nd_lock.stage3_shape import _rename, _shape
-from migrator.rules.context import Candidate, RuleContext
+from migrator.rules.context import At, Candidate, RuleContext
 
 FALLBACK_LOCK = "mutex_lock(&fallback_nd_lock.mutex);"
 FALLBACK_UNLOCK = "mutex_unlock(&fallback_nd_lock.mutex);"
@@ -34,7 +34,7 @@ def _t7(ctx: RuleContext, cand: Candidate, fam: str) -> Iterable[Site]:
         raise NeedsReview(f"T7 ({fam}): {exc}") from exc
     asserted = asserted_locks(ctx.index.source(helper.file), helper)
     callers = [c for c in ctx.graph.callers(helper) if not c.via_member]
-    plans: list[tuple[object, Site]] = []
+    plans: list[tuple[CallSite, list[Edit], list[str]]] = []
     # callers that cannot take fallback_nd_lock.mutex around the call: each is a place a
     # human must change, listed as its own review site (the lock it holds as evidence)
     problems: list[Site] = []
@@ -47,11 +47,8 @@ def _t7(ctx: RuleContext, cand: Candidate, fam: str) -> Iterable[Site]:
 
         def problem(why: str, evidence: list[str], call: CallSite = call,
                     calls: str = calls) -> Site:
-            return Site(stage=ctx.rule.stage, template="T7", outcome="review",
-                        file=call.file, function=call.caller, line=call.line,
-                        start=call.start, end=call.end, rule=ctx.rule.id,
-                        reason=f"T7 ({fam}) not applied: {why}",
-                        evidence=[calls, *evidence, registers])
+            return ctx.review(At.call(call), f"T7 ({fam}) not applied: {why}", template="T7",
+                              evidence=[calls, *evidence, registers])
 
         if caller is None:
             problems.append(problem(f"{call.caller}() is not indexed", []))
@@ -77,32 +74,28 @@ def _t7(ctx: RuleContext, cand: Candidate, fam: str) -> Iterable[Site]:
         except NeedsReview as exc:
             problems.append(problem(str(exc), []))
             continue
-        plans.append((call, Site(
-            stage=ctx.rule.stage, template="T7", outcome="rewrite", file=call.file,
-            function=call.caller, line=call.line, start=call.start, end=call.end,
-            rule=ctx.rule.id, edits=cedits,
-            reason=f"T7: caller of {helper.name}() holds fallback_nd_lock.mutex",
-            evidence=[calls, registers])))
+        plans.append((call, cedits, [calls, registers]))
     if problems:
-        for _call, site in plans:
-            site.outcome, site.edits = "review", []
-            site.reason = f"T7 caller not bracketed: another caller of {helper.name}() " \
-                          "needs a human (listed as its own site)"
-        yield ctx.site(cand, outcome="review", template="T7",
-                       evidence=[*cand.evidence(), *(
-                           f"caller {p.file}:{p.line} {p.function}(): review site of its own"
-                           for p in problems)],
-                       reason=f"T7 ({fam}): {len(problems)} caller(s) of {helper.name}() "
-                       "cannot take fallback_nd_lock.mutex around the call")
+        yield ctx.review(cand, template="T7",
+                         evidence=[*cand.evidence(), *(
+                             f"caller {p.file}:{p.line} {p.function}(): review site of its own"
+                             for p in problems)],
+                         reason=f"T7 ({fam}): {len(problems)} caller(s) of {helper.name}() "
+                         "cannot take fallback_nd_lock.mutex around the call")
         yield from problems
-        yield from (s for _, s in plans)
+        yield from (ctx.review(At.call(call), f"T7 caller not bracketed: another caller of "
+                               f"{helper.name}() needs a human (listed as its own site)",
+                               evidence=evidence, template="T7")
+                    for call, _edits, evidence in plans)
         return
-    notes = [f"caller {c.file}:{c.line} {c.caller}() brackets the call" for c, _ in plans]
+    notes = [f"caller {c.file}:{c.line} {c.caller}() brackets the call" for c, _, _ in plans]
     if not callers:
         notes.append("no in-tree caller found: callers must take fallback_nd_lock.mutex "
                      "(after RTNL, before the subsystem lock" +
                      (f" {', '.join(asserted)}" if asserted else "") + ")")
-    yield ctx.site(cand, outcome="rewrite", template="T7", edits=edits,
-                   evidence=[*cand.evidence(), *notes],
-                   reason=f"T7: fallback family {fam} registers on fallback_nd_lock")
-    yield from (s for _, s in plans)
+    yield ctx.rewrite(cand, template="T7", edits=edits,
+                      evidence=[*cand.evidence(), *notes],
+                      reason=f"T7: fallback family {fam} registers on fallback_nd_lock")
+    yield from (ctx.rewrite(At.call(call), cedits, f"T7: caller of {helper.name}() holds "
+                            "fallback_nd_lock.mutex", evidence=evidence, template="T7")
+                for call, cedits, evidence in plans)

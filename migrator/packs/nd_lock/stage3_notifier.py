@@ -68,9 +68,9 @@ def _t5(ctx: RuleContext, cand: Candidate) -> Site:
                 f"{check.start_point[0] + 1}: {cedit.text(src, check).splitlines()[0]}), "
                 + (f"with {var} = -ENOMEM" if var else
                    "with the error value the function set before the registration")]
-    return ctx.site(cand, outcome="rewrite", template="T5", edits=edits, evidence=evidence,
-                    reason=f"T5: {dev} registered from a netdevice notifier on a private "
-                    "lock taken with mutex_trylock()")
+    return ctx.rewrite(cand, template="T5", edits=edits, evidence=evidence,
+                       reason=f"T5: {dev} registered from a netdevice notifier on a private "
+                       "lock taken with mutex_trylock()")
 
 
 def _stored_var(src: bytes, stmt: cedit.Node, dev: str) -> str:
@@ -204,9 +204,9 @@ def _t5_return(ctx: RuleContext, cand: Candidate, src: bytes, fn_node: cedit.Nod
                 f"the result goes through {var}" + (" (new)" if var_decl else
                                                     " (its value is dead after the return)")
                 + " so that nd_lock is released before returning"]
-    return ctx.site(cand, outcome="rewrite", template="T5", edits=edits, evidence=evidence,
-                    reason=f"T5: {dev} registered from a netdevice notifier on a private "
-                    "lock taken with mutex_trylock()")
+    return ctx.rewrite(cand, template="T5", edits=edits, evidence=evidence,
+                       reason=f"T5: {dev} registered from a netdevice notifier on a private "
+                       "lock taken with mutex_trylock()")
 
 
 def _result_var(ctx: RuleContext, cand: Candidate, src: bytes, fn_node: cedit.Node

@@ -13,7 +13,7 @@ from migrator.edit.cedit import NeedsReview
 from migrator.edit.edits import line_of
 from migrator.model import CallSite, FunctionDef, Site
 from migrator.packs.nd_lock.common import FnTree, netdev_notifier_roots, real_calls
-from migrator.rules.context import Candidate, RuleContext
+from migrator.rules.context import At, Candidate, RuleContext
 
 LINK = "netdev_master_upper_dev_link"
 IOCTL_ROOTS = ("net_device_ops.ndo_siocdevprivate", "net_device_ops.ndo_do_ioctl",
@@ -56,9 +56,9 @@ def t8(ctx: RuleContext) -> Iterable[Site]:
         k = key(fn)
         if k in notif:
             cand.chain = notif[k]
-            yield ctx.site(cand, outcome="review",
-                           reason="master link made from a netdevice notifier: needs "
-                           "deferral out of the notifier (work item)")
+            yield ctx.review(cand,
+                             reason="master link made from a netdevice notifier: needs "
+                             "deferral out of the notifier (work item)")
             continue
         entries, uncovered = _boundary(ctx, fn, ioctl, locked, {k})
         if k in locked:
@@ -68,7 +68,7 @@ def t8(ctx: RuleContext) -> Iterable[Site]:
             # .ndo_add_slave/.newlink path; the other callers need them: a human decides,
             # at each of those callers (one review site each) and at the link.
             unlocked = [*(c for c, _g, _chain in entries), *uncovered]
-            yield ctx.site(cand, outcome="review", evidence=[
+            yield ctx.review(cand, evidence=[
                 *cand.evidence(), *(f"{c.file}:{c.line} {c.caller}() calls {c.callee}() "
                                     "without the locks (listed as its own site)"
                                     for c in unlocked)],
@@ -77,14 +77,14 @@ def t8(ctx: RuleContext) -> Iterable[Site]:
             yield from _unlocked_callers(ctx, cand, entries, uncovered)
             continue
         if k in locked and not entries:
-            yield ctx.site(cand, outcome="review",
-                           reason="no edit: reached only from "
-                           f"{_root_name(ctx, cand)}: the core holds both locks")
+            yield ctx.review(cand,
+                             reason="no edit: reached only from "
+                             f"{_root_name(ctx, cand)}: the core holds both locks")
             continue
         try:
             stmt = ft.statement_of(node)
             if entries and not uncovered:
-                yield ctx.site(cand, outcome="review", evidence=[
+                yield ctx.review(cand, evidence=[
                     *cand.evidence(), *(f"{c.file}:{c.line} {g.name}() (ioctl/sysfs "
                                         "entry point) is bracketed instead"
                                         for c, g, _chain in entries)],
@@ -97,11 +97,11 @@ def t8(ctx: RuleContext) -> Iterable[Site]:
             a, b = cand.call.args[0], cand.call.args[1]
             edits = _bracket(ft, stmt, a, b)
         except NeedsReview as exc:
-            yield ctx.site(cand, outcome="review", reason=f"T8 not applied: {exc}")
+            yield ctx.review(cand, reason=f"T8 not applied: {exc}")
             continue
-        yield ctx.site(cand, outcome="rewrite", edits=edits,
-                       reason="T8: master link under double_lock_netdev()"
-                       if edits else "already converted")
+        yield ctx.rewrite(cand, edits=edits,
+                          reason="T8: master link under double_lock_netdev()") if edits \
+            else ctx.already_done(cand)
 
 
 def _unlocked_callers(ctx: RuleContext, cand: Candidate, entries: list[Entry],
@@ -127,13 +127,10 @@ def _unlocked_callers(ctx: RuleContext, cand: Candidate, entries: list[Entry],
                   "without double_lock_netdev(), while the core calls it with both locks "
                   "held on another path; not rewritten")
         if caller is not None:
-            yield ctx.site(Candidate(call, caller, [], None), outcome="review",
-                           evidence=evidence, reason=reason)
+            yield ctx.review(Candidate(call, caller, [], None),
+                             evidence=evidence, reason=reason)
         else:
-            yield Site(stage=ctx.rule.stage, template=ctx.rule.template, outcome="review",
-                       file=call.file, function=call.caller, line=call.line,
-                       start=call.start, end=call.end, rule=ctx.rule.id, reason=reason,
-                       evidence=[*evidence, "caller not parsed"])
+            yield ctx.review(At.call(call), reason, evidence=[*evidence, "caller not parsed"])
 
 
 def _root_name(ctx: RuleContext, cand: Candidate) -> str:
@@ -245,15 +242,15 @@ def _entries(ctx: RuleContext, cand: Candidate, ft: FnTree, node: object,
                     raise NeedsReview(f"entry call inside a {stmt.type.replace('_', ' ')}")
                 edits = _bracket(gft, stmt, ranked[0][1], ranked[1][1])
             except NeedsReview as exc:
-                yield ctx.site(entry, outcome="review",
-                               reason=f"T8 entry point not applied: {exc}")
+                yield ctx.review(entry,
+                                 reason=f"T8 entry point not applied: {exc}")
                 continue
-            yield ctx.site(entry, outcome="rewrite", edits=edits,
-                           evidence=[*entry.evidence(),
-                                     f"{fn.file}:{cand.call.line} {fn.name}() links "
-                                     f"{', '.join(cand.call.args[:2])}"],
-                           reason=f"T8: legacy enslave entry point {top.name}() under "
-                           "double_lock_netdev()")
+            yield ctx.rewrite(entry, edits=edits,
+                              evidence=[*entry.evidence(),
+                                        f"{fn.file}:{cand.call.line} {fn.name}() links "
+                                        f"{', '.join(cand.call.args[:2])}"],
+                              reason=f"T8: legacy enslave entry point {top.name}() under "
+                              "double_lock_netdev()")
 
 
 def _sub(arg: str, rest: str) -> str:

@@ -29,10 +29,10 @@ def t9(ctx: RuleContext) -> Iterable[Site]:
             stmt = ft.statement_of(node)
             if fam or in_family(call.file, known):
                 if not fam:
-                    yield ctx.site(cand, outcome="review", template="T7",
-                                   reason=f"fallback family {in_family(call.file, known)}: "
-                                   "configure it in `families` to bracket with "
-                                   "fallback_nd_lock.mutex")
+                    yield ctx.review(cand, template="T7",
+                                     reason=f"fallback family {in_family(call.file, known)}: "
+                                     "configure it in `families` to bracket with "
+                                     "fallback_nd_lock.mutex")
                     continue
                 loop = ft.enclosing_loop(node)
                 region = loop or [stmt]
@@ -42,14 +42,14 @@ def t9(ctx: RuleContext) -> Iterable[Site]:
                 edits = [] if k in done_loops else ft.bracket(region, FALLBACK_LOCK,
                                                                FALLBACK_UNLOCK)
                 done_loops.add(k)
-                yield ctx.site(cand, outcome="rewrite", template="T7", edits=edits,
-                               reason=f"fallback family {fam}: "
-                               + ("loop" if loop else "call")
-                               + " under fallback_nd_lock.mutex")
+                yield ctx.rewrite(cand, template="T7", edits=edits,
+                                  reason=f"fallback family {fam}: "
+                                  + ("loop" if loop else "call")
+                                  + " under fallback_nd_lock.mutex")
                 continue
             yield from _t9_one(ctx, cand, ft, node, stmt)
         except NeedsReview as exc:
-            yield ctx.site(cand, outcome="review", reason=f"T9 not applied: {exc}")
+            yield ctx.review(cand, reason=f"T9 not applied: {exc}")
 
 
 def _t9_one(ctx: RuleContext, cand: Candidate, ft: FnTree, node: Node,
@@ -73,7 +73,7 @@ def _t9_one(ctx: RuleContext, cand: Candidate, ft: FnTree, node: Node,
     check = ft.guarding_if(stmt)
     cond = check.child_by_field_name("condition") if check is not None else None
     if ft.preceded_by(stmt, needle) or (cond is not None and needle in ft.text(cond)):
-        yield ctx.site(cand, outcome="rewrite", reason="already converted")
+        yield ctx.already_done(cand)
         return
     if ft.declares("nd_lock") and "nd_lock" not in (ft.local_type("nd_lock") or ""):
         raise NeedsReview("a local named nd_lock already exists with another type")
@@ -81,6 +81,6 @@ def _t9_one(ctx: RuleContext, cand: Candidate, ft: FnTree, node: Node,
     edits = [] if ft.declares("nd_lock") else ft.add_local("struct nd_lock *nd_lock;")
     edits.extend(guarded)
     stored = stmt.named_children[0].type == "assignment_expression"  # guard() checked it
-    yield ctx.site(cand, outcome="rewrite", edits=edits,
-                   reason="T9: namespace move under lock_netdev()/unlock_netdev()"
-                   + (f"; {LOCK_FAILED} when the lock cannot be taken" if stored else ""))
+    yield ctx.rewrite(cand, edits=edits,
+                      reason="T9: namespace move under lock_netdev()/unlock_netdev()"
+                      + (f"; {LOCK_FAILED} when the lock cannot be taken" if stored else ""))

@@ -13,7 +13,7 @@ from migrator.model import FunctionDef, Site
 from migrator.model.srctext import CODEC
 from migrator.packs.nd_lock.common import FnTree, Node, netdev_notifier_roots
 from migrator.parse.tree import function_def
-from migrator.rules.context import RuleContext
+from migrator.rules.context import At, RuleContext
 
 OTHER_DEVICE_CALLS = frozenset({"register_netdevice", "__register_netdevice",
                                 "netdev_master_upper_dev_link", "netdev_upper_dev_link",
@@ -94,12 +94,10 @@ def report(ctx: RuleContext) -> Iterable[Site]:
         if not touched:
             continue
         line = line_of(ft.src, ft.start(branches[0]))
-        yield Site(stage=6, template="report", outcome="review", file=fn.file,
-                   function=fn.name, line=line, start=ft.start(branches[0]),
-                   end=ft.start(branches[0]), rule=ctx.rule.id,
-                   reason="NETDEV_REGISTER handler touches another device: candidate for "
-                   "deferral once NETDEV_REGISTER runs under the nd_lock",
-                   evidence=[f"notifier: {root.describe()}", *touched])  # type: ignore[attr-defined]
+        yield ctx.report(At(fn.file, fn.name, line, ft.start(branches[0]), ft.start(branches[0])),
+                         "NETDEV_REGISTER handler touches another device: candidate for "
+                         "deferral once NETDEV_REGISTER runs under the nd_lock",
+                         evidence=[f"notifier: {root.describe()}", *touched])  # type: ignore[attr-defined]
 
 
 REPLAY_NOTIFY = "call_netdevice_notifier"  # one notifier block, one event, one device
@@ -130,7 +128,11 @@ def core(ctx: RuleContext) -> Iterable[Site]:
         at = byte_offset(text, m.start())
         fn_node = cedit.function_node(src, at)
         if fn_node is not None and b"lock_netdev(" in src[fn_node.start_byte:at]:
-            continue  # converted by an earlier run or by hand
+            # converted by an earlier run or by hand
+            fdef = function_def(src, fn_node)
+            yield ctx.already_done(At(path, fdef.name if fdef is not None else "",
+                                      line_of(src, at), at, at))
+            continue
         yield _core_site(ctx, path, src, text, at, m.group(1), m.group(2))
 
 
@@ -145,10 +147,9 @@ def _core_site(ctx: RuleContext, path: str, src: bytes, text: str, at: int, nb: 
     evidence.extend(_replay_context(path, src, text, name))
 
     def review(why: str) -> Site:
-        return Site(stage=6, template="core", outcome="review", file=path, function=name,
-                    line=line, start=at, end=at, rule=ctx.rule.id,
-                    reason=f"NETDEV_REGISTER replay not put under lock_netdev({dev}): {why}",
-                    evidence=evidence)
+        return ctx.review(At(path, name, line, at, at),
+                          f"NETDEV_REGISTER replay not put under lock_netdev({dev}): {why}",
+                          evidence=evidence)
 
     if fn_node is None or fdef is None:
         return review("the call is not inside a function definition")
@@ -185,10 +186,9 @@ def _core_site(ctx: RuleContext, path: str, src: bytes, text: str, at: int, nb: 
                                                   ctx.rule.id))
     except cedit.NeedsReview as exc:
         return review(str(exc))
-    return Site(stage=6, template="core", outcome="rewrite", file=path, function=name,
-                line=line, start=stmt.start_byte, end=stmt.end_byte, rule=ctx.rule.id,
-                edits=edits, evidence=evidence,
-                reason=f"NETDEV_REGISTER replay to a new notifier under lock_netdev({dev})")
+    return ctx.rewrite(At(path, name, line, stmt.start_byte, stmt.end_byte), edits,
+                       f"NETDEV_REGISTER replay to a new notifier under lock_netdev({dev})",
+                       evidence=evidence)
 
 
 def _assigned_var(src: bytes, stmt: Node, at: int) -> str | None:

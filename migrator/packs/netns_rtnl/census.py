@@ -1,11 +1,7 @@
-"""`migrate status` for netns_rtnl: stage 1 and 2 done / to do, the rtnetlink doit()s
-registered per namespace, and where rtnl_lock() is taken with what in scope.
-
-Stage 1 counts struct pernet_operations initialisers: each `.exit_batch_rtnl` is one to
-do, each `.exit_rtnl` one done. Stage 2 counts rtnl_lock()/rtnl_trylock() calls in
-functions with a `struct net *` in scope (to do) against rtnl_net_lock()/
-rtnl_net_trylock() calls (done); the RTNL API's own definitions are not counted.
-"""
+"""`migrate status` for netns_rtnl beyond the rules' own census (stage 1 and 2 done /
+to do come from the rules: migrator.commands.status): the rtnetlink doit()s registered
+per namespace, and where rtnl_lock() is taken with what in scope (the RTNL API's own
+definitions are not counted)."""
 
 from __future__ import annotations
 
@@ -13,7 +9,7 @@ from migrator.model import CallSite
 from migrator.packs.netns_rtnl.netns import scope_of
 from migrator.packs.netns_rtnl.stage2 import API
 from migrator.packs.rtnetlink_handlers import HEADER, aliases, calls, flag_definitions, handlers
-from migrator.rules.context import StageCensus, TreeView
+from migrator.rules.context import TreeView
 
 PERNET_FLAGS = ("RTNL_FLAG_DOIT_PERNET", "RTNL_FLAG_DOIT_PERNET_WIP")
 LOCKS = ("rtnl_lock", "rtnl_trylock")
@@ -31,22 +27,6 @@ def _outside_api(view: TreeView, names: tuple[str, ...]) -> list[CallSite]:
 def _scope(view: TreeView, call: CallSite) -> str:
     fn = view.index.function(call.file, call.caller)
     return scope_of(fn) if fn is not None else "neither"
-
-
-def stage_census(view: TreeView) -> list[StageCensus]:
-    batch = exit_rtnl = 0
-    for init in view.index.inits_of("pernet_operations"):
-        for element in init.elements():
-            batch += "exit_batch_rtnl" in element
-            exit_rtnl += "exit_rtnl" in element
-    locks = [c for c in _outside_api(view, LOCKS) if _scope(view, c) == "net"]
-    return [
-        StageCensus(1, "pernet_operations with .exit_batch_rtnl left (done: .exit_rtnl set)",
-                    exit_rtnl, batch),
-        StageCensus(2, "rtnl_lock()/rtnl_trylock() with a struct net * in scope left "
-                    "(done: rtnl_net_lock()/rtnl_net_trylock() calls)",
-                    len(_outside_api(view, NET_LOCKS)), len(locks)),
-    ]
 
 
 def handler_lines(view: TreeView) -> list[str]:

@@ -39,7 +39,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from migrator.index.discover import grep_hits, is_git_tree
-from migrator.model import Edit, Site
+from migrator.model import Edit, Outcome, Site
 from migrator.packs.netns_rtnl.csrc import (
     Node,
     Unsafe,
@@ -73,6 +73,7 @@ from migrator.packs.netns_rtnl.exit_rtnl_file import (
 from migrator.packs.netns_rtnl.exit_rtnl_ops import BATCH, SINGLE, STRUCT, OpsMember, member_edit
 from migrator.packs.netns_rtnl.exit_rtnl_shape import NET_TYPE, Forward, Shape, batch_shape
 from migrator.parse.tree import walk
+from migrator.rules.context import At
 
 _EXPORT = re.compile(r"EXPORT_SYMBOL(?:_GPL)?(?:_NS(?:_GPL)?)?")
 
@@ -108,7 +109,7 @@ def plan_forwards(forwards: list[tuple[Forward, OpsMember, str, bytes]], root: P
             for fwd, member, path, src in items:
                 name_node = function_name_node(fwd.fn)
                 assert name_node is not None
-                sites.append(_site(path, src, name_node, fwd.name, "review", str(exc), rule,
+                sites.append(_site(path, src, name_node, fwd.name, Outcome.REVIEW, str(exc), rule,
                                    [f"{where(path, src, member.pair.start_byte)} "
                                     f"({member.var})",
                                     f"{where(path, src, fwd.call.start_byte)}",
@@ -193,7 +194,7 @@ def _shared_helper(helper: str, items: list[tuple[Forward, OpsMember, str, bytes
         except Unsafe as exc:
             name_node = function_name_node(fwd.fn)
             assert name_node is not None
-            sites.append(_site(path, src, name_node, fwd.name, "review", str(exc), rule,
+            sites.append(_site(path, src, name_node, fwd.name, Outcome.REVIEW, str(exc), rule,
                                exc.evidence))
     return sites
 
@@ -234,7 +235,7 @@ def _variant_site(hpath: str, hsrc: bytes, shape: Shape, variant: str, export: N
                           before + render_head(before, variant, pitems, close=");") + "\n",
                           rule))
     users = ", ".join(f"{fwd.name}()" for fwd, *_ in items)
-    return Site(stage=STAGE, template=TEMPLATE, outcome="rewrite", file=hpath,
+    return Site(stage=STAGE, template=TEMPLATE, outcome=Outcome.REWRITE, file=hpath,
                 function=shape.name, line=line_of(hsrc, name_node.start_byte),
                 start=name_node.start_byte, end=name_node.end_byte, rule=rule,
                 reason=f"add {variant}(), the per-namespace variant of {shape.name}(), "
@@ -269,7 +270,7 @@ def _forward_site(path: str, src: bytes, fwd: Forward, member: OpsMember, varian
     edits.append(member_edit(path, src, member, new, rule))
     name_node = function_name_node(fwd.fn)
     assert name_node is not None
-    return _site(path, src, name_node, fwd.name, "rewrite",
+    return _site(path, src, name_node, fwd.name, Outcome.REWRITE,
                  f"per-namespace callback {new}(): calls {variant}() for its namespace "
                  f"instead of handing the batch to {fwd.helper}()", rule,
                  [f"{where(path, src, member.pair.start_byte)} ({member.var})",
@@ -308,4 +309,11 @@ def exit_rtnl(ctx: object) -> list[Site]:
         forwards.extend(plan.forwards)
     if forwards:
         sites.extend(plan_forwards(forwards, Path(index.root), index.source, rule))
+    # converted: an initializer that sets .exit_rtnl and no longer .exit_batch_rtnl
+    for init in index.inits_of(STRUCT):
+        for element in init.elements():
+            if SINGLE in element and BATCH not in element:
+                sites.append(ctx.already_done(  # type: ignore[attr-defined]
+                    At(init.file, init.var, init.line, init.start, init.end),
+                    f"{init.var} sets .{SINGLE}"))
     return sorted(sites, key=lambda s: (s.file, s.line))

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from migrator.edit.cwrap import columns
-from migrator.model import Edit, Site
+from migrator.model import Edit, Outcome, Site
 from migrator.packs.netns_rtnl.csrc import (
     Node,
     Unit,
@@ -213,13 +213,13 @@ class FilePlan:
     forwards: list[tuple[Forward, OpsMember, str, bytes]] = field(default_factory=list)
 
 
-def _site(path: str, src: bytes, at: Node, function: str, outcome: str, reason: str,
+def _site(path: str, src: bytes, at: Node, function: str, outcome: Outcome, reason: str,
           rule: str, evidence: list[str], edits: list[Edit] | None = None) -> Site:
     evidence = list(dict.fromkeys(evidence))
-    return Site(stage=STAGE, template=TEMPLATE, outcome=outcome,  # type: ignore[arg-type]
+    return Site(stage=STAGE, template=TEMPLATE, outcome=outcome,
                 file=path, function=function, line=line_of(src, at.start_byte),
                 start=at.start_byte, end=at.end_byte, rule=rule, reason=reason,
-                evidence=evidence, edits=edits or [])
+                evidence=tuple(evidence), edits=tuple(edits or ()))
 
 
 def plan_file(path: str, src: bytes, rule: str = "netns-exit-rtnl") -> FilePlan:
@@ -239,7 +239,7 @@ def plan_file(path: str, src: bytes, rule: str = "netns-exit-rtnl") -> FilePlan:
         pair = node_at(src, m.start(), ("initializer_pair",))
         if pair is not None and pair.start_byte == m.start() and m.start() not in known \
                 and _struct_type(src, pair) in (None, STRUCT):
-            plan.sites.append(_site(path, src, pair, "", "review",
+            plan.sites.append(_site(path, src, pair, "", Outcome.REVIEW,
                                     f"a .{BATCH} initializer the tool does not understand "
                                     "(not a plain struct pernet_operations variable)", rule,
                                     [where(path, src, m.start())]))
@@ -252,7 +252,7 @@ def plan_file(path: str, src: bytes, rule: str = "netns-exit-rtnl") -> FilePlan:
 
         def review(reason: str, more: Iterable[str] = (), at: Node = member.pair,
                    cb: str = cb, evidence: list[str] = evidence) -> None:
-            plan.sites.append(_site(path, src, at, cb, "review", reason, rule,
+            plan.sites.append(_site(path, src, at, cb, Outcome.REVIEW, reason, rule,
                                     [*evidence, *more]))
 
         if member.value.type != "identifier":
@@ -311,7 +311,7 @@ def _rewrite(path: str, src: bytes, code: bytes, shape: Shape, member: OpsMember
         edits.append(member_edit(path, src, member, new, rule))
         evidence.extend(stale_mentions(path, src, code, shape.name))
         evidence.extend(stale_mentions(path, src, code, helper))
-        return _site(path, src, name_node, shape.name, "rewrite",
+        return _site(path, src, name_node, shape.name, Outcome.REWRITE,
                      f"per-namespace callback {new}(): {helper}() becomes the .{SINGLE} "
                      f"callback, {shape.name}() goes",
                      rule, [*evidence, f"{helper}() is only called by {shape.name}(), "
@@ -332,7 +332,7 @@ def _rewrite(path: str, src: bytes, code: bytes, shape: Shape, member: OpsMember
         evidence.append(f"{helper}() is only called by {shape.name}() with its namespace: "
                         f"{ASSERT_NET}()/{DEREF_NET}() there too")
     evidence.extend(stale_mentions(path, src, code, shape.name))
-    return _site(path, src, name_node, shape.name, "rewrite",
+    return _site(path, src, name_node, shape.name, Outcome.REWRITE,
                  f"per-namespace callback {new}(): {shape.name}() no longer loops over "
                  "the batch", rule, evidence, edits), new
 

@@ -89,15 +89,15 @@ def _function_sites(ctx: RuleContext, fn: FunctionDef, cands: list[Candidate],
         edits, reason = _convert(ctx, ft, fn, ns, others, linked)
     except NeedsReview as exc:
         for cand in cands:
-            yield ctx.site(cand, outcome="review",
-                           reason=f"{cand.call.callee}() stays: {exc.reason}",
-                           evidence=[*origins, *exc.evidence, *cand.evidence()])
+            yield ctx.review(cand,
+                             reason=f"{cand.call.callee}() stays: {exc.reason}",
+                             evidence=[*origins, *exc.evidence, *cand.evidence()])
         return
     for i, cand in enumerate(cands):
         name = cand.call.callee
-        yield ctx.site(cand, outcome="rewrite", edits=edits if i == 0 else [],
-                       reason=f"{name}() -> {NEW_NAME[name]}({ns.name}): {reason}",
-                       evidence=[*origins, *cand.evidence()])
+        yield ctx.rewrite(cand, edits=edits if i == 0 else [],
+                          reason=f"{name}() -> {NEW_NAME[name]}({ns.name}): {reason}",
+                          evidence=[*origins, *cand.evidence()])
 
 
 def _convert(ctx: RuleContext, ft: FnTree, fn: FunctionDef, ns: Namespace,

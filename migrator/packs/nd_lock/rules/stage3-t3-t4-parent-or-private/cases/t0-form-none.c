@@ -1,5 +1,5 @@
 /* the T0 form stage 1 writes: register_netdevice() under the function's own
- * rtnl_lock_killable() gives the device a private lock; claimed as no site */
+ * rtnl_lock_killable() gives the device a private lock; already done */
 #include <linux/netdevice.h>
 
 static int ex_standalone(struct net *net)
