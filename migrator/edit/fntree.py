@@ -8,6 +8,7 @@ becomes review with its reason.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import tree_sitter
@@ -149,11 +150,13 @@ class FnTree:
         return cedit.guard(self.fn.file, self.src, stmt, cond, prologue, epilogue,
                            failed, self.rule, base=self.base)
 
-    def insert_before(self, stmt: Node, line: str) -> list[Edit]:
+    def insert_before(self, stmt: Node, line: str | Sequence[str]) -> list[Edit]:
+        lines = [line] if isinstance(line, str) else list(line)
         if self.is_unbraced_body(stmt):
-            return self.wrap(stmt, [line], [])
+            return self.wrap(stmt, lines, [])
         ind = self.indent(stmt)
-        return [self.edit(self.start(stmt), self.start(stmt), f"{line}\n{ind}")]
+        return [self.edit(self.start(stmt), self.start(stmt),
+                          "".join(f"{x}\n{ind}" for x in lines))]
 
     # -- locals ------------------------------------------------------------------------------
     def declares(self, name: str) -> bool:
@@ -247,21 +250,27 @@ class FnTree:
             cur = cur.parent
         return None
 
-    def bracket(self, region: list[Node], lock: str, unlock: str) -> list[Edit]:
-        """`lock` before the region, `unlock` after it and before every exit from it."""
+    def bracket(self, region: list[Node], lock: str | Sequence[str],
+                unlock: str | Sequence[str]) -> list[Edit]:
+        """`lock` (a line or lines) before the region, `unlock` after it and before every
+        exit from it."""
         first, last = region[0], region[-1]
+        before = [lock] if isinstance(lock, str) else list(lock)
+        after = [unlock] if isinstance(unlock, str) else list(unlock)
         if len(region) == 1:
-            edits = self.wrap(first, [lock], [unlock])
+            edits = self.wrap(first, before, after)
         else:
             if self.is_unbraced_body(first):
                 raise NeedsReview("multi-statement region in an unbraced branch")
             ind = self.indent(first)
-            edits = [self.edit(self.start(first), self.start(first), f"{lock}\n{ind}"),
-                     self.edit(self.end(last), self.end(last), f"\n{ind}{unlock}")]
+            edits = [self.edit(self.start(first), self.start(first),
+                               "".join(f"{x}\n{ind}" for x in before)),
+                     self.edit(self.end(last), self.end(last),
+                               "".join(f"\n{ind}{x}" for x in after))]
         for ex in self.exits(region):
             if ex is first or ex == first:
                 raise NeedsReview("the bracketed statement itself leaves the function")
-            edits.extend(self.insert_before(ex, unlock))
+            edits.extend(self.insert_before(ex, after))
         return edits
 
 

@@ -12,8 +12,10 @@ from pathlib import Path
 from typing import Any
 
 from migrator.callgraph import CallGraph, FnKey, Root, key
+from migrator.edit.fntree import FnTree
 from migrator.index.tree_index import TreeIndex
 from migrator.model import CallSite, Edit, FunctionDef, Site
+from migrator.rules.fix import apply_fix, bindings
 from migrator.rules.load import Rule
 
 
@@ -93,6 +95,22 @@ class RuleContext:
     # to the analysis as candidates; they become review sites (macro_sites()).
     hidden: list[Candidate] = field(default_factory=list)
     macros_listed: bool = False
+    # (file, offset) of the regions fix() edited: one edit per region (a loop holding
+    # several selected calls is bracketed once).
+    fixed: set[tuple[str, int]] = field(default_factory=set)
+
+    def fix(self, candidate: Candidate, *, ft: FnTree | None = None, **values: str
+            ) -> list[Edit] | None:
+        """The rule's `[fix]` (migrator.rules.fix) applied to the candidate's call, with
+        the metavariables a finder binds (`values`) besides {arg0}.. {callee} {function}:
+        the finder decides where, the rule's data says what. None when `done_when` says
+        the call is converted already, [] when its region was edited for an earlier
+        call; raises NeedsReview when the edit cannot be made safely. `ft`: the
+        function, when the finder has parsed it already."""
+        call = candidate.call
+        return apply_fix(self.rule.fix, self.rule.path, self.index.source(call.file),
+                         candidate.function, call, self.rule.id,
+                         bindings(call, candidate.function, values), ft=ft, fixed=self.fixed)
 
     def macro_sites(self, keep: Callable[[Candidate], bool] | None = None) -> list[Site]:
         """Review sites for the hidden candidates (those `keep` selects: an analysis that
