@@ -14,6 +14,7 @@ the sites found when the expectation is not met; returns the rule's sites.
 
 from __future__ import annotations
 
+import re
 import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -25,6 +26,7 @@ from migrator.model import Site
 from migrator.packs import load_pack
 
 CASE_KINDS = ("rewrite", "review", "none")  # cases/<name>-<kind>.c
+CASE_HEADER = re.compile(r"/\*\s*(\w+):\s*(.*?)\s*\*/")
 
 
 def _describe(sites: Sequence[Site]) -> str:
@@ -88,22 +90,37 @@ def case_expectation(case: Path) -> tuple[str, str | None]:
     return kind, after.read_text(encoding="utf-8")
 
 
+def case_headers(text: str) -> dict[str, str]:
+    """The `/* key: value */` lines a case starts with: `review` (what the reason must
+    say), `path` (where the file sits in the throw-away tree, default
+    drivers/net/example.c)."""
+    out: dict[str, str] = {}
+    for line in text.lstrip().splitlines():
+        m = CASE_HEADER.fullmatch(line.strip())
+        if m is None:
+            break
+        out[m.group(1)] = m.group(2)
+    return out
+
+
 def assert_case(case: Path, *, rule: str, pack: str | None = None,
                 packs_dirs: Sequence[Path] = ()) -> list[Site]:
-    """One file of a rule's cases/ (see case_expectation)."""
+    """One file of a rule's cases/ (see case_expectation and case_headers)."""
     kind, after = case_expectation(case)
     before = case.read_text(encoding="utf-8")
+    headers = case_headers(before)
+    where = {"path": headers["path"]} if "path" in headers else {}
     if kind == "rewrite":
-        return assert_migration(before, after, rule=rule, pack=pack, packs_dirs=packs_dirs)
+        return assert_migration(before, after, rule=rule, pack=pack, packs_dirs=packs_dirs,
+                                **where)
     if kind == "review":
-        first = before.lstrip().splitlines()[0] if before.strip() else ""
-        words = first.removeprefix("/* review:").removesuffix("*/").strip() \
-            if first.startswith("/* review:") else ""
-        sites = assert_migration(before, rule=rule, pack=pack, packs_dirs=packs_dirs)
+        words = headers.get("review", "")
+        sites = assert_migration(before, rule=rule, pack=pack, packs_dirs=packs_dirs,
+                                 **where)
         reviews = [s for s in sites if s.outcome == "review"]
         assert reviews, f"{case}: expected a review site, found {_describe(sites)}"
         assert all(words in s.reason for s in reviews), \
             f"{case}: review reasons lack {words!r}: {_describe(reviews)}"
         return sites
     return assert_migration(before, rule=rule, pack=pack, packs_dirs=packs_dirs,
-                            already_done=True)
+                            already_done=True, **where)

@@ -218,8 +218,9 @@ class FnTree:
         return out
 
     def is_iter_body(self, n: Node) -> bool:
-        """The `{ ... }` after `list_for_each_entry(...)` (a loop in disguise)."""
-        if n.type != "compound_statement":
+        """The `{ ... }` after `list_for_each_entry(...)` (a loop in disguise), or the one
+        statement after it when the body has no braces."""
+        if n.type not in STATEMENTS:
             return False
         prev = n.prev_named_sibling
         return prev is not None and self.iter_call(prev) is not None
@@ -253,25 +254,27 @@ class FnTree:
     def bracket(self, region: list[Node], lock: str | Sequence[str],
                 unlock: str | Sequence[str]) -> list[Edit]:
         """`lock` (a line or lines) before the region, `unlock` after it and before every
-        exit from it."""
+        exit from it. The exits' edits come first: an exit ending the region (`if (x)
+        goto out;`) gets its closing brace before the region's unlock at the same
+        offset (edits at one offset apply in list order)."""
         first, last = region[0], region[-1]
         before = [lock] if isinstance(lock, str) else list(lock)
         after = [unlock] if isinstance(unlock, str) else list(unlock)
-        if len(region) == 1:
-            edits = self.wrap(first, before, after)
-        else:
-            if self.is_unbraced_body(first):
-                raise NeedsReview("multi-statement region in an unbraced branch")
-            ind = self.indent(first)
-            edits = [self.edit(self.start(first), self.start(first),
-                               "".join(f"{x}\n{ind}" for x in before)),
-                     self.edit(self.end(last), self.end(last),
-                               "".join(f"\n{ind}{x}" for x in after))]
+        edits: list[Edit] = []
         for ex in self.exits(region):
             if ex is first or ex == first:
                 raise NeedsReview("the bracketed statement itself leaves the function")
             edits.extend(self.insert_before(ex, after))
-        return edits
+        if len(region) == 1:
+            return [*edits, *self.wrap(first, before, after)]
+        if self.is_unbraced_body(first):
+            raise NeedsReview("multi-statement region in an unbraced branch")
+        ind = self.indent(first)
+        return [*edits,
+                self.edit(self.start(first), self.start(first),
+                          "".join(f"{x}\n{ind}" for x in before)),
+                self.edit(self.end(last), self.end(last),
+                          "".join(f"\n{ind}{x}" for x in after))]
 
 
 def arg_is_simple(text: str) -> bool:

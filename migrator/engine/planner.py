@@ -21,7 +21,6 @@ from migrator.model import ParseStats, Site, StagePlan
 from migrator.model.errors import check_tree
 from migrator.packs import Pack, load_pack
 from migrator.rules.context import Candidate, RuleContext, TreeView
-from migrator.rules.fix import apply_fix, bindings
 from migrator.rules.load import Rule
 
 
@@ -107,11 +106,8 @@ class Engine:
         rule = ctx.rule
         if rule.outcome != "rewrite":
             return ctx.site(candidate, outcome=rule.outcome, reason=rule.reason or rule.title)
-        call = candidate.call
         try:
-            edits = apply_fix(rule.fix, rule.path, self.index.source(call.file),
-                              candidate.function, call, rule.id,
-                              bindings(call, candidate.function))
+            edits = ctx.fix(candidate)
         except NeedsReview as exc:
             return ctx.site(candidate, outcome="review", reason=exc.reason,
                             evidence=[*candidate.evidence(), *exc.evidence])
