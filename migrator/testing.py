@@ -14,7 +14,6 @@ the sites found when the expectation is not met; returns the rule's sites.
 
 from __future__ import annotations
 
-import re
 import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -26,7 +25,6 @@ from migrator.model import Site
 from migrator.packs import load_pack
 
 CASE_KINDS = ("rewrite", "review", "none")  # cases/<name>-<kind>.c
-CASE_HEADER = re.compile(r"/\*\s*(\w+):\s*(.*?)\s*\*/")
 
 
 def _describe(sites: Sequence[Site]) -> str:
@@ -74,10 +72,25 @@ def assert_migration(before: str, after: str | None = None, *, rule: str,
     return sites
 
 
+def case_header(text: str) -> dict[str, str]:
+    """The `/* key: value */` lines opening a case: `review` (words each review site's
+    reason must contain), `path` (where the case sits in the throw-away tree, for rules
+    that select by directory; default drivers/net/example.c)."""
+    out: dict[str, str] = {}
+    for line in text.lstrip().splitlines():
+        key, sep, value = line.removeprefix("/*").removesuffix("*/").partition(":")
+        if not (line.startswith("/*") and line.endswith("*/") and sep
+                and key.strip() in ("review", "path")):
+            break
+        out[key.strip()] = value.strip()
+    return out
+
+
 def case_expectation(case: Path) -> tuple[str, str | None]:
     """`cases/<name>-<kind>.c` -> (kind, expected text after the rewrite or None).
-    A rewrite case has its `<name>-rewrite.after.c`; a review case may list, in its
-    first comment line `/* review: words */`, what the reason must say."""
+    A rewrite case has its `<name>-rewrite.after.c`; a case may open with
+    `/* review: words */` (what a review reason must say) and `/* path: dir/file.c */`
+    lines (case_header)."""
     stem = case.name.removesuffix(".c")
     kind = stem.rsplit("-", 1)[-1]
     if kind not in CASE_KINDS:
@@ -90,33 +103,19 @@ def case_expectation(case: Path) -> tuple[str, str | None]:
     return kind, after.read_text(encoding="utf-8")
 
 
-def case_headers(text: str) -> dict[str, str]:
-    """The `/* key: value */` lines a case starts with: `review` (what the reason must
-    say), `path` (where the file sits in the throw-away tree, default
-    drivers/net/example.c)."""
-    out: dict[str, str] = {}
-    for line in text.lstrip().splitlines():
-        m = CASE_HEADER.fullmatch(line.strip())
-        if m is None:
-            break
-        out[m.group(1)] = m.group(2)
-    return out
-
-
 def assert_case(case: Path, *, rule: str, pack: str | None = None,
                 packs_dirs: Sequence[Path] = ()) -> list[Site]:
-    """One file of a rule's cases/ (see case_expectation and case_headers)."""
+    """One file of a rule's cases/ (see case_expectation)."""
     kind, after = case_expectation(case)
     before = case.read_text(encoding="utf-8")
-    headers = case_headers(before)
-    where = {"path": headers["path"]} if "path" in headers else {}
+    header = case_header(before)
+    where = {"path": header["path"]} if "path" in header else {}
     if kind == "rewrite":
         return assert_migration(before, after, rule=rule, pack=pack, packs_dirs=packs_dirs,
                                 **where)
     if kind == "review":
-        words = headers.get("review", "")
-        sites = assert_migration(before, rule=rule, pack=pack, packs_dirs=packs_dirs,
-                                 **where)
+        words = header.get("review", "")
+        sites = assert_migration(before, rule=rule, pack=pack, packs_dirs=packs_dirs, **where)
         reviews = [s for s in sites if s.outcome == "review"]
         assert reviews, f"{case}: expected a review site, found {_describe(sites)}"
         assert all(words in s.reason for s in reviews), \

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+import migrator.index.build as index_module
 from migrator.cli import main
 from migrator.engine.planner import default_cache_dir
 from migrator.index import cache as cachedb
@@ -59,6 +60,34 @@ def test_a_build_writes_only_the_chunks_it_parsed(tmp_path: Path,
     # only the chunks whose text changed were parsed and written; nothing was rewritten
     assert 0 < len(written) < first.chunks
     assert cachedb.open_cache(cache).info().chunks == first.chunks + len(written)
+
+
+def test_a_process_parses_a_chunk_once_without_a_cache(tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """`stage 1-6 --no-cache` builds an index per stage: the later builds parse only the
+    chunks an earlier stage changed; a later build with a cache still stores them all."""
+    monkeypatch.setattr(index_module, "_PROCESS_CHUNKS", {})
+    parsed: list[bytes] = []
+    real = index_module.extract_chunk
+    monkeypatch.setattr(index_module, "extract_chunk",
+                        lambda chunk: parsed.append(chunk) or real(chunk))
+    tree = make_tree(tmp_path / "t")
+    first = build_index(tree, REQUEST, jobs=1)
+    assert parsed
+    parsed.clear()
+    again = build_index(tree, REQUEST, jobs=1)
+    assert parsed == []
+    assert sorted(again.functions_by_name) == sorted(first.functions_by_name)
+    lib = tree / "drivers/net/lib.c"
+    lib.write_text(lib.read_text().replace("deep_helper", "deeper_helper"))
+    build_index(tree, REQUEST, jobs=1)
+    assert parsed and all(b"deeper_helper" in chunk for chunk in parsed)
+    cache = tmp_path / "cache"
+    build_index(tree, REQUEST, jobs=1, cache_dir=cache)
+    fresh = tmp_path / "fresh-cache"
+    monkeypatch.setattr(index_module, "_PROCESS_CHUNKS", {})
+    build_index(tree, REQUEST, jobs=1, cache_dir=fresh)
+    assert cachedb.open_cache(cache).info().chunks == cachedb.open_cache(fresh).info().chunks
 
 
 def test_parallel_workers_never_write(tmp_path: Path) -> None:

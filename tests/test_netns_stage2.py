@@ -99,29 +99,6 @@ static void example_bump(struct net *net)
 """, "uses example_generation, not a local of the function")
 
 
-def test_a_helper_walking_lower_devices_is_review() -> None:
-    # The helper is given a device of the namespace, but walks to its lower devices.
-    review("""static void example_base(struct net_device *dev)
-{
-	struct list_head *iter;
-	struct net_device *lower;
-
-	lower = netdev_lower_get_next(dev, &iter);
-	example_mark(lower);
-}
-
-static void example_scan(struct net *net)
-{
-	struct net_device *dev;
-
-	rtnl_lock();
-	for_each_netdev(net, dev)
-		example_base(dev);
-	rtnl_unlock();
-}
-""", "example_base() -> netdev_lower_get_next()")
-
-
 def test_a_list_of_another_owner_is_review() -> None:
     review("""static void example_dump(struct net *net, struct sk_buff *skb)
 {
@@ -154,30 +131,6 @@ def test_a_lock_not_balanced_in_the_function_is_review(body: str, words: str) ->
 
 
 # -- shapes that are rewritten ------------------------------------------------------------
-
-def test_switch_cases_each_with_their_lock_are_rewritten() -> None:
-    rewrite("""int example_ioctl(struct net *net, unsigned int cmd, struct example_req *r)
-{
-	int err;
-
-	switch (cmd) {
-	case EXAMPLE_DEL:
-		rtnl_lock();
-		err = example_req_delete(net, r);
-		rtnl_unlock();
-		break;
-	case EXAMPLE_SET:
-		rtnl_lock();
-		err = example_req_set(net, r);
-		rtnl_unlock();
-		break;
-	default:
-		return -EINVAL;
-	}
-	return err;
-}
-""")
-
 
 def test_an_error_path_inside_ifdef_after_the_return_is_rewritten() -> None:
     rewrite("""static int __net_init example_net_init(struct net *net)

@@ -61,7 +61,7 @@ def test_t0_in_the_rule_file(tmp_path: Path, tree: Path) -> None:
 
 
 def test_t5_in_the_rule_file(tmp_path: Path, tree: Path) -> None:
-    rule = "stage3-register-netdevice-other"
+    rule = "stage3-t5-notifier"
 
     def t5(*args: str) -> list[str]:
         return [str(s["outcome"]) for s in by_rule(scan(tmp_path, tree, 3, *args), rule)
@@ -85,16 +85,18 @@ def test_with_core_in_the_rule_file(tmp_path: Path, tree: Path) -> None:
 
 
 def test_families_in_the_rule_file(tmp_path: Path, tree: Path) -> None:
-    rule = "stage3-register-netdevice-other"
+    """`families` of the fallback-family rule selects its calls (`in_dirs =
+    "{families}"`); emptied, the known-family rule after it gets them, for review."""
+    rule = "stage3-t7-fallback-family"
 
-    def wireless(*args: str) -> set[tuple[object, object]]:
-        return {(s["template"], s["outcome"]) for s in by_rule(scan(tmp_path, tree, 3, *args),
-                                                               rule)
+    def wireless(*args: str) -> set[tuple[object, object, object]]:
+        return {(s["rule"], s["template"], s["outcome"])
+                for s in scan(tmp_path, tree, 3, *args)
                 if str(s["file"]).startswith("net/wireless/")}
 
-    assert ("T7", "rewrite") in wireless()
+    assert (rule, "T7", "rewrite") in wireless()
     rules = rules_with(tmp_path, rule, "families", "[]")
-    assert wireless("--rules", str(rules)) == {("T7", "review")}
+    assert wireless("--rules", str(rules)) == {("stage3-t7-known-family", "T7", "review")}
 
 
 def test_declared_outcome_matches_what_the_rule_does(tmp_path: Path, tree: Path) -> None:

@@ -17,7 +17,7 @@ def register(subparsers: argparse._SubParsersAction, pack: Pack) -> None:  # typ
                     "their rules.")
     parser.add_argument("--rules", action="store_true",
                         help="also list each pack's rules (stage, template, confidence, "
-                        "finder or data fix, title)")
+                        "finder or data fix, the rules it runs after, title)")
     add_pack_options(parser)
     parser.set_defaults(func=run)
 
@@ -35,6 +35,7 @@ def run(args: argparse.Namespace) -> int:
         if args.rules:
             for rule in pack.rules():
                 how = "finder " + rule.analysis if rule.analysis else "data fix"
+                after = f", after {', '.join(rule.after)}" if rule.after else ""
                 out.write(f"  rule {rule.id}: stage {rule.stage}, {rule.template}, "
-                          f"confidence {rule.confidence}, {how}: {rule.title}\n")
+                          f"confidence {rule.confidence}, {how}{after}: {rule.title}\n")
     return 0

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from migrator.callgraph import CallGraph, key
 from migrator.edit.cedit import NeedsReview
@@ -18,10 +20,11 @@ from migrator.index.discover import tree_fingerprint
 from migrator.index.tree_index import IndexRequest, TreeIndex
 from migrator.index.workers import FACTS_VERSION
 from migrator.model import ParseStats, Site, StagePlan
-from migrator.model.errors import check_tree
+from migrator.model.errors import MigratorError, check_tree
 from migrator.packs import Pack, load_pack
 from migrator.rules.context import Candidate, RuleContext, TreeView
-from migrator.rules.load import Rule
+from migrator.rules.fix import bindings
+from migrator.rules.load import Rule, earlier_rules, precedence_order
 
 
 def default_cache_dir() -> Path:
@@ -54,8 +57,12 @@ class Engine:
     def reach(self, members: tuple[str, ...]) -> tuple[dict, dict]:  # type: ignore[type-arg]
         return self.view.reach(members)
 
-    def candidates(self, rule: Rule) -> list[Candidate]:
+    def candidates(self, rule: Rule, options: Mapping[str, Any] | None = None
+                   ) -> list[Candidate]:
         wanted = set(rule.calls)
+        options = self.rule_options(rule) if options is None else options
+        in_dirs = expand_dirs(rule, "in_dirs", options)
+        not_in_dirs = expand_dirs(rule, "not_in_dirs", options)
         reach, roots = self.reach(rule.reachable_from) if rule.reachable_from else ({}, {})
         excluded, _ = (self.reach(rule.not_reachable_from) if rule.not_reachable_from
                        else ({}, {}))
@@ -63,6 +70,14 @@ class Engine:
         for call in (*self.index.calls(), *self.index.macro_calls(),
                      *self.index.masked_calls()):
             if call.via_member or call.callee not in wanted:
+                continue
+            binds = {}
+            if rule.in_dirs:
+                where = under(call.file, in_dirs)
+                if where is None:
+                    continue
+                binds["in_dir"] = where
+            if under(call.file, not_in_dirs) is not None:
                 continue
             fn = self.index.function(call.file, call.caller)
             if fn is None:
@@ -77,35 +92,51 @@ class Engine:
             if chain:
                 first = self.index.functions_by_name.get(chain[0], [])
                 root = next((roots[key(f)] for f in first if key(f) in roots), None)
-            out.append(Candidate(call, fn, chain, root))
+            out.append(Candidate(call, fn, chain, root, binds))
         out.sort(key=lambda c: (c.call.file, c.call.start))
         return out
 
-    def run_rule(self, rule: Rule) -> list[Site]:
-        candidates = self.candidates(rule) if rule.calls else []
-        # precedence: the pack's defaults < the rule's [options] < flags given
-        options = {**self.pack.option_defaults(), **rule.options, **self.options.rule_options}
-        hidden = [c for c in candidates if c.call.via_macro or c.call.masked_arm]
-        candidates = [c for c in candidates if not (c.call.via_macro or c.call.masked_arm)]
-        ctx = RuleContext(rule, self.index, self.graph, candidates, options, self.view, hidden)
+    def rule_options(self, rule: Rule) -> dict[str, Any]:
+        """Precedence: the pack's defaults < the rule's [options] < flags given."""
+        return {**self.pack.option_defaults(), **rule.options, **self.options.rule_options}
+
+    def run_rule(self, rule: Rule, taken: frozenset[tuple[str, int]] = frozenset()
+                 ) -> list[Site]:
+        return self.run_claiming(rule, taken)[0]
+
+    def run_claiming(self, rule: Rule, taken: frozenset[tuple[str, int]] = frozenset()
+                     ) -> tuple[list[Site], set[tuple[str, int]]]:
+        """The rule's sites, without the calls in `taken` (claimed by the rules it runs
+        after), and the calls it claims: those it emitted a site for or claimed."""
+        options = self.rule_options(rule)
+        selected = [c for c in (self.candidates(rule, options) if rule.calls else [])
+                    if c.key not in taken]
+        hidden = [c for c in selected if c.call.via_macro or c.call.masked_arm]
+        candidates = [c for c in selected if not (c.call.via_macro or c.call.masked_arm)]
+        ctx = RuleContext(rule, self.index, self.graph, candidates, options, self.view, hidden,
+                          taken=taken)
         if rule.analysis is not None:
             analysis = self.pack.hook(rule.analysis)
             found = list(analysis(ctx))
-            return found if ctx.macros_listed else [*found, *ctx.macro_sites()]
-        sites = ctx.macro_sites()
-        for candidate in candidates:
-            site = self.data_fix(ctx, candidate)
-            if site is not None:
-                sites.append(site)
-        return sites
+            sites = found if ctx.macros_listed else [*found, *ctx.macro_sites()]
+        else:
+            sites = ctx.macro_sites()
+            for candidate in candidates:
+                site = self.data_fix(ctx, candidate)
+                if site is not None:
+                    sites.append(site)
+        emitted = {(site.file, site.start) for site in sites} | ctx.claimed
+        return sites, {c.key for c in selected if c.key in emitted}
 
     def data_fix(self, ctx: RuleContext, candidate: Candidate) -> Site | None:
         """The rule's [fix] applied to one candidate (migrator.rules.fix): a rewrite, a
         review with the reason the edit layer gives, or None when done_when says the
         call is converted already."""
         rule = ctx.rule
+        values = bindings(candidate.call, candidate.function, candidate.binds)
+        reason = fill_reason(rule, values)
         if rule.outcome != "rewrite":
-            return ctx.site(candidate, outcome=rule.outcome, reason=rule.reason or rule.title)
+            return ctx.site(candidate, outcome=rule.outcome, reason=reason)
         try:
             edits = ctx.fix(candidate)
         except NeedsReview as exc:
@@ -113,25 +144,63 @@ class Engine:
                             evidence=[*candidate.evidence(), *exc.evidence])
         if edits is None:
             return None
-        return ctx.site(candidate, outcome="rewrite", reason=rule.reason or rule.title,
-                        edits=edits)
+        return ctx.site(candidate, outcome="rewrite", reason=reason, edits=edits)
 
     def plan(self, stage: int) -> StagePlan:
         plan = StagePlan(stage=stage, tree=str(self.tree), pack=self.pack.name)
         plan.skipped_files = list(self.index.skipped)
         macro_uses: set[tuple[str, int, str]] = set()
-        for rule in self.rules:
-            if rule.stage == stage:
-                for site in self.run_rule(rule):
-                    if any(e.startswith(("macro use: ", "#if arm: ")) for e in site.evidence):
-                        # several rules of a stage select the same call: one site per use
-                        use = (site.file, site.start, site.reason)
-                        if use in macro_uses:
-                            continue
-                        macro_uses.add(use)
-                    plan.sites.append(site)
+        # precedence ([select] after): a rule does not see the calls that the rules it
+        # runs after claimed
+        earlier = earlier_rules(self.rules)
+        claimed: dict[str, set[tuple[str, int]]] = {}
+        for rule in precedence_order([r for r in self.rules if r.stage == stage]):
+            taken = frozenset().union(*(claimed[r] for r in earlier[rule.id]))
+            sites, claimed[rule.id] = self.run_claiming(rule, taken)
+            for site in sites:
+                if any(e.startswith(("macro use: ", "#if arm: ")) for e in site.evidence):
+                    # several rules of a stage select the same call: one site per use
+                    use = (site.file, site.start, site.reason)
+                    if use in macro_uses:
+                        continue
+                    macro_uses.add(use)
+                plan.sites.append(site)
         plan.sites.sort(key=lambda s: (s.file, s.line, s.rule))
         return plan
+
+
+def under(path: str, dirs: Sequence[str]) -> str | None:
+    """The directory of `dirs` (as written, without a trailing /) holding `path`."""
+    for directory in dirs:
+        if path.startswith(directory.rstrip("/") + "/"):
+            return directory.rstrip("/")
+    return None
+
+
+def expand_dirs(rule: Rule, name: str, options: Mapping[str, Any]) -> list[str]:
+    """`[select] in_dirs` / `not_in_dirs` of `rule`, its "{option}" entries expanded."""
+    out: list[str] = []
+    for entry in getattr(rule, name):
+        if not entry.startswith("{"):
+            out.append(entry)
+            continue
+        value = options.get(entry[1:-1])
+        if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
+            raise MigratorError(f"{rule.path}: [select] {name} uses {entry}, which is not a "
+                                "list option of the rule (its [options], the pack's, a flag)")
+        out.extend(value)
+    return out
+
+
+def fill_reason(rule: Rule, values: Mapping[str, str]) -> str:
+    """The rule's [fix] reason (else its title), metavariables filled."""
+    if not rule.reason:
+        return rule.title
+    try:
+        return rule.reason.format_map(values)
+    except (KeyError, ValueError, IndexError) as exc:
+        raise MigratorError(f"{rule.path}: [fix] reason: {exc!r} is not a metavariable the "
+                            "selection binds") from None
 
 
 def index_request(rules: list[Rule], pack: Pack,

@@ -44,6 +44,12 @@ from migrator.parse.tree import ChunkFacts, chunk_stats, extract_chunk
 # Keys of the chunk facts in the cache (workers skip parsing those chunks; the parent
 # reads their facts from the cache database).
 _KNOWN_KEYS: set[bytes] = set()
+# Facts of the chunks this process has parsed or read from the cache (a chunk's facts
+# depend only on its bytes: the key hashes them). `stage 1-6` builds an index per
+# stage on a tree that changed only in the files the earlier stages edited, so every
+# later build reuses these instead of parsing (or unpickling) the same chunks again.
+_PROCESS_CHUNKS: dict[bytes, ChunkFacts] = {}
+_PROCESS_CHUNKS_MAX = 400_000  # about a whole 6.12 tree's worth; beyond it, start over
 
 
 def _scan_job(
@@ -114,6 +120,7 @@ class IndexBuilder:
         self._cache: Cache | None = None
         self._chunk_cache: dict[bytes, ChunkFacts] = {}  # facts of this build's chunks
         self._new_chunks: set[bytes] = set()  # parsed by this build: written to the cache
+        self._stored: set[bytes] = set()  # keys the cache database holds
         self._pool: multiprocessing.pool.Pool | None = None
         # closure tables, filled as chunk facts come in (see _add_facts)
         self._definitions: dict[str, list[tuple[str, bool]]] = defaultdict(list)
@@ -141,8 +148,9 @@ class IndexBuilder:
                 cached.root = self.root
                 return cached
         _KNOWN_KEYS.clear()
-        if cache is not None:
-            _KNOWN_KEYS.update(cache.chunk_keys())
+        self._stored = set(cache.chunk_keys()) if cache is not None else set()
+        _KNOWN_KEYS.update(_PROCESS_CHUNKS)
+        _KNOWN_KEYS.update(self._stored)
         try:
             if self.jobs > 1:
                 # fork: workers start at once and share the loaded modules (and the known
@@ -165,6 +173,9 @@ class IndexBuilder:
                 self._pool.join()
                 self._pool = None
             _KNOWN_KEYS.clear()
+        if len(_PROCESS_CHUNKS) + len(self._chunk_cache) > _PROCESS_CHUNKS_MAX:
+            _PROCESS_CHUNKS.clear()
+        _PROCESS_CHUNKS.update(self._chunk_cache)
         self.progress.done(f"indexed {len(self._states)} files in "
                            f"{time.monotonic() - started:.1f}s")
         for path in sorted(self._states):
@@ -184,7 +195,11 @@ class IndexBuilder:
     def _known_facts(self, key: bytes) -> ChunkFacts | None:
         """Facts of a chunk this build has seen, else from the cache."""
         facts = self._chunk_cache.get(key)
-        if facts is None and self._cache is not None and key in _KNOWN_KEYS:
+        if facts is None and key in _PROCESS_CHUNKS:
+            facts = self._chunk_cache[key] = _PROCESS_CHUNKS[key]
+            if self._cache is not None and key not in self._stored:
+                self._new_chunks.add(key)  # parsed by an earlier build without this cache
+        if facts is None and self._cache is not None and key in self._stored:
             cached = self._cache.chunk(key)
             if isinstance(cached, ChunkFacts):
                 facts = self._chunk_cache[key] = cached

@@ -57,6 +57,11 @@ class Candidate:
     function: FunctionDef
     chain: list[str]  # root callback -> ... -> function (empty without reachable_from)
     root: Root | None
+    binds: dict[str, str] = field(default_factory=dict)  # what the selection bound: in_dir
+
+    @property
+    def key(self) -> tuple[str, int]:
+        return call_key(self.call)
 
     def evidence(self) -> list[str]:
         out = []
@@ -95,9 +100,18 @@ class RuleContext:
     # to the analysis as candidates; they become review sites (macro_sites()).
     hidden: list[Candidate] = field(default_factory=list)
     macros_listed: bool = False
+    # Calls (call_key) that rules this one runs after claimed (`[select] after`): not
+    # among its candidates; a finder re-locating calls in a function skips them.
+    taken: frozenset[tuple[str, int]] = frozenset()
+    claimed: set[tuple[str, int]] = field(default_factory=set)
     # (file, offset) of the regions fix() edited: one edit per region (a loop holding
     # several selected calls is bracketed once).
     fixed: set[tuple[str, int]] = field(default_factory=set)
+
+    def claim(self, candidate: Candidate) -> None:
+        """`candidate` is no site, and the rules after this one must leave it alone (a
+        site the rule emits claims its call by itself)."""
+        self.claimed.add(candidate.key)
 
     def fix(self, candidate: Candidate, *, ft: FnTree | None = None, **values: str
             ) -> list[Edit] | None:
@@ -110,7 +124,8 @@ class RuleContext:
         call = candidate.call
         return apply_fix(self.rule.fix, self.rule.path, self.index.source(call.file),
                          candidate.function, call, self.rule.id,
-                         bindings(call, candidate.function, values), ft=ft, fixed=self.fixed)
+                         bindings(call, candidate.function, {**candidate.binds, **values}),
+                         ft=ft, fixed=self.fixed)
 
     def macro_sites(self, keep: Callable[[Candidate], bool] | None = None) -> list[Site]:
         """Review sites for the hidden candidates (those `keep` selects: an analysis that
@@ -132,6 +147,11 @@ class RuleContext:
             evidence=evidence if evidence is not None else candidate.evidence(),
             edits=edits or [],
         )
+
+
+def call_key(call: CallSite) -> tuple[str, int]:
+    """What identifies a selected call between rules: its file and offset."""
+    return call.file, call.start
 
 
 def hidden_reason(call: CallSite) -> str:

@@ -5,6 +5,25 @@ A rule selects calls (`[select] calls`), keeps those whose function satisfies th
 context (`[context] reachable_from` / `not_reachable_from`: callbacks named as
 `struct_type.member`), and either applies a data fix (`[fix] rename`) or hands
 the candidates to a Python finder of its pack (`analysis = "module:function"`).
+
+More of the selection is data:
+
+    [select]
+    in_dirs = ["net/wireless"]      calls in files under one of these directories;
+    not_in_dirs = ["drivers/staging"]  ... under none of these. An entry "{name}" is the
+                                    list option `name` (`in_dirs = "{families}"`: the
+                                    rule's options as the command line leaves them);
+                                    in_dirs binds {in_dir} for the fix and the reason
+    after = ["stage3-core-api"]     precedence: this rule runs after the rules named
+                                    (of its stage) and does not see the calls they
+                                    claimed
+
+A rule claims a selected call when it emits a site for it, or when its finder calls
+`ctx.claim(candidate)` (a call that is no site, but that later rules must leave
+alone). `after` is transitive. It must name rules of the same stage; an unknown id,
+a cycle, or two rules of one precedence chain that select the same calls with
+neither after the other (which one claims first would be a guess) is an error
+naming the rule.toml. Rules outside any chain see every call they select, as before.
 """
 
 from __future__ import annotations
@@ -29,6 +48,9 @@ class Rule:
     description: str
     confidence: str
     calls: tuple[str, ...]
+    in_dirs: tuple[str, ...]  # "{option}" entries expand to the list option
+    not_in_dirs: tuple[str, ...]
+    after: tuple[str, ...]  # precedence: ids of the rules of its stage it runs after
     local: bool  # callers of the calls are searched in the same file only
     reachable_from: tuple[str, ...]
     not_reachable_from: tuple[str, ...]
@@ -94,6 +116,7 @@ def load_rule(path: Path, *, pack: str = "", stages: tuple[int, ...] = (),
     scope = _field(data, "select.scope", str, path, "global")
     if scope not in ("global", "local"):
         raise MigratorError(f"{path}: field 'select.scope' must be 'global' or 'local'")
+    dirs = {name: _dirs(data, name, path) for name in ("in_dirs", "not_in_dirs")}
     for member in (*_field(data, "context.reachable_from", tuple, path, ()),
                    *_field(data, "context.not_reachable_from", tuple, path, ())):
         if "." not in member:
@@ -110,6 +133,9 @@ def load_rule(path: Path, *, pack: str = "", stages: tuple[int, ...] = (),
         description=_field(data, "description", str, path),
         confidence=confidence,
         calls=_field(data, "select.calls", tuple, path, ()),
+        in_dirs=dirs["in_dirs"],
+        not_in_dirs=dirs["not_in_dirs"],
+        after=_field(data, "select.after", tuple, path, ()),
         local=scope == "local",
         reachable_from=_field(data, "context.reachable_from", tuple, path, ()),
         not_reachable_from=_field(data, "context.not_reachable_from", tuple, path, ()),
@@ -128,6 +154,23 @@ def load_rule(path: Path, *, pack: str = "", stages: tuple[int, ...] = (),
     if rule.analysis is None and not rule.calls:
         raise MigratorError(f"{path}: a rule needs 'select.calls' or an 'analysis'")
     return rule
+
+
+def _dirs(data: dict[str, Any], name: str, path: Path) -> tuple[str, ...]:
+    """`[select] in_dirs` / `not_in_dirs`: a list of directories, or "{option}"."""
+    select = data.get("select", {})
+    value = select.get(name, []) if isinstance(select, dict) else []
+    entries = (value,) if isinstance(value, str) else value
+    if not isinstance(entries, (list, tuple)) or not all(isinstance(v, str) and v.strip("/")
+                                                         for v in entries):
+        raise MigratorError(f"{path}: field 'select.{name}' must be a directory, a list of "
+                            "directories or \"{option}\"")
+    for entry in entries:
+        if entry.startswith("{") != entry.endswith("}") or (
+                entry.startswith("{") and not entry[1:-1].isidentifier()):
+            raise MigratorError(f"{path}: field 'select.{name}': {entry!r} is neither a "
+                                "directory nor \"{option}\"")
+    return tuple(entries)
 
 
 def _explain(path: Path) -> str:
@@ -154,4 +197,66 @@ def load_rules(rules_dir: Path, *, pack: str = "", stages: tuple[int, ...] = (),
         if rule.id in seen:
             raise MigratorError(f"{rule.path}: rule id {rule.id!r} also used by {seen[rule.id]}")
         seen[rule.id] = rule.path
+    check_precedence(rules)
     return rules
+
+
+def earlier_rules(rules: list[Rule]) -> dict[str, frozenset[str]]:
+    """Rule id -> ids of the rules it runs after, transitively (`[select] after`)."""
+    by_id = {rule.id: rule for rule in rules}
+    out: dict[str, frozenset[str]] = {}
+
+    def visit(rule: Rule, path: tuple[str, ...]) -> frozenset[str]:
+        if rule.id in out:
+            return out[rule.id]
+        if rule.id in path:
+            cycle = " -> ".join((*path[path.index(rule.id):], rule.id))
+            raise MigratorError(f"{rule.path}: [select] after: precedence cycle {cycle}")
+        found: set[str] = set()
+        for other in rule.after:
+            if other not in by_id:
+                raise MigratorError(f"{rule.path}: [select] after names unknown rule "
+                                    f"{other!r}")
+            if by_id[other].stage != rule.stage:
+                raise MigratorError(f"{rule.path}: [select] after names {other!r}, a rule of "
+                                    f"stage {by_id[other].stage}, not of stage {rule.stage}")
+            found |= {other, *visit(by_id[other], (*path, rule.id))}
+        out[rule.id] = frozenset(found)
+        return out[rule.id]
+
+    for rule in rules:
+        visit(rule, ())
+    return out
+
+
+def check_precedence(rules: list[Rule]) -> None:
+    """`after` names known rules of the same stage without a cycle, and two rules of one
+    precedence chain that select a call in common are ordered (see the docstring)."""
+    earlier = earlier_rules(rules)
+    chain: dict[str, str] = {rule.id: rule.id for rule in rules}  # union-find: the chains
+
+    def find(rule_id: str) -> str:
+        while chain[rule_id] != rule_id:
+            rule_id = chain[rule_id]
+        return rule_id
+
+    for rule in rules:
+        for other in rule.after:
+            chain[find(other)] = find(rule.id)
+    for i, first in enumerate(rules):
+        for second in rules[i + 1:]:
+            common = sorted(set(first.calls) & set(second.calls))
+            if (first.stage != second.stage or not common
+                    or find(first.id) != find(second.id)
+                    or first.id in earlier[second.id] or second.id in earlier[first.id]):
+                continue
+            raise MigratorError(
+                f"{second.path}: rules {first.id!r} and {second.id!r} both select "
+                f"{', '.join(common)}() in one precedence chain of stage {second.stage} but "
+                "neither comes after the other: add one to the other's [select] after")
+
+
+def precedence_order(rules: list[Rule]) -> list[Rule]:
+    """`rules` with every rule after the rules it names in `after` (else in their order)."""
+    earlier = earlier_rules(rules)
+    return sorted(rules, key=lambda rule: len(earlier.get(rule.id, ())))

@@ -38,15 +38,19 @@ def real_calls(ctx: object, names: tuple[str, ...] | None = None
         seen.add(k)
         src = ctx.index.source(cand.function.file)  # type: ignore[attr-defined]
         ft = FnTree(src, cand.function, ctx.rule.id)  # type: ignore[attr-defined]
+        taken = ctx.taken  # type: ignore[attr-defined]
         for name in names or ctx.rule.calls:  # type: ignore[attr-defined]
             for node in ft.calls(name):
+                if (cand.call.file, ft.start(node)) in taken:
+                    continue  # claimed by a rule this one runs after
                 args = node.child_by_field_name("arguments")
                 call = replace(
                     cand.call, callee=name, start=ft.start(node), end=ft.end(node),
                     line=line_of(src, ft.start(node)),
                     args=tuple(ft.text(a) for a in (args.named_children if args else [])
                                if a.type != "comment"))
-                yield Candidate(call, cand.function, cand.chain, cand.root), ft, node
+                yield Candidate(call, cand.function, cand.chain, cand.root,
+                                cand.binds), ft, node
 
 
 # --- netdevice notifiers ------------------------------------------------------------------

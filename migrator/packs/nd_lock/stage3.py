@@ -1,17 +1,21 @@
-"""Stage 3: register_netdevice() outside .newlink/.changelink.
+"""Stage 3: register_netdevice() outside .newlink/.changelink, split into rules whose
+precedence the engine applies (`[select] after`: a rule does not see the calls the
+rules before it claimed):
 
-Per call, in this order:
-- the function is itself an API another rule migrates the callers of (e.g.
-  register_netdev() in net/core): review "core API", never rewritten;
-- configured fallback family (`families`): T7, the helper attaches
-  &fallback_nd_lock and its in-tree callers take fallback_nd_lock.mutex around the
-  call on every exit path; review when a caller already holds another lock there;
-- reached from a netdevice notifier: T5, review unless `t5 = "rewrite"`;
-- known, unconfigured family: review;
-- else T3 (a parent device is identifiable) or T4 (private lock), rewritten when the
-  statement shape and the error path are ones the templates cover.  The T0 form stage 1
-  writes (`v = rtnl_lock_killable(); if (!v) { v = register_netdevice(d); ...`) is not a
-  site: register_netdevice() gives the device its private lock by design.
+1. stage3-core-api: the function is itself an API another rule migrates the callers
+   of (e.g. register_netdev() in net/core): review "core API", never rewritten;
+2. stage3-t7-fallback-family: configured fallback family (`families`): T7, the helper
+   attaches &fallback_nd_lock and its in-tree callers take fallback_nd_lock.mutex
+   around the call on every exit path; review when a caller already holds another
+   lock there;
+3. stage3-t5-notifier: reached from a netdevice notifier: T5, review unless
+   `t5 = "rewrite"`;
+4. stage3-t7-known-family: known, unconfigured family: review (pure data);
+5. stage3-t3-t4-parent-or-private: T3 (a parent device is identifiable) or T4
+   (private lock), rewritten when the statement shape and the error path are ones
+   the templates cover. The T0 form stage 1 writes (`v = rtnl_lock_killable(); if
+   (!v) { v = register_netdevice(d); ...`) is claimed as no site: register_netdevice()
+   gives the device its private lock by design.
 """
 
 from __future__ import annotations
@@ -23,9 +27,7 @@ from migrator.edit import cedit
 from migrator.edit.cedit import NeedsReview
 from migrator.model import FunctionDef, Site
 from migrator.packs.nd_lock import stage1, stage2_common, stage2_outside
-from migrator.packs.nd_lock.common import NOTIFIER_REGISTER as _REGISTER
 from migrator.packs.nd_lock.common import (
-    in_family,
     netdev_notifier_roots,
     other_rule_calls,
     real_calls,
@@ -35,8 +37,6 @@ from migrator.packs.nd_lock.stage3_notifier import _t5
 from migrator.packs.nd_lock.stage3_shape import _decl, _rename, _shape
 from migrator.rules.context import Candidate, RuleContext
 
-NOTIFIER_REGISTER = tuple(_REGISTER)
-
 
 def netdev_notifiers(ctx: RuleContext) -> dict[tuple[str, str], list[str]]:
     """Functions reachable from the .notifier_call of a notifier_block that is passed to
@@ -44,55 +44,72 @@ def netdev_notifiers(ctx: RuleContext) -> dict[tuple[str, str], list[str]]:
     return ctx.graph.reach(netdev_notifier_roots(ctx))  # type: ignore[arg-type]
 
 
-def t3(ctx: RuleContext) -> Iterable[Site]:
-    families = list(ctx.options.get("families", []))
-    known = list(ctx.options.get("known_families", []))
-    t5 = str(ctx.options.get("t5", "review"))
-    notif = netdev_notifiers(ctx)
+def core_api(ctx: RuleContext) -> Iterable[Site]:
+    """Binds the rule migrating the callers of the function the call is in: a function so
+    named *is* that API, its lock handling the core patch's."""
     api = other_rule_calls(ctx)
+    for cand, _ft, _node in real_calls(ctx):
+        assert isinstance(cand, Candidate)
+        name = cand.function.name
+        if name in api:
+            yield ctx.site(cand, outcome="review",
+                           reason=f"core API: {name}() is itself the registration API "
+                           f"migrated by rule {api[name]}; its lock handling belongs to "
+                           "the core patch")
+    yield from ctx.macro_sites(lambda c: c.function.name in api)
+
+
+def t7_fallback(ctx: RuleContext) -> Iterable[Site]:
+    """The calls of the configured families (`[select] in_dirs = "{families}"`): T7."""
+    for cand, _ft, _node in real_calls(ctx):
+        assert isinstance(cand, Candidate)
+        try:
+            yield from _t7(ctx, cand, cand.binds["in_dir"])
+        except NeedsReview as exc:
+            yield ctx.site(cand, outcome="review", reason=str(exc))
+
+
+def t5_notifier(ctx: RuleContext) -> Iterable[Site]:
+    """Binds the chain from a netdevice notifier: only the notifier_blocks passed to
+    register_netdevice_notifier*() count (netdev_notifier_roots), so it is not a plain
+    `reachable_from`. T5: review unless `t5 = "rewrite"`."""
+    notif = netdev_notifiers(ctx)
+    rewrite = str(ctx.options.get("t5", "review")) == "rewrite"
+    for cand, _ft, _node in real_calls(ctx):
+        assert isinstance(cand, Candidate)
+        chain = notif.get(key(cand.function))
+        if chain is None:
+            continue
+        cand.chain = chain
+        if not rewrite:
+            yield ctx.site(cand, outcome="review",
+                           reason="registration from a netdevice notifier: T5 "
+                           "(private lock via alloc_nd_lock()/mutex_trylock()); "
+                           "review by default, --t5=rewrite to apply")
+            continue
+        try:
+            yield _t5(ctx, cand)
+        except NeedsReview as exc:
+            yield ctx.site(cand, outcome="review", reason=str(exc))
+    yield from ctx.macro_sites(lambda c: key(c.function) in notif)
+
+
+def t3_t4(ctx: RuleContext) -> Iterable[Site]:
+    """What the rules before left: T3 (a parent device) or T4 (a private lock); the T0
+    form stage 1 writes is claimed as no site."""
     for cand, ft, node in real_calls(ctx):
         assert isinstance(cand, Candidate)
-        k = key(cand.function)
-        fam = in_family(cand.call.file, families)
-        template = None
         try:
-            if cand.function.name in api:
-                yield ctx.site(cand, outcome="review", template="core",
-                               reason=f"core API: {cand.function.name}() is itself the "
-                               f"registration API migrated by rule {api[cand.function.name]}; "
-                               "its lock handling belongs to the core patch")
-                continue
-            stmt = ft.statement_of(node)
-            dev = cand.call.args[0] if cand.call.args else ""
-            if fam:
-                template = "T7"
-                yield from _t7(ctx, cand, ft, node, stmt, dev, fam)
-                continue
-            if k in notif:
-                cand.chain = notif[k]
-                template = "T5"
-                if t5 != "rewrite":
-                    yield ctx.site(cand, outcome="review", template="T5",
-                                   reason="registration from a netdevice notifier: T5 "
-                                   "(private lock via alloc_nd_lock()/mutex_trylock()); "
-                                   "review by default, --t5=rewrite to apply")
-                    continue
-                yield _t5(ctx, cand)
-                continue
-            kfam = in_family(cand.call.file, known)
-            if kfam:
-                yield ctx.site(cand, outcome="review", template="T7",
-                               reason=f"fallback family {kfam}: configure it in `families` "
-                               "to register on fallback_nd_lock")
-                continue
             if stage1.is_t0_form(ft, node):
                 # What stage 1 writes (the loopback reference): register_netdevice() under
                 # the function's own rtnl_lock_killable() gives the device a private lock.
+                ctx.claim(cand)
                 continue
+            dev = cand.call.args[0] if cand.call.args else ""
             parent = parent_candidates(ctx, cand.function, dev.strip(), cand.call.start)
             yield _t3_t4(ctx, cand, parent)
         except NeedsReview as exc:
-            yield ctx.site(cand, outcome="review", template=template, reason=str(exc))
+            yield ctx.site(cand, outcome="review", reason=str(exc))
 
 
 # --- T3 / T4 ------------------------------------------------------------------------------

@@ -17,8 +17,7 @@ FALLBACK_LOCK = "mutex_lock(&fallback_nd_lock.mutex);"
 FALLBACK_UNLOCK = "mutex_unlock(&fallback_nd_lock.mutex);"
 
 
-def _t7(ctx: RuleContext, cand: Candidate, ft: FnTree, node: cedit.Node, stmt: cedit.Node,
-        dev: str, fam: str) -> Iterable[Site]:
+def _t7(ctx: RuleContext, cand: Candidate, fam: str) -> Iterable[Site]:
     """The helper attaches &fallback_nd_lock; each in-tree caller of the helper takes
     fallback_nd_lock.mutex around the call, released on every exit. All or nothing."""
     helper = cand.function

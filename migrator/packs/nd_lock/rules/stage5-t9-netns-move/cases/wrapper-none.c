@@ -1,6 +1,5 @@
-/* The inline wrapper is not a site (its callers are); a fallback family's loop is
- * stage5-t7-fallback-loop's. */
 /* path: include/linux/netdevice.h */
+/* The inline wrapper is not a site: its callers are. */
 static inline
 int dev_change_net_namespace(struct net_device *dev, struct net *net,
 			     const char *pat)
