@@ -1,41 +1,28 @@
-"""Stage 5 finders. The edits are the rules' `[fix]` data (rule.toml); what stays here
-is where they go: T9 (stage5-t9-netns-move) puts each namespace move outside the
-fallback families under lock_netdev(); T7 (stage5-t7-fallback-loop) brackets the loop
-moving a configured family's devices with fallback_nd_lock.mutex, and leaves a known
-but unconfigured family to review. Neither rule edits inside the inline wrapper
-dev_change_net_namespace() itself: its callers are the sites."""
+"""Stage 5 finders. The edits are the rules' `[fix]` data (rule.toml) and the family
+directories their `[select] in_dirs` / `not_in_dirs`; what stays here is what is code:
+T9 (stage5-t9-netns-move) leaves the inline wrapper dev_change_net_namespace() itself
+out (its callers are the sites) and words the reason from the statement guarded; T7
+(stage5-t7-fallback-loop) tells a configured family (`families`: the rule's bracket
+of the loop) from a known one (review) and words the reason from the region."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 
 from migrator.edit.cedit import NeedsReview
 from migrator.model import Site
-from migrator.packs.nd_lock.common import FnTree, Node, in_family, real_calls
+from migrator.packs.nd_lock.common import in_family, real_calls
 from migrator.rules.context import Candidate, RuleContext
 
 
-def _moves(ctx: RuleContext) -> Iterator[tuple[Candidate, FnTree, Node, str | None, str | None]]:
-    """(candidate, function, call, configured family, known family) of every selected
-    call outside the wrapper."""
-    families = list(ctx.options.get("families", []))
-    known = list(ctx.options.get("known_families", []))
+def t9(ctx: RuleContext) -> Iterable[Site]:
+    """Every move outside the wrapper and the fallback families: the rule's guard."""
+    guard = ctx.rule.fix.guard
+    failed = guard.on_failure if guard is not None else ""
     for cand, ft, node in real_calls(ctx):
         assert isinstance(cand, Candidate)
         if cand.function.name in ctx.rule.calls:
             continue  # the wrapper (dev_change_net_namespace()): its callers are the sites
-        yield (cand, ft, node, in_family(cand.call.file, families),
-               in_family(cand.call.file, known))
-
-
-def t9(ctx: RuleContext) -> Iterable[Site]:
-    """Every move outside the fallback families (configured or known): the rule's guard.
-    The calls hidden in macros are listed here (the engine adds them), for both rules."""
-    guard = ctx.rule.fix.guard
-    failed = guard.on_failure if guard is not None else ""
-    for cand, ft, node, family, known in _moves(ctx):
-        if family or known:
-            continue  # stage5-t7-fallback-loop
         try:
             edits = ctx.fix(cand, ft=ft)
         except NeedsReview as exc:
@@ -52,15 +39,17 @@ def t9(ctx: RuleContext) -> Iterable[Site]:
 
 
 def t7(ctx: RuleContext) -> Iterable[Site]:
-    """Moves in a fallback family: the rule's bracket of the enclosing loop (once per
-    loop) when the family is configured in `families`, review when it is only known."""
-    ctx.macro_sites(keep=lambda _c: False)  # stage5-t9-netns-move lists them
-    for cand, ft, node, family, known in _moves(ctx):
-        if not family:
-            if known:
-                yield ctx.site(cand, outcome="review",
-                               reason=f"fallback family {known}: configure it in "
-                               "`families` to bracket with fallback_nd_lock.mutex")
+    """Moves in a fallback family (in_dirs): the rule's bracket of the enclosing loop
+    (once per loop) when the family is configured in `families`, review when it is
+    only known."""
+    families = list(ctx.options.get("families", []))
+    for cand, ft, node in real_calls(ctx):
+        assert isinstance(cand, Candidate)
+        family = in_family(cand.call.file, families)
+        if family is None:
+            yield ctx.site(cand, outcome="review",
+                           reason=f"fallback family {cand.binds.get('in_dir')}: configure "
+                           "it in `families` to bracket with fallback_nd_lock.mutex")
             continue
         try:
             loop = ft.enclosing_loop(node) is not None
