@@ -28,8 +28,8 @@ lines and ast-grep's `fix`. The vocabulary, applied to each selected call:
                                               type already; review when one is declared
                                               with another type, or only some are
     done_when = { preceded_by = "...", guarded_by = "..." }
-                                              converted already (no edit, no site
-                                              edits) when either holds: the statement
+                                              converted already (no edit) when
+                                              either holds: the statement
                                               right before the region holds the
                                               `preceded_by` text; the statement is in
                                               the braced branch of an `if` whose
