@@ -27,11 +27,29 @@ def test_vocabulary_and_metavariables() -> None:
     assert not parse_fix({"rename": "new"}, RULE).statement_level
 
 
+def test_new_keys_parse() -> None:
+    spec = parse_fix({"bracket": {"region": "enclosing_loop", "before": "lock();",
+                                  "after": ["unlock();"]},
+                      "done_when": {"preceded_by": "lock()", "guarded_by": "try({arg0})"},
+                      "declare": "struct l *a, *b;"}, RULE)
+    assert spec.bracket is not None and spec.bracket.region == "enclosing_loop"
+    assert spec.bracket.before == ("lock();",) and spec.done_guarded_by == "try({arg0})"
+    assert spec.names() == {"arg0"}
+    assert parse_fix({"bracket": {"before": "x;"}}, RULE).bracket.region == "statement"  # type: ignore[union-attr]
+
+
 @pytest.mark.parametrize(("table", "problem"), [
     ({"wrap": {}}, "unknown key(s) wrap"),
     ({"guard": {"epilogue": []}}, "guard needs a 'condition'"),
+    ({"guard": {"condition": "c", "on_fail": "-1"}}, "guard has unknown key(s) on_fail"),
+    ({"guard": {"condition": "c", "on_failure": -1}}, "on_failure must be a string"),
     ({"bracket": ["a"]}, "bracket must be a table"),
+    ({"bracket": {"region": "function"}}, "bracket.region must be one of statement, "
+                                          "enclosing_loop, not 'function'"),
+    ({"bracket": {"around": []}}, "bracket has unknown key(s) around"),
     ({"done_when": {"follows": "x"}}, "done_when must be"),
+    ({"done_when": {"guarded_by": 1}}, "done_when.guarded_by must be a string"),
+    ({"declare": ["struct a *a;"]}, "declare must be a string"),
     ({"insert_before": 3}, "must be a string or a list of strings"),
 ])
 def test_malformed_fix_names_the_file(table: dict[str, object], problem: str) -> None:
@@ -40,20 +58,128 @@ def test_malformed_fix_names_the_file(table: dict[str, object], problem: str) ->
     assert str(RULE) in str(caught.value)
 
 
-def test_unbound_metavariable_is_review(tmp_path: Path) -> None:
-    """A fix naming a metavariable the call does not bind ({arg1} of a one-argument
-    call) refuses the site with the reason, never writes a guess."""
+def _pack(tmp_path: Path, fix: str) -> Path:
+    """A one-rule pack `meta` whose rule m1-fix selects frob() and applies `fix`."""
     pack = tmp_path / "packs" / "meta"
-    rule = pack / "rules" / "m1-bracket"
+    rule = pack / "rules" / "m1-fix"
     rule.mkdir(parents=True)
     (pack / "pack.toml").write_text(
         'name = "meta"\ntitle = "t"\ntemplates = ["b"]\n[[stages]]\nnumber = 1\n'
         'title = "s"\n')
     (rule / "rule.toml").write_text(
-        'id = "m1-bracket"\nstage = 1\ntemplate = "b"\ntitle = "b"\nconfidence = "low"\n'
-        'description = "d"\n[select]\ncalls = ["frob"]\n[fix]\noutcome = "rewrite"\n'
-        'bracket = { before = ["lock({arg1});"], after = ["unlock({arg1});"] }\n')
-    sites = assert_migration("void f(int d)\n{\n\tfrob(d);\n}\n", rule="m1-bracket",
-                             pack="meta", packs_dirs=[pack.parent],
-                             review=["does not bind"])
+        'id = "m1-fix"\nstage = 1\ntemplate = "b"\ntitle = "b"\nconfidence = "low"\n'
+        'description = "d"\n[select]\ncalls = ["frob"]\n[fix]\noutcome = "rewrite"\n' + fix)
+    return pack.parent
+
+
+def test_unbound_metavariable_is_review(tmp_path: Path) -> None:
+    """A fix naming a metavariable the call does not bind ({arg1} of a one-argument
+    call) refuses the site with the reason, never writes a guess."""
+    packs = _pack(tmp_path, 'bracket = { before = ["lock({arg1});"], '
+                            'after = ["unlock({arg1});"] }\n')
+    sites = assert_migration("void f(int d)\n{\n\tfrob(d);\n}\n", rule="m1-fix",
+                             pack="meta", packs_dirs=[packs], review=["does not bind"])
     assert sites[0].edits == ()
+
+
+LOOP_FIX = ('[fix.bracket]\nregion = "enclosing_loop"\nbefore = ["mutex_lock(&big);"]\n'
+            'after = ["mutex_unlock(&big);"]\n'
+            '[fix.done_when]\npreceded_by = "mutex_lock(&big);"\n')
+LOOP = ("int f(struct d *ds, int n)\n{\n\tint i, err = 0;\n\n"
+        "\tfor (i = 0; i < n; i++) {\n\t\tif (ds[i].bad)\n\t\t\treturn -EINVAL;\n"
+        "\t\terr = frob(&ds[i]);\n\t\tif (err)\n\t\t\tbreak;\n\t\tfrob(&ds[i]);\n"
+        "\t}\n\treturn err;\n}\n")
+
+
+def test_bracket_enclosing_loop_once_with_exits(tmp_path: Path) -> None:
+    """region = "enclosing_loop": the loop holding two selected calls is bracketed once
+    (the second call's site carries no edit), the unlock goes before the return that
+    leaves it but not before the break (the loop's end unlocks); converted, the loop is
+    done (done_when on the statement before the region)."""
+    packs = _pack(tmp_path, LOOP_FIX)
+    after = LOOP.replace("\tfor (", "\tmutex_lock(&big);\n\tfor (").replace(
+        "\t\tif (ds[i].bad)\n\t\t\treturn -EINVAL;\n",
+        "\t\tif (ds[i].bad) {\n\t\t\tmutex_unlock(&big);\n\t\t\treturn -EINVAL;\n\t\t}\n"
+    ).replace("\t}\n\treturn err;", "\t}\n\tmutex_unlock(&big);\n\treturn err;")
+    sites = assert_migration(LOOP, after, rule="m1-fix", pack="meta", packs_dirs=[packs])
+    assert [bool(s.edits) for s in sites] == [True, False]
+    assert_migration(after, rule="m1-fix", pack="meta", packs_dirs=[packs],
+                     already_done=True)
+
+
+def test_bracket_enclosing_loop_without_loop_takes_the_statement(tmp_path: Path) -> None:
+    """No loop around the call: the statement holding it, whatever its kind (here an
+    `if` testing the call's value, with the unlock before its goto)."""
+    packs = _pack(tmp_path, LOOP_FIX)
+    before = ("int f(struct d *d)\n{\n\tif (frob(d))\n\t\tgoto out;\n\treturn 0;\n"
+              "out:\n\treturn -EIO;\n}\n")
+    after = ("int f(struct d *d)\n{\n\tmutex_lock(&big);\n\tif (frob(d)) {\n"
+             "\t\tmutex_unlock(&big);\n\t\tgoto out;\n\t}\n\tmutex_unlock(&big);\n"
+             "\treturn 0;\nout:\n\treturn -EIO;\n}\n")
+    assert_migration(before, after, rule="m1-fix", pack="meta", packs_dirs=[packs])
+    statement = _pack(tmp_path / "s", LOOP_FIX.replace("enclosing_loop", "statement"))
+    assert_migration(before, rule="m1-fix", pack="meta", packs_dirs=[statement],
+                     review=["not a statement of its own"])
+
+
+GUARD_FIX = ('declare = "struct l *l, *l2;"\n[fix.guard]\ncondition = "try_lock({arg0}, &l)"\n'
+             'epilogue = ["unlock(l);"]\non_failure = "-EBUSY"\n'
+             '[fix.done_when]\nguarded_by = "try_lock({arg0}, &l)"\n')
+
+
+def test_guard_declare_and_guarded_by(tmp_path: Path) -> None:
+    """guard + declare (two names, one declaration); done_when.guarded_by: the converted
+    call sits in the `if` the guard wrote: nothing to do."""
+    packs = _pack(tmp_path, GUARD_FIX)
+    before = "int f(struct d *d)\n{\n\tint err;\n\n\terr = frob(d);\n\treturn err;\n}\n"
+    after = ("int f(struct d *d)\n{\n\tstruct l *l, *l2;\n\tint err;\n\n\terr = -EBUSY;\n"
+             "\tif (try_lock(d, &l)) {\n\t\terr = frob(d);\n\t\tunlock(l);\n\t}\n"
+             "\treturn err;\n}\n")
+    assert_migration(before, after, rule="m1-fix", pack="meta", packs_dirs=[packs])
+    assert_migration(after, rule="m1-fix", pack="meta", packs_dirs=[packs],
+                     already_done=True)
+
+
+@pytest.mark.parametrize(("decls", "outcome"), [
+    ("\tstruct l *l, *l2;\n", "rewrite"),  # both there with that type: reused
+    ("\tstruct l *l;\n\tstruct l *l2;\n", "rewrite"),
+    ("\tint l;\n", "another type (int)"),
+    ("\tstruct l *l2;\n", "l2 already declared in the function, l not"),
+])
+def test_declare_existing_names(tmp_path: Path, decls: str, outcome: str) -> None:
+    packs = _pack(tmp_path, GUARD_FIX)
+    before = f"int f(struct d *d)\n{{\n{decls}\tint err;\n\n\terr = frob(d);\n\treturn err;\n}}\n"
+    if outcome == "rewrite":
+        sites = assert_migration(before, before.replace(
+            "\terr = frob(d);\n", "\terr = -EBUSY;\n\tif (try_lock(d, &l)) {\n"
+            "\t\terr = frob(d);\n\t\tunlock(l);\n\t}\n"), rule="m1-fix", pack="meta",
+            packs_dirs=[packs])
+        assert all("struct l" not in e.replacement for e in sites[0].edits)
+    else:
+        assert_migration(before, rule="m1-fix", pack="meta", packs_dirs=[packs],
+                         review=[outcome])
+
+
+def test_guard_refusals_name_the_shape(tmp_path: Path) -> None:
+    """A guarded call whose value is returned or used inside an expression: review,
+    with the guard's own words."""
+    packs = _pack(tmp_path, GUARD_FIX)
+    assert_migration("int f(struct d *d)\n{\n\treturn frob(d);\n}\n", rule="m1-fix",
+                     pack="meta", packs_dirs=[packs],
+                     review=["call inside a return statement"])
+    assert_migration("int f(struct d *d)\n{\n\tint err;\n\n\terr = g(frob(d));\n"
+                     "\treturn err;\n}\n", rule="m1-fix", pack="meta", packs_dirs=[packs],
+                     review=["call nested in another expression"])
+
+
+def test_bracket_unbraced_iterator_body(tmp_path: Path) -> None:
+    """An iterator macro whose body has no braces is a loop too: the lock goes before
+    its head, the unlock after its one statement; a break in that statement leaves only
+    the loop (no unlock before it)."""
+    packs = _pack(tmp_path, LOOP_FIX)
+    before = ("void f(struct p *p)\n{\n\tstruct d *d;\n\n"
+              "\tlist_for_each_entry(d, &p->list, node)\n\t\tif (frob(d))\n\t\t\tbreak;\n"
+              "\tp->done = 1;\n}\n")
+    after = before.replace("\tlist_for_each_entry", "\tmutex_lock(&big);\n\tlist_for_each_entry"
+                           ).replace("break;\n", "break;\n\tmutex_unlock(&big);\n")
+    assert_migration(before, after, rule="m1-fix", pack="meta", packs_dirs=[packs])

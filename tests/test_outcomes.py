@@ -121,13 +121,11 @@ def test_each_constructor_gives_its_outcome(frob_ctx: RuleContext) -> None:
     assert made[Outcome.REWRITE].edits == (edit,)
     assert all(not s.edits for o, s in made.items() if o is not Outcome.REWRITE)
     assert made[Outcome.ALREADY_DONE].reason == "already converted"
-    # a site that is not a selected call, and the string form kept for one release
+    # a site that is not a selected call
     at = ctx.review(At("drivers/net/foo.c", "foo_open", 8, 0, 0), "why", template="x",
                     evidence=["e"])
     assert (at.function, at.template, at.evidence) == ("foo_open", "x", ("e",))
-    assert ctx.site(cand, outcome="already_done", reason="r").outcome is Outcome.ALREADY_DONE
-    with pytest.raises(ValueError):
-        ctx.site(cand, outcome="skip", reason="r")
+    assert not hasattr(ctx, "site")  # the four constructors are the only way to a Site
 
 
 def test_converted_tree_gives_already_done_and_no_patch(

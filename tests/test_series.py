@@ -14,6 +14,7 @@ import pytest
 from migrator import cli
 from migrator.model import Edit, Outcome, Site, StagePlan
 from migrator.output import apply, checkpatch, grouping, messages, series
+from migrator.packs import load_pack
 
 sys.path.insert(0, str(Path(__file__).parent))
 from test_stage_command import fake_engine, make_repo  # noqa: F401
@@ -310,3 +311,17 @@ def test_wrap_never_starts_a_line_with_a_diff_marker() -> None:
     lines = messages.wrap(text).splitlines()
     assert all(len(line) <= 75 and not line.lstrip().startswith(("-", "+")) for line in lines)
     assert " ".join(lines) == text
+
+
+def test_own_texts_name_rules_and_have_their_wording() -> None:
+    """Every key of the pack's prose.own_texts names one of its rules (id, or
+    id:template of that rule) and texts.j2 words it: a rule renamed or split keeps
+    its commit subject, never the default one."""
+    pack = load_pack("nd_lock")
+    rules = {rule.id: rule for rule in pack.rules()}
+    module = messages.texts(pack)
+    for key in pack.prose.own_texts:
+        rule_id, _, template = key.partition(":")
+        assert rule_id in rules, key
+        assert not template or template in (rules[rule_id].template, "core"), key
+        assert module.summary(key, {}).strip() != pack.prose.default_summary, key

@@ -8,6 +8,7 @@ becomes review with its reason.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import tree_sitter
@@ -149,11 +150,13 @@ class FnTree:
         return cedit.guard(self.fn.file, self.src, stmt, cond, prologue, epilogue,
                            failed, self.rule, base=self.base)
 
-    def insert_before(self, stmt: Node, line: str) -> list[Edit]:
+    def insert_before(self, stmt: Node, line: str | Sequence[str]) -> list[Edit]:
+        lines = [line] if isinstance(line, str) else list(line)
         if self.is_unbraced_body(stmt):
-            return self.wrap(stmt, [line], [])
+            return self.wrap(stmt, lines, [])
         ind = self.indent(stmt)
-        return [self.edit(self.start(stmt), self.start(stmt), f"{line}\n{ind}")]
+        return [self.edit(self.start(stmt), self.start(stmt),
+                          "".join(f"{x}\n{ind}" for x in lines))]
 
     # -- locals ------------------------------------------------------------------------------
     def declares(self, name: str) -> bool:
@@ -215,8 +218,9 @@ class FnTree:
         return out
 
     def is_iter_body(self, n: Node) -> bool:
-        """The `{ ... }` after `list_for_each_entry(...)` (a loop in disguise)."""
-        if n.type != "compound_statement":
+        """The `{ ... }` after `list_for_each_entry(...)` (a loop in disguise), or the one
+        statement after it when the body has no braces."""
+        if n.type not in STATEMENTS:
             return False
         prev = n.prev_named_sibling
         return prev is not None and self.iter_call(prev) is not None
@@ -247,22 +251,30 @@ class FnTree:
             cur = cur.parent
         return None
 
-    def bracket(self, region: list[Node], lock: str, unlock: str) -> list[Edit]:
-        """`lock` before the region, `unlock` after it and before every exit from it."""
+    def bracket(self, region: list[Node], lock: str | Sequence[str],
+                unlock: str | Sequence[str]) -> list[Edit]:
+        """`lock` (a line or lines) before the region, `unlock` after it and before every
+        exit from it. The exits' edits come first: an exit ending the region (`if (x)
+        goto out;`) gets its closing brace before the region's unlock at the same
+        offset (edits at one offset apply in list order)."""
         first, last = region[0], region[-1]
-        if len(region) == 1:
-            edits = self.wrap(first, [lock], [unlock])
-        else:
-            if self.is_unbraced_body(first):
-                raise NeedsReview("multi-statement region in an unbraced branch")
-            ind = self.indent(first)
-            edits = [self.edit(self.start(first), self.start(first), f"{lock}\n{ind}"),
-                     self.edit(self.end(last), self.end(last), f"\n{ind}{unlock}")]
+        before = [lock] if isinstance(lock, str) else list(lock)
+        after = [unlock] if isinstance(unlock, str) else list(unlock)
+        edits: list[Edit] = []
         for ex in self.exits(region):
             if ex is first or ex == first:
                 raise NeedsReview("the bracketed statement itself leaves the function")
-            edits.extend(self.insert_before(ex, unlock))
-        return edits
+            edits.extend(self.insert_before(ex, after))
+        if len(region) == 1:
+            return [*edits, *self.wrap(first, before, after)]
+        if self.is_unbraced_body(first):
+            raise NeedsReview("multi-statement region in an unbraced branch")
+        ind = self.indent(first)
+        return [*edits,
+                self.edit(self.start(first), self.start(first),
+                          "".join(f"{x}\n{ind}" for x in before)),
+                self.edit(self.end(last), self.end(last),
+                          "".join(f"\n{ind}{x}" for x in after))]
 
 
 def arg_is_simple(text: str) -> bool:

@@ -23,7 +23,7 @@ from migrator.model import Outcome, ParseStats, Site, StagePlan
 from migrator.model.errors import MigratorError, check_tree
 from migrator.packs import Pack, load_pack
 from migrator.rules.context import Candidate, RuleContext, TreeView
-from migrator.rules.fix import apply_fix, bindings
+from migrator.rules.fix import bindings
 from migrator.rules.load import Rule, earlier_rules, precedence_order
 
 # The pickled Site of a cached scan result: 2 = frozen, typed Outcome.
@@ -142,16 +142,14 @@ class Engine:
         review with the reason the edit layer gives, or already done when the rule's
         done_when says the call is converted."""
         rule = ctx.rule
-        call = candidate.call
-        values = bindings(call, candidate.function, candidate.binds)
+        values = bindings(candidate.call, candidate.function, candidate.binds)
         reason = fill_reason(rule, values)
         if rule.outcome is Outcome.REVIEW:
             return ctx.review(candidate, reason)
         if rule.outcome is Outcome.REPORT:
             return ctx.report(candidate, reason)
         try:
-            edits = apply_fix(rule.fix, rule.path, self.index.source(call.file),
-                              candidate.function, call, rule.id, values)
+            edits = ctx.fix(candidate)
         except NeedsReview as exc:
             return ctx.review(candidate, exc.reason,
                               evidence=[*candidate.evidence(), *exc.evidence])

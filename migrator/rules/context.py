@@ -12,8 +12,10 @@ from pathlib import Path
 from typing import Any
 
 from migrator.callgraph import CallGraph, FnKey, Root, key
+from migrator.edit.fntree import FnTree
 from migrator.index.tree_index import TreeIndex
 from migrator.model import CallSite, Edit, FunctionDef, Outcome, Site
+from migrator.rules.fix import apply_fix, bindings
 from migrator.rules.load import Rule
 
 
@@ -112,6 +114,9 @@ class RuleContext:
     # the analysis as candidates; they become already-done sites (done_sites()).
     converted: list[Candidate] = field(default_factory=list)
     converted_listed: bool = False
+    # (file, offset) of the regions fix() edited: one edit per region (a loop holding
+    # several selected calls is bracketed once).
+    fixed: set[tuple[str, int]] = field(default_factory=set)
 
     def done_sites(self, keep: Callable[[Candidate], bool] | None = None) -> list[Site]:
         """Already-done sites for the calls of the converted name (those `keep` selects:
@@ -121,6 +126,20 @@ class RuleContext:
         self.converted_listed = True
         return [self.already_done(c, f"{c.call.callee}() is the converted form")
                 for c in self.converted if keep is None or keep(c)]
+
+    def fix(self, candidate: Candidate, *, ft: FnTree | None = None, **values: str
+            ) -> list[Edit] | None:
+        """The rule's `[fix]` (migrator.rules.fix) applied to the candidate's call, with
+        the metavariables a finder binds (`values`) besides {arg0}.. {callee} {function}:
+        the finder decides where, the rule's data says what. None when `done_when` says
+        the call is converted already, [] when its region was edited for an earlier
+        call; raises NeedsReview when the edit cannot be made safely. `ft`: the
+        function, when the finder has parsed it already."""
+        call = candidate.call
+        return apply_fix(self.rule.fix, self.rule.path, self.index.source(call.file),
+                         candidate.function, call, self.rule.id,
+                         bindings(call, candidate.function, {**candidate.binds, **values}),
+                         ft=ft, fixed=self.fixed)
 
     def macro_sites(self, keep: Callable[[Candidate], bool] | None = None) -> list[Site]:
         """Review sites for the hidden candidates (those `keep` selects: an analysis that
@@ -154,13 +173,6 @@ class RuleContext:
                evidence: Iterable[str] | None = None, template: str | None = None) -> Site:
         """Listed for a human like a review site, with nothing to convert."""
         return self._make(where, Outcome.REPORT, reason, evidence, template)
-
-    def site(self, candidate: Candidate, *, outcome: Outcome | str, reason: str,
-             edits: list[Edit] | None = None, evidence: list[str] | None = None,
-             template: str | None = None) -> Site:
-        """Any outcome by value ("rewrite", "review", "already_done", "report"): kept
-        for one release beside the typed constructors above."""
-        return self._make(candidate, Outcome(outcome), reason, evidence, template, edits or ())
 
     def _make(self, where: Candidate | At, outcome: Outcome, reason: str,
               evidence: Iterable[str] | None, template: str | None,

@@ -2,18 +2,38 @@
 lines and ast-grep's `fix`. The vocabulary, applied to each selected call:
 
     rename = "new_name"                       the callee's name
-    bracket = { before = [...], after = [...] }
-                                              lines around the call's statement
-                                              (braces added for an un-braced branch)
+    bracket = { before = [...], after = [...], region = "statement" }
+                                              lines around a region; the `after` lines
+                                              also go before every exit leaving it
+                                              (return, goto out, break/continue out of
+                                              a loop); braces added for an un-braced
+                                              branch. `region`:
+                                                "statement" (default): the call's
+                                                statement of its own;
+                                                "enclosing_loop": the innermost loop
+                                                around the call (for/while/do, or an
+                                                iterator macro and its body), else the
+                                                statement holding the call, whatever
+                                                its kind. A region holding several
+                                                selected calls is bracketed once: the
+                                                first call's site carries the edits.
     guard = { condition = "...", prologue = [...], epilogue = [...], on_failure = "..." }
                                               the statement runs only when `condition`
                                               holds; its result variable gets
                                               `on_failure` otherwise
     insert_before = [...] / insert_after = [...]
                                               lines before / after the statement
-    declare = "struct foo *foo;"              a local, reverse-xmas-tree placed
-    done_when = { preceded_by = "..." }       the statement right before the call's
-                                              holds this text: converted already
+    declare = "struct foo *a, *b;"            locals, reverse-xmas-tree placed; nothing
+                                              when every name is declared with that
+                                              type already; review when one is declared
+                                              with another type, or only some are
+    done_when = { preceded_by = "...", guarded_by = "..." }
+                                              converted already (no edit) when
+                                              either holds: the statement
+                                              right before the region holds the
+                                              `preceded_by` text; the statement is in
+                                              the braced branch of an `if` whose
+                                              condition holds the `guarded_by` text
     done_when = { callee = "new_name" }       (or a list) a call of the new name in the
                                               rule's context is the converted form: the
                                               engine selects it too, as already done
@@ -22,16 +42,19 @@ lines and ast-grep's `fix`. The vocabulary, applied to each selected call:
 `migrate status` (done = the rule's ALREADY_DONE sites) both read it.
 
 Text may use metavariables bound from the match: {arg0}, {arg1}... (the call's
-arguments as written), {callee}, {function} (the caller), and any name a finder binds.
+arguments as written), {callee}, {function} (the caller), and any name a finder binds
+(`RuleContext.fix(candidate, name=value)`: a finder decides where, the fix says what).
+An argument a text uses must be a plain expression (it is evaluated again).
 A statement-level fix needs the call to be a statement of its own (`f(x);` or
-`v = f(x);`); anything else, or an edit the edit layer refuses, is NeedsReview.
+`v = f(x);`), except a bracket of the enclosing loop; anything else, or an edit the
+edit layer refuses, is NeedsReview.
 """
 
 from __future__ import annotations
 
 import re
 import string
-from collections.abc import Mapping
+from collections.abc import Mapping, MutableSet
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -40,9 +63,14 @@ from migrator.edit.cedit import NeedsReview
 from migrator.edit.fntree import FnTree, Node
 from migrator.model import CallSite, Edit, FunctionDef
 from migrator.model.errors import MigratorError
+from migrator.parse.tree import declared_names, parse, walk
 
 FIX_KEYS = frozenset({"outcome", "reason", "rename", "bracket", "guard", "insert_before",
                       "insert_after", "declare", "done_when"})
+BRACKET_KEYS = frozenset({"before", "after", "region"})
+REGIONS = ("statement", "enclosing_loop")
+GUARD_KEYS = frozenset({"condition", "prologue", "epilogue", "on_failure"})
+DONE_KEYS = frozenset({"preceded_by", "guarded_by", "callee"})
 PLAIN_ARG = re.compile(r"[\w.\->\[\]&* ]+")
 
 
@@ -55,33 +83,44 @@ class Guard:
 
 
 @dataclass(frozen=True, slots=True)
+class Bracket:
+    before: tuple[str, ...] = ()
+    after: tuple[str, ...] = ()
+    region: str = "statement"  # one of REGIONS
+
+
+@dataclass(frozen=True, slots=True)
 class FixSpec:
     """A rule's `[fix]`; `statement_level` when it edits around the call's statement."""
 
     rename: str | None = None
-    bracket: tuple[tuple[str, ...], tuple[str, ...]] | None = None
+    bracket: Bracket | None = None
     guard: Guard | None = None
     insert_before: tuple[str, ...] = ()
     insert_after: tuple[str, ...] = ()
     declare: str | None = None
     done_when: str | None = None  # preceded_by text
     done_callees: tuple[str, ...] = ()  # done_when callee: the converted call's names
+    done_guarded_by: str | None = None  # done_when.guarded_by text
 
     @property
     def statement_level(self) -> bool:
         return bool(self.bracket or self.guard or self.insert_before or self.insert_after
                      or self.declare)
 
+    def texts(self) -> list[str]:
+        out = [*(self.bracket.before if self.bracket else ()),
+               *(self.bracket.after if self.bracket else ()),
+               *self.insert_before, *self.insert_after, self.declare or "",
+               self.done_when or "", self.done_guarded_by or "", self.rename or ""]
+        if self.guard is not None:
+            out += [self.guard.condition, *self.guard.prologue, *self.guard.epilogue,
+                    self.guard.on_failure]
+        return out
+
     def names(self) -> set[str]:
         """The metavariables the texts use."""
-        texts = [*(self.bracket[0] if self.bracket else ()),
-                 *(self.bracket[1] if self.bracket else ()),
-                 *self.insert_before, *self.insert_after,
-                 self.declare or "", self.done_when or "", self.rename or ""]
-        if self.guard is not None:
-            texts += [self.guard.condition, *self.guard.prologue, *self.guard.epilogue,
-                      self.guard.on_failure]
-        return {name for text in texts for _, name, _, _ in string.Formatter().parse(text)
+        return {name for text in self.texts() for _, name, _, _ in string.Formatter().parse(text)
                 if name}
 
 
@@ -93,6 +132,24 @@ def _lines(value: Any, where: str) -> tuple[str, ...]:
     return tuple(value)
 
 
+def _table(table: Mapping[str, Any], name: str, keys: frozenset[str], path: Path,
+           shape: str) -> dict[str, Any]:
+    value = table[name]
+    if not isinstance(value, dict):
+        raise MigratorError(f"{path}: [fix] {name} must be a table ({shape})")
+    unknown = set(value) - keys
+    if unknown:
+        raise MigratorError(f"{path}: [fix] {name} has unknown key(s) "
+                            f"{', '.join(sorted(unknown))} (known: {', '.join(sorted(keys))})")
+    return value
+
+
+def _text(value: Any, where: str) -> str | None:
+    if value is not None and not isinstance(value, str):
+        raise MigratorError(f"{where} must be a string")
+    return value
+
+
 def parse_fix(table: Mapping[str, Any], path: Path) -> FixSpec:
     """The `[fix]` table -> FixSpec. Raises MigratorError naming the file and the key."""
     unknown = set(table) - FIX_KEYS
@@ -101,37 +158,40 @@ def parse_fix(table: Mapping[str, Any], path: Path) -> FixSpec:
                             f"(known: {', '.join(sorted(FIX_KEYS))})")
     bracket = None
     if "bracket" in table:
-        b = table["bracket"]
-        if not isinstance(b, dict):
-            raise MigratorError(f"{path}: [fix] bracket must be a table (before, after)")
-        bracket = (_lines(b.get("before", []), f"{path}: fix.bracket.before"),
-                   _lines(b.get("after", []), f"{path}: fix.bracket.after"))
+        b = _table(table, "bracket", BRACKET_KEYS, path, "before, after, region")
+        region = b.get("region", "statement")
+        if region not in REGIONS:
+            raise MigratorError(f"{path}: [fix] bracket.region must be one of "
+                                f"{', '.join(REGIONS)}, not {region!r}")
+        bracket = Bracket(_lines(b.get("before", []), f"{path}: fix.bracket.before"),
+                          _lines(b.get("after", []), f"{path}: fix.bracket.after"), region)
     guard = None
     if "guard" in table:
-        g = table["guard"]
-        if not isinstance(g, dict) or not isinstance(g.get("condition"), str):
+        g = _table(table, "guard", GUARD_KEYS, path,
+                   "condition, prologue, epilogue, on_failure")
+        if not isinstance(g.get("condition"), str):
             raise MigratorError(f"{path}: [fix] guard needs a 'condition' string")
         guard = Guard(g["condition"], _lines(g.get("prologue", []), f"{path}: fix.guard"),
                       _lines(g.get("epilogue", []), f"{path}: fix.guard"),
-                      str(g.get("on_failure", "")))
-    done = table.get("done_when", {})
-    if not isinstance(done, dict) or set(done) - {"preceded_by", "callee"}:
-        raise MigratorError(f"{path}: [fix] done_when must be {{ preceded_by = \"...\" }} "
-                            "and/or { callee = \"name\" }")
+                      _text(g.get("on_failure", ""), f"{path}: fix.guard.on_failure") or "")
+    done: dict[str, Any] = {}
+    if "done_when" in table:
+        if not isinstance(table["done_when"], dict) or set(table["done_when"]) - DONE_KEYS:
+            raise MigratorError(f"{path}: [fix] done_when must be {{ preceded_by = \"...\", "
+                                "guarded_by = \"...\", callee = \"name\" }")
+        done = table["done_when"]
     callees = _lines(done.get("callee", []), f"{path}: fix.done_when.callee")
     if not all(name.isidentifier() for name in callees):
         raise MigratorError(f"{path}: [fix] done_when.callee must name functions")
-    declare = table.get("declare")
-    if declare is not None and not isinstance(declare, str):
-        raise MigratorError(f"{path}: [fix] declare must be a string")
     return FixSpec(
-        rename=table.get("rename"),
+        rename=_text(table.get("rename"), f"{path}: fix.rename"),
         bracket=bracket,
         guard=guard,
         insert_before=_lines(table.get("insert_before", []), f"{path}: fix.insert_before"),
         insert_after=_lines(table.get("insert_after", []), f"{path}: fix.insert_after"),
-        declare=declare,
-        done_when=done.get("preceded_by"),
+        declare=_text(table.get("declare"), f"{path}: [fix] declare"),
+        done_when=_text(done.get("preceded_by"), f"{path}: fix.done_when.preceded_by"),
+        done_guarded_by=_text(done.get("guarded_by"), f"{path}: fix.done_when.guarded_by"),
         done_callees=callees,
     )
 
@@ -153,23 +213,78 @@ def _fill(text: str, values: Mapping[str, str], path: Path) -> str:
                           "call does not bind") from None
 
 
-def _statement(ft: FnTree, call: Node) -> Node:
-    stmt = ft.statement_of(call)
+def _own_statement(ft: FnTree, stmt: Node, call: Node) -> bool:
+    """`stmt` is `call;` or `v = call;`."""
     expr = stmt.named_children[0] if stmt.named_children else None
     if expr is not None and expr.type == "assignment_expression":
         expr = expr.child_by_field_name("right")
-    if stmt.type != "expression_statement" or expr is None or \
-            ft.start(expr) != ft.start(call) or ft.end(expr) != ft.end(call):
-        raise NeedsReview(f"{ft.text(call).split('(', 1)[0]}() is not a statement of its own "
-                          "(its value is used inside an expression): where the fix goes is "
-                          "a choice")
-    return stmt
+    return stmt.type == "expression_statement" and expr is not None and \
+        ft.start(expr) == ft.start(call) and ft.end(expr) == ft.end(call)
+
+
+def _not_own(ft: FnTree, call: Node) -> NeedsReview:
+    return NeedsReview(f"{ft.text(call).split('(', 1)[0]}() is not a statement of its own "
+                       "(its value is used inside an expression): where the fix goes is "
+                       "a choice")
+
+
+def _region(ft: FnTree, spec: FixSpec, call: Node, stmt: Node) -> list[Node]:
+    """The statements the fix brackets (the call's statement but for a loop region)."""
+    if spec.bracket is not None and spec.bracket.region == "enclosing_loop":
+        return ft.enclosing_loop(call) or [stmt]
+    return [stmt]
+
+
+def _done(spec: FixSpec, ft: FnTree, region: list[Node], stmt: Node,
+          values: Mapping[str, str], path: Path) -> bool:
+    if spec.done_when is not None and \
+            ft.preceded_by(region[0], _fill(spec.done_when, values, path)):
+        return True
+    if spec.done_guarded_by is not None:
+        check = ft.guarding_if(stmt)
+        cond = check.child_by_field_name("condition") if check is not None else None
+        return cond is not None and _fill(spec.done_guarded_by, values, path) in ft.text(cond)
+    return False
+
+
+def _types(src: bytes, root: Node) -> dict[str, str]:
+    """Name -> type ("struct foo *") of every parameter and local under `root`."""
+    out: dict[str, str] = {}
+    for node in walk(root):
+        if node.type in ("declaration", "parameter_declaration"):
+            for param in declared_names(src, node):
+                out.setdefault(param.name, " ".join(param.type.split()))
+    return out
+
+
+def _declare(ft: FnTree, decl: str) -> list[Edit]:
+    """`decl` added to the function's locals, unless every name it declares is there with
+    that type; NeedsReview when a name is taken by another type or only some are."""
+    text = decl.encode()
+    wanted = _types(text, parse(text).root_node)
+    if not wanted:
+        raise NeedsReview(f"the fix declares {decl!r}, which names no variable")
+    have = _types(ft.src[ft.base:ft.fn.end], ft.root)  # ft.root: offsets in the function
+    present = [name for name in wanted if name in have]
+    for name in present:
+        if have[name] != wanted[name]:
+            raise NeedsReview(f"a local named {name} already exists with another type "
+                              f"({have[name]})")
+    if len(present) == len(wanted):
+        return []
+    if present:
+        raise NeedsReview(f"{', '.join(present)} already declared in the function, "
+                          f"{', '.join(n for n in wanted if n not in present)} not")
+    return ft.add_local(decl)
 
 
 def apply_fix(spec: FixSpec, path: Path, src: bytes, function: FunctionDef, call: CallSite,
-              rule: str, values: Mapping[str, str]) -> list[Edit] | None:
+              rule: str, values: Mapping[str, str], *, ft: FnTree | None = None,
+              fixed: MutableSet[tuple[str, int]] | None = None) -> list[Edit] | None:
     """The edits `spec` makes for `call` (None: converted already, by done_when).
-    Raises NeedsReview with the reason when it cannot be made safely."""
+    Raises NeedsReview with the reason when it cannot be made safely. `ft`: the
+    function already parsed; `fixed`: the regions edited so far in this run (a region
+    holding several calls is edited for the first only: [] for the others)."""
     edits: list[Edit] = []
     if spec.rename is not None:
         end = call.start + len(call.callee)
@@ -182,23 +297,37 @@ def apply_fix(spec: FixSpec, path: Path, src: bytes, function: FunctionDef, call
         if f"arg{i}" in spec.names() and not PLAIN_ARG.fullmatch(arg):
             raise NeedsReview(f"argument {arg!r} is not a plain expression: the fix would "
                               "evaluate it again")
-    ft = FnTree(src, function, rule)
-    stmt = _statement(ft, ft.call_at(call.start, call.end))
-    if spec.done_when is not None and ft.preceded_by(stmt, _fill(spec.done_when, values, path)):
+    ft = ft if ft is not None else FnTree(src, function, rule)
+    node = ft.call_at(call.start, call.end)
+    stmt = ft.statement_of(node)
+    own = _own_statement(ft, stmt, node)
+    loop = spec.bracket is not None and spec.bracket.region == "enclosing_loop"
+    anywhere = loop and not (spec.insert_before or spec.insert_after)
+    if not own and spec.guard is None and not anywhere:
+        raise _not_own(ft, node)
+    region = _region(ft, spec, node, stmt)
+    if _done(spec, ft, region, stmt, values, path):
         return None
+    where = (call.file, ft.start(region[0]))
+    if fixed is not None and where in fixed:
+        return []
     if spec.declare is not None:
-        edits += ft.add_local(_fill(spec.declare, values, path))
-    for line in spec.insert_before:
-        edits += ft.insert_before(stmt, _fill(line, values, path))
+        edits += _declare(ft, _fill(spec.declare, values, path))
+    if spec.insert_before:
+        edits += ft.insert_before(stmt, [_fill(x, values, path) for x in spec.insert_before])
     if spec.bracket is not None:
-        edits += ft.wrap(stmt, [_fill(x, values, path) for x in spec.bracket[0]],
-                         [_fill(x, values, path) for x in spec.bracket[1]])
+        edits += ft.bracket(region, [_fill(x, values, path) for x in spec.bracket.before],
+                            [_fill(x, values, path) for x in spec.bracket.after])
     if spec.guard is not None:
         g = spec.guard
         edits += ft.guard(stmt, _fill(g.condition, values, path),
                           [_fill(x, values, path) for x in g.prologue],
                           [_fill(x, values, path) for x in g.epilogue],
                           _fill(g.on_failure, values, path))
+        if not own:  # the guard's own refusals (return, condition...) name the shape first
+            raise NeedsReview("call nested in another expression")
     if spec.insert_after:
         edits += ft.wrap(stmt, [], [_fill(x, values, path) for x in spec.insert_after])
+    if fixed is not None:
+        fixed.add(where)
     return edits

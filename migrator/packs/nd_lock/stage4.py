@@ -1,5 +1,9 @@
 """Stage 4, T8: master links under double_lock_netdev(), at the link call or at the
-legacy enslave entry point (ioctl/sysfs caller of a function reaching the link)."""
+legacy enslave entry point (ioctl/sysfs caller of a function reaching the link).
+
+This finder decides where the locks go (at the link, at each entry point, or review)
+and binds the two devices; the edit itself is the rule's `[fix]` (rule.toml), applied
+with `ctx.fix()` at either place."""
 
 from __future__ import annotations
 
@@ -23,26 +27,10 @@ LOCKED_ROOTS = ("net_device_ops.ndo_add_slave", "rtnl_link_ops.newlink",
                 "rtnl_link_ops.changelink")
 NOTIFIER_ROOTS = ("notifier_block.notifier_call",)
 SYSFS_PARAM = re.compile(r"struct (device|class|kobj)_attribute\b")
-DECL = "struct nd_lock *nd_lock, *nd_lock2;"
-LOCK_FAILED = "-ENODEV"
 
 
 def is_sysfs_handler(fn: FunctionDef) -> bool:
     return any(SYSFS_PARAM.search(p.type) for p in fn.params)
-
-
-def _bracket(ft: FnTree, stmt: object, a: str, b: str) -> list:  # type: ignore[type-arg]
-    done = "nd_lock_transfer_devices(&nd_lock, &nd_lock2)"
-    if ft.preceded_by(stmt, done):  # type: ignore[arg-type]
-        return []  # converted already
-    if ft.declares("nd_lock") or ft.declares("nd_lock2"):
-        raise NeedsReview("nd_lock/nd_lock2 already declared in the function")
-    # double_lock_netdev() fails when either device is being unregistered: the link is
-    # then not made and the caller's check on the result sees LOCK_FAILED.
-    guarded = ft.guard(stmt, f"double_lock_netdev({a}, &nd_lock, {b}, &nd_lock2)",  # type: ignore[arg-type]
-                       ["nd_lock_transfer_devices(&nd_lock, &nd_lock2);"],
-                       ["double_unlock_netdev(nd_lock, nd_lock2);"], LOCK_FAILED)
-    return [*ft.add_local(DECL), *guarded]
 
 
 def t8(ctx: RuleContext) -> Iterable[Site]:
@@ -82,7 +70,7 @@ def t8(ctx: RuleContext) -> Iterable[Site]:
                              f"{_root_name(ctx, cand)}: the core holds both locks")
             continue
         try:
-            stmt = ft.statement_of(node)
+            ft.statement_of(node)
             if entries and not uncovered:
                 yield ctx.review(cand, evidence=[
                     *cand.evidence(), *(f"{c.file}:{c.line} {g.name}() (ioctl/sysfs "
@@ -92,16 +80,15 @@ def t8(ctx: RuleContext) -> Iterable[Site]:
                     "(the core, or T8 at the ioctl/sysfs entry point)")
                 yield from _entries(ctx, cand, ft, node, entries)
                 continue
-            if stmt.type != "expression_statement":
-                raise NeedsReview(f"link call inside a {stmt.type.replace('_', ' ')}")
-            a, b = cand.call.args[0], cand.call.args[1]
-            edits = _bracket(ft, stmt, a, b)
+            # at the link: the rule's [fix] with the link's two devices as written
+            edits = ctx.fix(cand, ft=ft, a=cand.call.args[0], b=cand.call.args[1])
         except NeedsReview as exc:
             yield ctx.review(cand, reason=f"T8 not applied: {exc}")
             continue
-        yield ctx.rewrite(cand, edits=edits,
-                          reason="T8: master link under double_lock_netdev()") if edits \
-            else ctx.already_done(cand)
+        if edits is None:  # converted already (the rule's done_when)
+            yield ctx.already_done(cand)
+            continue
+        yield ctx.rewrite(cand, edits=edits, reason="T8: master link under double_lock_netdev()")
 
 
 def _unlocked_callers(ctx: RuleContext, cand: Candidate, entries: list[Entry],
@@ -237,13 +224,14 @@ def _entries(ctx: RuleContext, cand: Candidate, ft: FnTree, node: object,
                 ranked = sorted(zip(lifted, devs, strict=True),
                                 key=lambda pair: order.index(re.match(r"\w+", pair[0])
                                                              .group(0)))  # type: ignore[union-attr]
-                stmt = gft.statement_of(gnode)
-                if stmt.type != "expression_statement":
-                    raise NeedsReview(f"entry call inside a {stmt.type.replace('_', ' ')}")
-                edits = _bracket(gft, stmt, ranked[0][1], ranked[1][1])
+                # the rule's [fix] at the entry call, with the devices carried up to it
+                edits = ctx.fix(entry, ft=gft, a=ranked[0][1], b=ranked[1][1])
             except NeedsReview as exc:
                 yield ctx.review(entry,
                                  reason=f"T8 entry point not applied: {exc}")
+                continue
+            if edits is None:  # converted already (the rule's done_when)
+                yield ctx.already_done(entry)
                 continue
             yield ctx.rewrite(entry, edits=edits,
                               evidence=[*entry.evidence(),
