@@ -59,25 +59,8 @@ def test_counts_by_registration_and_by_function() -> None:
 
 # --- the per-stage census comes from the rules (migrator.commands.status) -------------
 
-TOY_DRIVER = """\
-static void foo_reset(struct foo_dev *dev)
-{
-	foo_lock(dev);
-	dev->state = 0;
-	foo_unlock(dev);
-}
-
-static void foo_kick(struct foo_dev *dev)
-{
-	if (dev->up)
-		frob(dev);
-}
-
-static int foo_poll(struct foo_dev *dev)
-{
-	return frob(dev) ? -EBUSY : 0;
-}
-"""
+# the toy pack's driver: foo_lock() to rename, frob() to bracket, a frob() in a return
+TOY_DRIVER = (Path(__file__).resolve().parent / "fixtures" / "toy" / "foo.c").read_text()
 
 
 def _rows(engine: Engine) -> dict[str, tuple[int, int, int]]:

@@ -15,27 +15,7 @@ from migrator.testing import assert_migration
 from migrator.verify.source import check_rewrite, load_pairs
 
 PACKS = Path(__file__).resolve().parent / "packs"
-DRIVER = """\
-#include <linux/bar.h>
-
-static void foo_reset(struct foo_dev *dev)
-{
-	foo_lock(dev);
-	dev->state = 0;
-	foo_unlock(dev);
-}
-
-static void foo_kick(struct foo_dev *dev)
-{
-	if (dev->up)
-		frob(dev);
-}
-
-static int foo_poll(struct foo_dev *dev)
-{
-	return frob(dev) ? -EBUSY : 0;
-}
-"""
+DRIVER = (Path(__file__).resolve().parent / "fixtures" / "toy" / "foo.c").read_text()
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
