@@ -103,6 +103,28 @@ def test_release_in_an_unbraced_error_branch_gets_braces() -> None:
     assert b"\tif (err) {\n\t\tdetach_nd_lock(peer);\n\t\tfree_netdev(peer);\n\t}\n" in out
 
 
+def test_release_reached_by_fall_through_only_needs_no_label() -> None:
+    """The path holding the lock falls into the label (through another cleanup); the
+    gotos into it come from before the acquire: the release goes right above the label,
+    with no new label (one that no goto names is -Wunused-label, an error with
+    CONFIG_WERROR)."""
+    src = (b"int f(void)\n{\n\tif (!buf)\n\t\tgoto err_buf;\n"
+           b"\terr = register_netdevice(peer);\n\tif (err)\n\t\tgoto err_reg;\n"
+           b"\treturn 0;\nerr_reg:\n\tkfree(buf);\nerr_buf:\n\tfree_netdev(peer);\n"
+           b"\treturn err;\n}\n")
+    notes: list[str] = []
+    fn, off = _fn(src, b"register_netdevice")
+    acquired = cedit.enclosing_statement(fn, off)
+    at = cedit.innermost_statement(fn, src.index(b"free_netdev"))
+    out = apply_edits(src, cedit.release_before(
+        "f.c", src, fn, acquired, at, ["detach_nd_lock(peer);"], "r",
+        label="err_detach_peer", notes=notes))
+    assert out == src.replace(b"\tkfree(buf);\nerr_buf:",
+                              b"\tkfree(buf);\n\tdetach_nd_lock(peer);\nerr_buf:")
+    assert b"err_detach_peer" not in out
+    assert notes and "goto at line 4" in notes[0]
+
+
 def test_release_after_a_backward_goto_is_refused() -> None:
     """A retry loop made of a label and a goto back to it: whether the lock is held at
     the label is not known, so no release is placed there."""

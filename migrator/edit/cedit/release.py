@@ -186,7 +186,8 @@ def release_before(file: str, src: bytes, fn_node: Node, acquired: Node, at: Nod
     if any(s == {HELD, FREE} for _, s in gotos):
         raise NeedsReview(f"a goto into {where} is reached both with and without the lock",
                          evidence)
-    if label in labels(src, fn_node):
+    held_gotos = [g for g, s in gotos if s == {HELD}]
+    if label in labels(src, fn_node) and held_gotos:
         raise NeedsReview(f"label {label} already exists", evidence)
     label_indent = src[line_start(src, outer.start_byte):outer.start_byte]
     if label_indent.strip() or at == outer or not _starts_line(src, at):
@@ -199,15 +200,23 @@ def release_before(file: str, src: bytes, fn_node: Node, acquired: Node, at: Nod
         top, prev = prev, prev.prev_sibling
     head = line_start(src, top.start_byte)
     ind = line_indent(src, at.start_byte)
-    edits = [Edit(file, head, head, label_indent.decode() + f"{label}:\n"
-                  + "".join(f"{ind}{line}\n" for line in lines), rule)]
+    body = "".join(f"{ind}{line}\n" for line in lines)
+    if not held_gotos:
+        # The paths that hold it arrive by falling through the statement before the
+        # label: the release goes above the label, which the gotos from before the
+        # acquire still reach (a label no goto names would be -Wunused-label).
+        if notes is not None:
+            notes.append(f"{names[-1]}: is also reached before the acquire (goto at line "
+                         f"{', '.join(str(g.start_point[0] + 1) for g, _ in gotos)}); the "
+                         "path after it falls through and releases just above the label")
+        return [Edit(file, head, head, body, rule)]
+    edits = [Edit(file, head, head, label_indent.decode() + f"{label}:\n" + body, rule)]
     moved = []
-    for g, s in gotos:
-        if s == {HELD}:
-            lab = g.child_by_field_name("label")
-            assert lab is not None
-            edits.append(Edit(file, lab.start_byte, lab.end_byte, label, rule))
-            moved.append(str(g.start_point[0] + 1))
+    for g in held_gotos:
+        lab = g.child_by_field_name("label")
+        assert lab is not None
+        edits.append(Edit(file, lab.start_byte, lab.end_byte, label, rule))
+        moved.append(str(g.start_point[0] + 1))
     if notes is not None:
         notes.append(f"{names[-1]}: is also reached before the acquire; the paths after it "
                      f"(goto at line {', '.join(moved)}) go to the new label {label}:, "
