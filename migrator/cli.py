@@ -9,11 +9,13 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+import jinja2
 from git.exc import GitCommandError
 
 from migrator import __version__
 from migrator.index import cache as cachedb
 from migrator.model.errors import MigratorError
+from migrator.output.messages import template_error
 from migrator.packs import Pack, load_pack
 
 # Each module defines `register(subparsers, pack) -> None` and sets `func=run` on its
@@ -85,6 +87,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         stderr = (exc.stderr or "").strip().replace("\n", "\n  ")
         print(f"migrate: error: git {' '.join(map(str, exc.command[1:3]))} failed "
               f"(exit {exc.status}): {stderr}", file=sys.stderr)
+        return 2
+    except jinja2.TemplateError as exc:  # a pack's texts.j2 or template is wrong
+        print(f"migrate: error: {template_error(exc)}", file=sys.stderr)
         return 2
     except BrokenPipeError:
         return 0

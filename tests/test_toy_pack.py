@@ -4,6 +4,7 @@ brackets a call)."""
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -63,6 +64,27 @@ def test_flags_come_from_the_pack(capsys: pytest.CaptureFixture[str]) -> None:
 def test_unknown_pack_is_an_error(capsys: pytest.CaptureFixture[str]) -> None:
     rc, _, err = run(capsys, "scan", "--pack", "nosuch")
     assert rc == 2 and "no pack named 'nosuch'" in err and "nd_lock" in err
+
+
+def test_a_pack_with_broken_texts_is_named(toy_repo: Path, tmp_path: Path,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    """A pack's texts.j2 missing, or using a name its context does not give: exit 2
+    naming the file, never a traceback; nothing written to --out."""
+    packs = tmp_path / "packs"
+    shutil.copytree(PACKS / "toy", packs / "toy")
+    texts = packs / "toy" / "templates" / "texts.j2"
+    good = texts.read_text()
+    texts.unlink()
+    rc, _, err = run(capsys, "packs", "--packs-dir", str(packs))
+    assert rc == 2 and f"{texts}: missing" in err
+    texts.write_text(good.replace("{%- if stage == 1 %}", "{{ d.fns }}{%- if stage == 1 %}"))
+    out = tmp_path / "out"
+    rc, _, err = run(capsys, "stage", "1", "--pack", "toy", "--packs-dir", str(packs),
+                     "--tree", str(toy_repo), "--out", str(out), "--no-cache")
+    assert rc == 2 and "Traceback" not in err
+    line = next(i for i, text in enumerate(good.splitlines(), 1) if "{%- if stage == 1" in text)
+    assert f"{texts}:{line}: " in err and "fns" in err
+    assert not out.exists()
 
 
 def test_stages_of_the_pack(toy_repo: Path, capsys: pytest.CaptureFixture[str]) -> None:

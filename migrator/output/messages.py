@@ -70,6 +70,23 @@ def texts(pack: Pack | None = None) -> jinja2.environment.TemplateModule:
     return _environment(_pack(pack).templates_dir).get_template("texts.j2").module
 
 
+def template_error(exc: jinja2.TemplateError) -> str:
+    """`file:line: what` of an error in a pack's template (a texts.j2 macro using a name
+    its context does not give, a syntax error): the innermost template frame of the
+    traceback, at its line in the template, else what jinja says."""
+    where, line = getattr(exc, "filename", None), getattr(exc, "lineno", None)
+    tb = exc.__traceback__
+    while tb is not None:
+        template = tb.tb_frame.f_globals.get("__jinja_template__")
+        if template is not None:  # a template's compiled code: its line in the template
+            where, line = template.filename, template.get_corresponding_lineno(tb.tb_lineno)
+        elif tb.tb_frame.f_code.co_filename.endswith(".j2"):  # already rewritten by jinja
+            where, line = tb.tb_frame.f_code.co_filename, tb.tb_lineno
+        tb = tb.tb_next
+    place = f"{where}:{line}: " if where and line else f"{where}: " if where else ""
+    return f"{place}{exc.message or type(exc).__name__}"
+
+
 def _prefix_of(subject: str) -> str | None:
     if ": " not in subject or subject.startswith(("Revert ", "Merge ", "Reapply ")):
         return None
