@@ -129,6 +129,7 @@ def test_done_when_callee_is_checked(tmp_path: Path) -> None:
             'description = "d"\n[select]\ncalls = ["foo"]\n[fix]\noutcome = "rewrite"\n'
             'rename = "bar"\n')
     for bad, words in (('done_when = { callee = "bar()" }', "must name functions"),
+                       ('done_when = { callee = [] }', "must name functions"),
                        ('done_when = { callee = ["bar", "foo"] }', "names a call the rule"),
                        ('done_when = { after = "x" }', "done_when must be")):
         (rule / "rule.toml").write_text(head + bad + "\n")

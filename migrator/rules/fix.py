@@ -181,7 +181,7 @@ def parse_fix(table: Mapping[str, Any], path: Path) -> FixSpec:
                                 "guarded_by = \"...\", callee = \"name\" }")
         done = table["done_when"]
     callees = _lines(done.get("callee", []), f"{path}: fix.done_when.callee")
-    if not all(name.isidentifier() for name in callees):
+    if ("callee" in done and not callees) or not all(name.isidentifier() for name in callees):
         raise MigratorError(f"{path}: [fix] done_when.callee must name functions")
     return FixSpec(
         rename=_text(table.get("rename"), f"{path}: fix.rename"),
