@@ -75,10 +75,12 @@ def test_a_pack_with_broken_texts_is_named(toy_repo: Path, tmp_path: Path,
     texts = packs / "toy" / "templates" / "texts.j2"
     good = texts.read_text()
     texts.unlink()
-    rc, _, err = run(capsys, "packs", "--packs-dir", str(packs))
-    assert rc == 2 and f"{texts}: missing" in err
-    texts.write_text(good.replace("{%- if stage == 1 %}", "{{ d.fns }}{%- if stage == 1 %}"))
     out = tmp_path / "out"
+    rc, _, err = run(capsys, "stage", "1", "--pack", "toy", "--packs-dir", str(packs),
+                     "--tree", str(toy_repo), "--out", str(out), "--no-cache")
+    assert rc == 2 and f"{texts}: missing" in err
+    assert not out.exists()
+    texts.write_text(good.replace("{%- if stage == 1 %}", "{{ d.fns }}{%- if stage == 1 %}"))
     rc, _, err = run(capsys, "stage", "1", "--pack", "toy", "--packs-dir", str(packs),
                      "--tree", str(toy_repo), "--out", str(out), "--no-cache")
     assert rc == 2 and "Traceback" not in err

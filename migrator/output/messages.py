@@ -66,8 +66,14 @@ def render(template: str, pack: Pack | None = None, **context: object) -> str:
 
 
 def texts(pack: Pack | None = None) -> jinja2.environment.TemplateModule:
-    """The per-template summaries and explanations of the pack's templates/texts.j2."""
-    return _environment(_pack(pack).templates_dir).get_template("texts.j2").module
+    """The per-template summaries and explanations of the pack's templates/texts.j2.
+    Raises MigratorError naming the file when the pack has none (a pack that only
+    scans needs none; writing a series does)."""
+    folder = _pack(pack).templates_dir
+    if not (folder / "texts.j2").is_file():
+        raise MigratorError(f"{folder / 'texts.j2'}: missing: the pack's commit and "
+                            "cover-letter texts (copy and adapt the nd_lock pack's)")
+    return _environment(folder).get_template("texts.j2").module
 
 
 def template_error(exc: jinja2.TemplateError) -> str:

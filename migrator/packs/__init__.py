@@ -233,10 +233,6 @@ def load_pack(name: str | None = None, extra_dirs: Iterable[Path] = ()) -> Pack:
     census = data.get("census", {})
     if not isinstance(census, dict) or not all(isinstance(v, str) for v in census.values()):
         raise MigratorError(f"{where}: [census] maps kinds to \"module:function\"")
-    texts = folder / "templates" / "texts.j2"
-    if not texts.is_file():
-        raise MigratorError(f"{texts}: missing: a pack's commit and cover-letter texts "
-                            "(copy and adapt the nd_lock pack's templates/texts.j2)")
     return Pack(
         name=name,
         path=folder,
