@@ -177,9 +177,9 @@ def test_report_sites_reach_the_cover_letter(tmp_path: Path,
     flat = " ".join(cover.split())
     assert "foo_open() at drivers/net/foo.c:8" in cover
     assert "foo_probe() may take bar_lock() itself" in flat
-    # one rewrite; the report is listed (1 for review) and counted again as remaining,
-    # as stage 6's handler reports always were
-    assert "1 call site converted in 1 patch, 1 left for review, 2 still to convert." in flat
+    # one rewrite; the report is listed for review, and said to be one (counted once)
+    assert ("1 call site converted in 1 patch, 1 left for review (1 of them reported: "
+            "nothing to convert, only to check).") in flat
     records = {r["function"]: r for r in json.loads(manifest.read_text())}
     assert records["foo_open"]["outcome"] == "report" and records["foo_open"]["patch"] is None
     assert records["foo_kick"]["outcome"] == "rewrite" and records["foo_kick"]["patch"]
@@ -191,5 +191,5 @@ def test_stage_series_counts_by_outcome() -> None:
     plan = series.StagePlan(1, "t", sites)
     built = series.StageSeries(stage=1, plan=plan, groups=[], start="", pack=None)  # type: ignore[arg-type]
     assert [s.function for s in built.review] == ["review", "report"]
-    assert built.remaining == 3
+    assert built.reported == 1
     assert plan.edits == list(sites[0].edits)

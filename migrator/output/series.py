@@ -60,9 +60,9 @@ class StageSeries:
         return [site for site in self.plan.sites if site.outcome.listed]
 
     @property
-    def remaining(self) -> int:
-        return len(self.review) + sum(1 for s in self.plan.sites
-                                      if s.outcome is Outcome.REPORT)
+    def reported(self) -> int:
+        """Of `review`, the REPORT sites: nothing to convert, a human checks them."""
+        return sum(1 for s in self.plan.sites if s.outcome is Outcome.REPORT)
 
     def name_patches(self) -> None:
         """Each rewritten site records the patch that carries it (Site.patch)."""
@@ -270,7 +270,7 @@ def write_stage(
             patches=len(built.groups),
             review=review,
             review_count=len(built.review),
-            remaining=built.remaining,
+            reported=built.reported,
             skipped=built.plan.skipped_files,
             show_review=number == 1,
             first_subject=cover_subjects[0],
