@@ -130,3 +130,46 @@ def test_status_counts_macro_uses_as_to_do(tree: Path, tmp_path: Path,
     # mwrap_net_init(), found through the header's macro (its file names neither
     # register_netdev() nor a callback), is a pernet .init: T0 selects it
     assert after[left] == (before[left][0], before[left][1] + 1)
+
+
+ALIAS_C = b"""#include <linux/netdevice.h>
+#include <net/rtnetlink.h>
+
+#define malias_register register_netdevice
+#define MALIAS_KIND 1
+
+static int malias_newlink(struct net *src_net, struct net_device *dev,
+\t\t\t  struct nlattr *tb[], struct nlattr *data[],
+\t\t\t  struct netlink_ext_ack *extack)
+{
+\tint err = malias_register(dev);
+
+\treturn err;
+}
+
+static struct rtnl_link_ops malias_link_ops = {
+\t.kind\t\t= "malias",
+\t.newlink\t= malias_newlink,
+};
+"""
+
+
+def test_an_object_like_alias_of_the_call_is_review(tmp_path: Path) -> None:
+    """`#define name register_netdevice` and a use `name(dev)`: the call is hidden in the
+    macro as much as in a function-like one; a review site with the macro as evidence,
+    never no site (the census would count the stage done)."""
+    assert [(m.name, m.params, m.calls) for m in macro_defs(ALIAS_C)] == [
+        ("malias_register", (), ("register_netdevice",))]
+    tree = tmp_path / "tree"
+    shutil.copytree(SAMPLE, tree)
+    (tree / "drivers/net/malias").mkdir()
+    (tree / "drivers/net/malias/malias.c").write_bytes(ALIAS_C)
+    manifest = tmp_path / "m.json"
+    assert main(["scan", "--tree", str(tree), "--no-cache", "--stage", "2",
+                 "--json", str(manifest)]) == 0
+    found = [s for s in json.loads(manifest.read_text()) if "malias" in str(s["file"])]
+    assert [(s["function"], s["outcome"], s["line"]) for s in found] == [
+        ("malias_newlink", "review", _line(ALIAS_C, b"malias_register(dev)"))]
+    evidence = "\n".join(map(str, found[0]["evidence"]))
+    define = _line(ALIAS_C, b"#define malias_register")
+    assert f"macro: malias_register (drivers/net/malias/malias.c:{define})" in evidence

@@ -257,13 +257,20 @@ _NOT_CALLS = frozenset({"if", "while", "for", "switch", "return", "sizeof", "typ
 
 def macro_defs(chunk: bytes) -> list[MacroDef]:
     """Function-like `#define NAME(params) body` of a chunk (relative offsets, 0-based
-    lines) with the identifiers their body calls; object-like macros are left out (a use
-    is not a call). Comments and literals of the body are ignored."""
+    lines) with the identifiers their body calls, and object-like aliases of a function,
+    `#define NAME other` (a use `NAME(x)` calls `other`: calls = (other,), no params).
+    Other object-like macros are left out (a use is not a call). Comments and literals
+    of the body are ignored."""
     out = []
     for start, end in define_spans(chunk):
         text = chunk[start:end]
         head = _MACRO_HEAD.match(text)
         if head is None:
+            alias = _alias(text)
+            if alias is not None:
+                out.append(MacroDef(name=alias[0], file="", start=start, end=end,
+                                    line=chunk.count(b"\n", 0, start), params=(),
+                                    calls=(alias[1],)))
             continue
         params = tuple(p.strip().decode(*CODEC) for p in head.group(2).split(b",")
                        if p.strip())
@@ -277,6 +284,23 @@ def macro_defs(chunk: bytes) -> list[MacroDef]:
                             line=chunk.count(b"\n", 0, start), params=params,
                             calls=tuple(calls)))
     return out
+
+
+_ALIAS_HEAD = re.compile(rb"[ \t]*#[ \t]*define[ \t]+([A-Za-z_]\w*)(?![\w(])")
+_ALIAS_BODY = re.compile(rb"\s*\(?\s*([A-Za-z_]\w*)\s*\)?\s*")
+
+
+def _alias(text: bytes) -> tuple[str, str] | None:
+    """(name, aliased identifier) of an object-like `#define name ident` (or `(ident)`)."""
+    head = _ALIAS_HEAD.match(text)
+    if head is None:
+        return None
+    body = _MACRO_NOISE.sub(b" ", re.sub(rb"\\\r?\n", b" ", text[head.end():]))
+    m = _ALIAS_BODY.fullmatch(body)
+    if m is None or m.group(1).decode(*CODEC) in _NOT_CALLS:
+        return None
+    name, target = head.group(1).decode(*CODEC), m.group(1).decode(*CODEC)
+    return (name, target) if name != target else None
 
 
 def function_def(src: bytes, node: tree_sitter.Node) -> FunctionDef | None:
