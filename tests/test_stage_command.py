@@ -196,7 +196,7 @@ def test_stage_end_to_end(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
     # drivers/net/ is under no netdev entry of this MAINTAINERS: no "net-next"
     assert "Subject: [PATCH 0/3] net: Run .newlink and .changelink under nd_lock\n" in cover
     assert "depends on the nd_lock core series" in cover
-    assert "4 call sites converted in 3 patches, 1 left for review, 1 still to" in cover
+    assert "4 call sites converted in 3 patches, 1 left for review.\n" in cover
     # the review list: by driver, what to decide, why; no template ids
     assert ("bar (drivers/net/bar.c)\n  bar_ioctl() at drivers/net/bar.c:9: put this "
             "namespace move under the\n    device's lock by hand: namespace move from ioctl "

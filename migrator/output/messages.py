@@ -72,7 +72,7 @@ def texts(pack: Pack | None = None) -> jinja2.environment.TemplateModule:
     folder = _pack(pack).templates_dir
     if not (folder / "texts.j2").is_file():
         raise MigratorError(f"{folder / 'texts.j2'}: missing: the pack's commit and "
-                            "cover-letter texts (copy and adapt the nd_lock pack's)")
+                            "cover-letter texts (see the packs shipped with migrator)")
     return _environment(folder).get_template("texts.j2").module
 
 
