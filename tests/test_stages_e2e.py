@@ -92,7 +92,8 @@ def test_stages_1_to_6(tmp_path: Path, capsys: pytest.CaptureFixture[str],
     t0 = sum(r["outcome"] == "rewrite" for r in records
              if r["rule"] == "stage1-t0-register-netdev")
     for rule in renames:
-        mine = [r for r in records if r["rule"] == rule.id]
+        # a T6 family, once threaded, is not seen again by its rule: not counted as done
+        mine = [r for r in records if r["rule"] == rule.id and r["template"] != "T6"]
         # stage 3 counts the T0 form stage 1 writes as done too (a private lock by design)
         t0_forms = t0 if rule.id == "stage3-t3-t4-parent-or-private" else 0
         assert rows[rule.id] == (sum(r["outcome"] == "rewrite" for r in mine) + t0_forms,

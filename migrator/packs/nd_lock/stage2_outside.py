@@ -36,7 +36,12 @@ def outside_callers(ctx: RuleContext) -> list[Site]:
     sites: list[Site] = []
     done: set[tuple[str, int]] = set()
     families: dict[FnKey, tuple[Candidate, FunctionDef]] = {}
-    for cand in ctx.candidates:
+    # A registration T1 renamed already (done_when callee) still has its outside
+    # callers: bracketed ones are done, the others stay for review, whatever the run.
+    # The renamed call itself is T1's site (its census row counts it), not one here.
+    ctx.done_sites(keep=lambda _cand: False)
+    converted = [(cand, True) for cand in ctx.converted]
+    for cand, renamed in [*((c, False) for c in ctx.candidates), *converted]:
         for helper in _ancestors(ctx, cand.function, reach):
             for call in ctx.graph.callers(helper):
                 caller = ctx.index.function(call.file, call.caller)
@@ -55,8 +60,10 @@ def outside_callers(ctx: RuleContext) -> list[Site]:
                     continue
                 done.add((call.file, call.start))
                 if _registered_param(ctx, helper, reach, set()) is None:
-                    # The helper creates the device itself: its lock is threaded in (T6).
-                    families.setdefault(key(helper), (cand, helper))
+                    # The helper creates the device itself: its lock is threaded in (T6;
+                    # once threaded, the helper takes the lock as a parameter).
+                    if not renamed:
+                        families.setdefault(key(helper), (cand, helper))
                     continue
                 sites.append(_outside_call(ctx, cand, helper, caller, call, reach))
     seen: set[FnKey] = set()
