@@ -160,6 +160,11 @@ def test_an_object_like_alias_of_the_call_is_review(tmp_path: Path) -> None:
     never no site (the census would count the stage done)."""
     assert [(m.name, m.params, m.calls) for m in macro_defs(ALIAS_C)] == [
         ("malias_register", (), ("register_netdevice",))]
+    shapes = (b"#define a1 (f1)\n#define a2 \\\n\tf2\n#define a3 f3 /* alias */\n"
+              b"#define a4 f4 // alias\n#define k1 1\n#define k2 f5 + 1\n#define k3\n"
+              b"#define k4 k4\n#define k5 if\n")
+    assert [(m.name, m.calls) for m in macro_defs(shapes)] == [
+        ("a1", ("f1",)), ("a2", ("f2",)), ("a3", ("f3",)), ("a4", ("f4",))]
     tree = tmp_path / "tree"
     shutil.copytree(SAMPLE, tree)
     (tree / "drivers/net/malias").mkdir()

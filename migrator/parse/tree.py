@@ -288,11 +288,15 @@ def macro_defs(chunk: bytes) -> list[MacroDef]:
 
 _ALIAS_HEAD = re.compile(rb"[ \t]*#[ \t]*define[ \t]+([A-Za-z_]\w*)(?![\w(])")
 _ALIAS_BODY = re.compile(rb"\s*\(?\s*([A-Za-z_]\w*)\s*\)?\s*")
+# A cheap first look (most object-like macros are constants or expressions): after the
+# name, an identifier (maybe in parentheses) then only a line end, comment or backslash.
+_ALIAS_SHAPE = re.compile(rb"[ \t]*#[ \t]*define[ \t]+[A-Za-z_]\w*(?:[ \t]|\\\r?\n)+\(?"
+                          rb"[ \t]*[A-Za-z_]\w*[ \t]*\)?[ \t]*(?:[/\\\r\n]|\Z)")
 
 
 def _alias(text: bytes) -> tuple[str, str] | None:
     """(name, aliased identifier) of an object-like `#define name ident` (or `(ident)`)."""
-    head = _ALIAS_HEAD.match(text)
+    head = _ALIAS_HEAD.match(text) if _ALIAS_SHAPE.match(text) else None
     if head is None:
         return None
     body = _MACRO_NOISE.sub(b" ", re.sub(rb"\\\r?\n", b" ", text[head.end():]))
