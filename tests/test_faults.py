@@ -142,6 +142,7 @@ def slow_init():  # a worker slow to start: Pool.terminate() comes before its in
     real_init()
 
 def interrupted(self):  # the signal is seen as soon as the pool exists
+    self._pool = self._start_pool()
     raise KeyboardInterrupt
 
 index._worker_init = slow_init

@@ -131,10 +131,25 @@ class IndexBuilder:
         self._wanted_roots = {tuple(r.split(".", 1)) for r in request.root_members}
 
     def _map(self, func, jobs: list) -> Iterable:  # type: ignore[no-untyped-def]
+        if self.jobs > 1 and len(jobs) > 8 and self._pool is None:
+            self._pool = self._start_pool()  # only when there is work to share out
         if self._pool is not None and len(jobs) > 8:
             batches = [(func, jobs[i : i + 4]) for i in range(0, len(jobs), 4)]
             return _polled(self._pool.imap(_run_batch, batches))
         return _checked(map(func, jobs))
+
+    def _start_pool(self) -> multiprocessing.pool.Pool:
+        """fork: workers start at once and share the loaded modules (and the known keys);
+        _worker_init drops the parent's signal handlers (cleanup and the cache belong to
+        the parent). They start with the signals blocked until then: a SIGTERM from
+        Pool.terminate() reaching the parent's handler in a worker would be swallowed,
+        and join() would wait forever."""
+        blocked = signal.pthread_sigmask(signal.SIG_BLOCK, signals.SIGNALS)
+        try:
+            return multiprocessing.get_context("fork").Pool(self.jobs,
+                                                            initializer=_worker_init)
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
 
     def build(self) -> TreeIndex:
         started = time.monotonic()
@@ -152,18 +167,6 @@ class IndexBuilder:
         _KNOWN_KEYS.update(_PROCESS_CHUNKS)
         _KNOWN_KEYS.update(self._stored)
         try:
-            if self.jobs > 1:
-                # fork: workers start at once and share the loaded modules (and the known
-                # keys); _worker_init drops the parent's signal handlers (cleanup and
-                # the cache belong to the parent). They start with the signals blocked
-                # until then: a SIGTERM from Pool.terminate() reaching the parent's
-                # handler in a worker would be swallowed, and join() would wait forever.
-                blocked = signal.pthread_sigmask(signal.SIG_BLOCK, signals.SIGNALS)
-                try:
-                    self._pool = multiprocessing.get_context("fork").Pool(
-                        self.jobs, initializer=_worker_init)
-                finally:
-                    signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
             self._closure()
             if self.stats:
                 self._collect_stats()
