@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,7 +24,7 @@ from migrator.model.errors import MigratorError, check_tree
 from migrator.packs import Pack, load_pack
 from migrator.rules.context import Candidate, RuleContext, TreeView
 from migrator.rules.fix import bindings
-from migrator.rules.load import Rule, earlier_rules, precedence_order
+from migrator.rules.load import Rule, earlier_rules, precedence_order, under
 
 # The pickled Site of a cached scan result: 2 = frozen, typed Outcome.
 SITE_FORMAT = 2
@@ -105,10 +105,6 @@ class Engine:
         """Precedence: the pack's defaults < the rule's [options] < flags given."""
         return {**self.pack.option_defaults(), **rule.options, **self.options.rule_options}
 
-    def run_rule(self, rule: Rule, taken: frozenset[tuple[str, int]] = frozenset()
-                 ) -> list[Site]:
-        return self.run_claiming(rule, taken)[0]
-
     def run_claiming(self, rule: Rule, taken: frozenset[tuple[str, int]] = frozenset()
                      ) -> tuple[list[Site], set[tuple[str, int]]]:
         """The rule's sites, without the calls in `taken` (claimed by the rules it runs
@@ -178,14 +174,6 @@ class Engine:
                 plan.sites.append(site)
         plan.sites.sort(key=lambda s: (s.file, s.line, s.rule))
         return plan
-
-
-def under(path: str, dirs: Sequence[str]) -> str | None:
-    """The directory of `dirs` (as written, without a trailing /) holding `path`."""
-    for directory in dirs:
-        if path.startswith(directory.rstrip("/") + "/"):
-            return directory.rstrip("/")
-    return None
 
 
 def expand_dirs(rule: Rule, name: str, options: Mapping[str, Any]) -> list[str]:

@@ -264,7 +264,10 @@ def _declare(ft: FnTree, decl: str) -> list[Edit]:
     wanted = _types(text, parse(text).root_node)
     if not wanted:
         raise NeedsReview(f"the fix declares {decl!r}, which names no variable")
-    have = _types(ft.src[ft.base:ft.fn.end], ft.root)  # ft.root: offsets in the function
+    # the function's parameters and locals as the index read them
+    have: dict[str, str] = {}
+    for param in (*ft.fn.params, *ft.fn.locals):
+        have.setdefault(param.name, " ".join(param.type.split()))
     present = [name for name in wanted if name in have]
     for name in present:
         if have[name] != wanted[name]:

@@ -28,6 +28,7 @@ chain see every call they select, as before.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -272,3 +273,11 @@ def precedence_order(rules: list[Rule]) -> list[Rule]:
     """`rules` with every rule after the rules it names in `after` (else in their order)."""
     earlier = earlier_rules(rules)
     return sorted(rules, key=lambda rule: len(earlier.get(rule.id, ())))
+
+
+def under(path: str, dirs: Sequence[str]) -> str | None:
+    """The directory of `dirs` (as written, without a trailing /) holding `path`."""
+    for directory in dirs:
+        if path.startswith(directory.rstrip("/") + "/"):
+            return directory.rstrip("/")
+    return None

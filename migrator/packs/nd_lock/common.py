@@ -15,15 +15,6 @@ from migrator.model.srctext import CODEC
 from migrator.rules.context import Candidate
 
 
-def in_family(path: str, families: list[str]) -> str | None:
-    """The configured directory (e.g. "net/wireless") that contains `path`, if any."""
-    for fam in families:
-        d = fam.rstrip("/") + "/"
-        if path.startswith(d):
-            return fam.rstrip("/")
-    return None
-
-
 def real_calls(ctx: object, names: tuple[str, ...] | None = None
                ) -> Iterator[tuple[object, FnTree, Node]]:
     """(candidate, parsed function, call node) for each call of the rule's names.

@@ -8,8 +8,9 @@ from collections.abc import Iterable
 
 from migrator.edit.cedit import NeedsReview
 from migrator.model import Edit, Site
-from migrator.packs.nd_lock.common import FnTree, Node, in_family, real_calls
+from migrator.packs.nd_lock.common import FnTree, Node, real_calls
 from migrator.rules.context import Candidate, RuleContext
+from migrator.rules.load import under
 
 RTNL_TAKE = ("rtnl_lock", "rtnl_lock_killable", "rtnl_trylock", "rtnl_net_lock")
 RTNL_DROP = ("rtnl_unlock", "__rtnl_unlock", "rtnl_net_unlock")
@@ -70,7 +71,7 @@ def t0(ctx: RuleContext) -> Iterable[Site]:
     def selected(cand: Candidate) -> bool:
         fk = (cand.function.file, cand.function.name)
         return (mode == "all" or (mode == "pernet" and fk in pernet)
-                or in_family(cand.call.file, families) is not None)
+                or under(cand.call.file, families) is not None)
 
     # register_netdev() hidden in a macro: review where a direct call would be converted
     yield from ctx.macro_sites(selected)

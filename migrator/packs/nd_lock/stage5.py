@@ -11,8 +11,9 @@ from collections.abc import Iterable
 
 from migrator.edit.cedit import NeedsReview
 from migrator.model import Site
-from migrator.packs.nd_lock.common import in_family, real_calls
+from migrator.packs.nd_lock.common import real_calls
 from migrator.rules.context import Candidate, RuleContext
+from migrator.rules.load import under
 
 
 def t9(ctx: RuleContext) -> Iterable[Site]:
@@ -45,7 +46,7 @@ def t7(ctx: RuleContext) -> Iterable[Site]:
     families = list(ctx.options.get("families", []))
     for cand, ft, node in real_calls(ctx):
         assert isinstance(cand, Candidate)
-        family = in_family(cand.call.file, families)
+        family = under(cand.call.file, families)
         if family is None:
             yield ctx.review(cand, reason=f"fallback family {cand.binds.get('in_dir')}: "
                              "configure it in `families` to bracket with "
