@@ -52,3 +52,45 @@ def test_import_layers_contract() -> None:
     done = subprocess.run([tool], cwd=PACKAGE.parent, capture_output=True, text=True,
                           check=False)
     assert done.returncode == 0, done.stdout[-3000:]
+
+
+# A rule's finder.py is loaded from its folder, so import-linter does not see it: its
+# imports are checked here. A finder sits with the rules: it may import the layers
+# below the engine and its own pack, never the engine, verification, output or CLI.
+FINDER_MAY_IMPORT = ("migrator.model", "migrator.parse", "migrator.index",
+                     "migrator.callgraph", "migrator.edit", "migrator.rules")
+
+
+def finder_import_faults(finder: Path, pack: str) -> list[str]:
+    """`module imported` for each import of `finder` outside what a finder may use."""
+    allowed = (*FINDER_MAY_IMPORT, f"migrator.packs.{pack}")
+    faults = []
+    for line in finder.read_text().splitlines():
+        found = re.match(r"\s*(?:from\s+(\S+)\s+import|import\s+(\S+))", line)
+        if found is None:
+            continue
+        module = found.group(1) or found.group(2)
+        if module.startswith("migrator") and not any(
+                module == a or module.startswith(a + ".") for a in allowed):
+            faults.append(f"{finder}: imports {module}")
+    return faults
+
+
+def test_finders_import_only_the_layers_below_the_engine() -> None:
+    finders = sorted((PACKAGE / "packs").glob("*/rules/*/finder.py"))
+    assert finders
+    assert [f for finder in finders
+            for f in finder_import_faults(finder, finder.parents[2].name)] == []
+
+
+def test_the_finder_check_catches_a_wrong_import(tmp_path: Path) -> None:
+    finder = tmp_path / "finder.py"
+    finder.write_text("from migrator.engine.planner import Engine\n"
+                      "from migrator.packs.other import x\n"
+                      "from migrator.packs.mine.common import y\n"
+                      "import migrator.output.series\n"
+                      "from migrator.rules.context import RuleContext\n")
+    assert finder_import_faults(finder, "mine") == [
+        f"{finder}: imports migrator.engine.planner",
+        f"{finder}: imports migrator.packs.other",
+        f"{finder}: imports migrator.output.series"]

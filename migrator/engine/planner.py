@@ -24,7 +24,7 @@ from migrator.model.errors import MigratorError, check_tree
 from migrator.packs import Pack, load_pack
 from migrator.rules.context import Candidate, RuleContext, TreeView
 from migrator.rules.fix import bindings
-from migrator.rules.load import Rule, earlier_rules, precedence_order, under
+from migrator.rules.load import Rule, earlier_rules, load_finder, precedence_order, under
 
 # The pickled Site of a cached scan result: 2 = frozen, typed Outcome.
 SITE_FORMAT = 2
@@ -120,9 +120,10 @@ class Engine:
         ctx = RuleContext(rule, self.index, self.graph, candidates, options, self.view, hidden,
                           taken=taken, converted=done)
         sites: list[Site] = []
-        if rule.analysis is not None:
-            analysis = self.pack.hook(rule.analysis)
-            found = list(analysis(ctx))
+        if rule.analysis is not None or rule.finder is not None:
+            find = (load_finder(rule) if rule.finder is not None
+                    else self.pack.hook(rule.analysis or ""))
+            found = list(find(ctx))
             sites.extend(found if ctx.converted_listed else [*ctx.done_sites(), *found])
             if not ctx.macros_listed:
                 sites.extend(ctx.macro_sites())

@@ -28,7 +28,9 @@ chain see every call they select, as before.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import importlib.util
+import sys
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,6 +40,8 @@ from migrator.model.errors import MigratorError, read_toml
 from migrator.rules.fix import FixSpec, parse_fix
 
 RULE_FILE = "rule.toml"
+FINDER_FILE = "finder.py"
+FINDER_FUNCTION = "find"
 CONFIDENCES = ("high", "medium", "low")
 # What a rule declares it does; ALREADY_DONE is what its done_when finds, never declared.
 RULE_OUTCOMES = (Outcome.REWRITE.value, Outcome.REVIEW.value, Outcome.REPORT.value)
@@ -63,6 +67,7 @@ class Rule:
     rename: str | None
     fix: FixSpec  # the whole [fix] table (rename included): migrator.rules.fix
     analysis: str | None  # "module:function" of the rule's pack
+    finder: Path | None  # the rule's finder.py, when it has one
     options: dict[str, Any] = field(default_factory=dict)
     path: Path = Path()  # the rule.toml
     pack: str = ""
@@ -155,6 +160,7 @@ def load_rule(path: Path, *, pack: str = "", stages: tuple[int, ...] = (),
         rename=_field(data, "fix.rename", str, path, None),
         fix=fix,
         analysis=_field(data, "analysis", str, path, None),
+        finder=path.parent / FINDER_FILE if (path.parent / FINDER_FILE).is_file() else None,
         options=_field(data, "options", dict, path, {}),
         path=path,
         pack=pack,
@@ -164,9 +170,43 @@ def load_rule(path: Path, *, pack: str = "", stages: tuple[int, ...] = (),
         raise MigratorError(f"{path}: field 'id' ({rule.id!r}) must match the folder name")
     if set(rule.done_calls) & set(rule.calls):
         raise MigratorError(f"{path}: done_when.callee names a call the rule selects")
-    if rule.analysis is None and not rule.calls:
-        raise MigratorError(f"{path}: a rule needs 'select.calls' or an 'analysis'")
+    if rule.analysis is not None and rule.finder is not None:
+        raise MigratorError(f"{path}: a rule has a {FINDER_FILE} or an 'analysis', not both")
+    if rule.analysis is None and rule.finder is None and not rule.calls:
+        raise MigratorError(f"{path}: a rule needs 'select.calls' or a {FINDER_FILE}")
     return rule
+
+
+_FINDERS: dict[Path, Callable[..., Iterable[Any]]] = {}
+
+
+def load_finder(rule: Rule) -> Callable[..., Iterable[Any]]:
+    """The `find(ctx)` of the rule's finder.py (loaded once per process). Raises
+    MigratorError naming the file when it cannot be loaded or has no `find`."""
+    assert rule.finder is not None
+    if rule.finder in _FINDERS:
+        return _FINDERS[rule.finder]
+    # a module of its own per rule folder (its name holds the pack and the rule id): the
+    # folder is not a package (rule ids have dashes), so it is loaded from its path
+    name = f"migrator_finder.{rule.pack or 'rules'}.{rule.id.replace('-', '_')}"
+    spec = importlib.util.spec_from_file_location(name, rule.finder)
+    if spec is None or spec.loader is None:
+        raise MigratorError(f"{rule.finder}: cannot load the rule's finder")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # before running it: dataclasses and pickle look it up
+    try:
+        spec.loader.exec_module(module)
+    except MigratorError:
+        raise
+    except Exception as exc:
+        sys.modules.pop(name, None)
+        raise MigratorError(f"{rule.finder}: cannot load the rule's finder: "
+                            f"{type(exc).__name__}: {exc}") from exc
+    function = getattr(module, FINDER_FUNCTION, None)
+    if not callable(function):
+        raise MigratorError(f"{rule.finder}: a finder defines {FINDER_FUNCTION}(ctx)")
+    _FINDERS[rule.finder] = function
+    return function  # type: ignore[no-any-return]
 
 
 def _dirs(data: dict[str, Any], name: str, path: Path) -> tuple[str, ...]:

@@ -1,0 +1,63 @@
+"""A rule's finder.py: loaded from the rule's folder; a broken one is an error naming
+the file, never a crash or a silently skipped rule."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from migrator.model.errors import MigratorError
+from migrator.rules.load import load_finder, load_rule
+
+RULE = """id = "{id}"
+stage = 1
+template = "X"
+title = "t"
+description = "d"
+confidence = "low"
+{extra}
+[select]
+calls = ["frob"]
+"""
+
+
+def rule_folder(tmp_path: Path, rule_id: str, finder: str | None, extra: str = "") -> Path:
+    folder = tmp_path / rule_id
+    folder.mkdir()
+    (folder / "rule.toml").write_text(RULE.format(id=rule_id, extra=extra))
+    if finder is not None:
+        (folder / "finder.py").write_text(finder)
+    return folder / "rule.toml"
+
+
+def test_find_of_the_folder_is_the_finder(tmp_path: Path) -> None:
+    rule = load_rule(rule_folder(tmp_path, "r-ok", "def find(ctx):\n    return ['x', ctx]\n"),
+                     pack="p1")
+    assert rule.finder == tmp_path / "r-ok" / "finder.py"
+    assert load_finder(rule)(1) == ["x", 1]
+
+
+def test_a_rule_without_finder_is_data(tmp_path: Path) -> None:
+    assert load_rule(rule_folder(tmp_path, "r-data", None)).finder is None
+
+
+@pytest.mark.parametrize(("text", "says"), [
+    ("def found(ctx):\n    return []\n", "defines find(ctx)"),
+    ("def find(ctx)\n    return []\n", "cannot load the rule's finder: SyntaxError"),
+    ("import no_such_module_here\ndef find(ctx):\n    return []\n",
+     "cannot load the rule's finder: ModuleNotFoundError"),
+])
+def test_a_broken_finder_is_an_error_naming_it(tmp_path: Path, text: str, says: str) -> None:
+    rule = load_rule(rule_folder(tmp_path, "r-bad", text), pack="p2")
+    with pytest.raises(MigratorError) as err:
+        load_finder(rule)
+    assert str(err.value).startswith(f"{tmp_path / 'r-bad' / 'finder.py'}: ")
+    assert says in str(err.value)
+
+
+def test_finder_and_analysis_together_is_an_error(tmp_path: Path) -> None:
+    path = rule_folder(tmp_path, "r-both", "def find(ctx):\n    return []\n",
+                       extra='analysis = "m:f"')
+    with pytest.raises(MigratorError, match=r"finder\.py or an 'analysis', not both"):
+        load_rule(path)
