@@ -4,10 +4,13 @@ converted tree has nothing left to do."""
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import re
 import shutil
 import subprocess
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -45,16 +48,52 @@ def patches(folder: Path) -> list[Path]:
     return [p for p in found if not p.name.startswith("0000-")]
 
 
-@pytest.mark.parametrize("extra", [[], ["--with-core", "--t5=rewrite"]],
-                         ids=["default", "core-t5"])
-def test_stages_1_to_6(tmp_path: Path, capsys: pytest.CaptureFixture[str],
-                       extra: list[str]) -> None:
-    repo = make_repo(tmp_path / "repo")
-    out = tmp_path / "out"
-    manifest = tmp_path / "m.json"
-    rc = cli.main(["stage", "1-6", "--tree", str(repo), "--out", str(out), "--no-cache",
-                   "-j", "2", "--json", str(manifest), *extra])
-    assert rc == 0, capsys.readouterr().err
+@dataclass(frozen=True)
+class Run:
+    """One `migrate stage 1-6` of corpus/sample, shared by the tests of this module (they
+    only read it): the repo, the series, the --json manifest and what was printed."""
+
+    extra: tuple[str, ...]
+    repo: Path
+    out: Path
+    manifest: Path
+    rc: int
+    stdout: str
+    stderr: str
+
+
+def run_stages(tmp: Path, extra: tuple[str, ...]) -> Run:
+    repo = make_repo(tmp / "repo")
+    out, manifest = tmp / "out", tmp / "m.json"
+    printed, errors = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(errors):
+        rc = cli.main(["stage", "1-6", "--tree", str(repo), "--out", str(out), "--no-cache",
+                       "-j", "2", "--json", str(manifest), *extra])
+    return Run(extra, repo, out, manifest, rc, printed.getvalue(), errors.getvalue())
+
+
+# All of this module's tests run on one pytest-xdist worker (`--dist loadgroup`): the two
+# runs below are made once, not once per worker.
+pytestmark = pytest.mark.xdist_group("stages-e2e")
+
+
+@pytest.fixture(scope="module")
+def default_run(tmp_path_factory: pytest.TempPathFactory) -> Run:
+    return run_stages(tmp_path_factory.mktemp("default"), ())
+
+
+@pytest.fixture(scope="module")
+def core_run(tmp_path_factory: pytest.TempPathFactory) -> Run:
+    """With the core patches and T5 rewritten: every stage writes a series."""
+    return run_stages(tmp_path_factory.mktemp("core"), ("--with-core", "--t5=rewrite"))
+
+
+@pytest.mark.parametrize("which", ["default_run", "core_run"], ids=["default", "core-t5"])
+def test_stages_1_to_6(tmp_path: Path, capsys: pytest.CaptureFixture[str], which: str,
+                       request: pytest.FixtureRequest) -> None:
+    run: Run = request.getfixturevalue(which)
+    repo, out, manifest, extra = run.repo, run.out, run.manifest, list(run.extra)
+    assert run.rc == 0, run.stderr
     folders = stage_folders(out)
     assert {f.name for f in folders} >= {"stage-1", "stage-2", "stage-4", "stage-5"}
     if "--with-core" in extra:  # the dev.c replay makes stage 6 a series too: all six
@@ -77,10 +116,9 @@ def test_stages_1_to_6(tmp_path: Path, capsys: pytest.CaptureFixture[str],
         after = (clone / path).read_bytes()
         assert count_errors(after) <= count_errors(before), path
 
-    # The converted tree: nothing left to rewrite in any stage.
-    git(repo, "pull", "-q", "--ff-only", str(clone), "HEAD")
+    # The converted tree (the clone, after git am): nothing left to rewrite in any stage.
     capsys.readouterr()
-    assert cli.main(["status", "--tree", str(repo), "--no-cache", *extra]) == 0
+    assert cli.main(["status", "--tree", str(clone), "--no-cache", *extra]) == 0
     rows = {parts[4].split(":", 1)[0]: (int(parts[1]), int(parts[2]))
             for parts in (line.split(None, 4) for line in capsys.readouterr().out.splitlines())
             if len(parts) == 5 and parts[0].isdigit()}
@@ -103,7 +141,7 @@ def test_stages_1_to_6(tmp_path: Path, capsys: pytest.CaptureFixture[str],
     replay = [r for r in records if r["rule"] == "stage6-core-register-replay"]
     assert rows["stage6-core-register-replay"] == (len(replay), 0)
     capsys.readouterr()
-    rc = cli.main(["stage", "1-6", "--tree", str(repo), "--out", str(tmp_path / "again"),
+    rc = cli.main(["stage", "1-6", "--tree", str(clone), "--out", str(tmp_path / "again"),
                    "--no-cache", "-j", "2", *extra])
     printed = capsys.readouterr().out
     assert rc == 0
@@ -126,18 +164,14 @@ def test_readme_demo_writes_six_series(tmp_path: Path) -> None:
     assert all(len(patches(out / f"stage-{n}")) >= 1 for n in range(1, 7))
 
 
-def test_series_reads_as_netdev_expects(tmp_path: Path, capsys: pytest.CaptureFixture[str]
-                                        ) -> None:
-    """maintainer-netdev.rst and coding-style.rst on the sample's series: subjects with
-    the tree's prefix, logs without evidence or tool vocabulary (also after git am),
-    function names in hunk headers, added lines within 80 columns, a cover letter that
-    stands alone."""
+def test_series_reads_as_netdev_expects(tmp_path: Path, core_run: Run) -> None:
+    """maintainer-netdev.rst and coding-style.rst on the sample's series (all six stages,
+    the core patches and T5 included): subjects with the tree's prefix, logs without
+    evidence or tool vocabulary (also after git am), function names in hunk headers,
+    added lines within 80 columns, a cover letter that stands alone."""
 
-    repo = make_repo(tmp_path / "repo")
-    out = tmp_path / "out"
-    rc = cli.main(["stage", "1-6", "--tree", str(repo), "--out", str(out), "--no-cache",
-                   "-j", "2", "--with-core"])
-    assert rc == 0, capsys.readouterr().err
+    repo, out = core_run.repo, core_run.out
+    assert core_run.rc == 0, core_run.stderr
     tool_words = re.compile(r"\bT\d\b|SPEC|§|template")
     evidence = re.compile(r"\S+\.[ch]:\d+|call chain|callback:| -> ")
     for folder in stage_folders(out):
@@ -204,17 +238,13 @@ def test_rfc_prefix(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert all("Subject: [RFC net-next " in p.read_text() for p in patches(out))
 
 
-def test_series_without_the_core_is_named_incomplete(tmp_path: Path,
-                                                      capsys: pytest.CaptureFixture[str]) -> None:
-    """Stage 2 alone uses nd_lock names the sample tree does not declare: the series is
-    written (it goes on top of the nd_lock core series) with a warning naming the first
+def test_series_without_the_core_is_named_incomplete(default_run: Run, core_run: Run
+                                                      ) -> None:
+    """The stages use nd_lock names the sample tree does not declare: the series are
+    written (they go on top of the nd_lock core series) with a warning naming the first
     undeclared use; with the core patches of stage 1 in the same run, no warning."""
-    repo = make_repo(tmp_path / "repo")
-    assert cli.main(["stage", "2", "--tree", str(repo), "--out", str(tmp_path / "a"),
-                     "--no-cache"]) == 0
-    err = capsys.readouterr().err
+    assert default_run.rc == 0 and core_run.rc == 0
     assert re.search(r"warning: \d+ use\(s\) of names neither the tree nor the series "
-                     r"declares \(first: [\w/.-]+\.[ch]:\d+: ", err), err
-    assert cli.main(["stage", "1-2", "--with-core", "--tree", str(repo), "--out",
-                     str(tmp_path / "b"), "--no-cache"]) == 0
-    assert "neither the tree nor the series declares" not in capsys.readouterr().err
+                     r"declares \(first: [\w/.-]+\.[ch]:\d+: ", default_run.stderr), \
+        default_run.stderr
+    assert "neither the tree nor the series declares" not in core_run.stderr

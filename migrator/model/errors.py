@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import os
 import tomllib
 from pathlib import Path
@@ -40,11 +41,20 @@ def check_tree(tree: Path) -> Path:
     return tree.resolve()
 
 
+# (path, mtime_ns, size, inode) -> the parsed file: a run reads its pack's and rules'
+# files once, however many commands, stages and series it builds (a copy is handed out)
+_PARSED: dict[tuple[str, int, int, int], dict[str, Any]] = {}
+
+
 def read_toml(path: Path, what: str) -> dict[str, Any]:
     """The TOML file `path` (`what` it holds, for messages: "rule file", "lock pairs").
     Raises MigratorError naming the file: "cannot read <what>" or "malformed <what>"."""
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
+        stat = path.stat()
+        key = (str(path), stat.st_mtime_ns, stat.st_size, stat.st_ino)
+        if key not in _PARSED:
+            _PARSED[key] = tomllib.loads(path.read_text(encoding="utf-8"))
+        return copy.deepcopy(_PARSED[key])
     except (OSError, UnicodeDecodeError) as exc:
         raise MigratorError(f"{path}: cannot read {what}: {exc}") from exc
     except tomllib.TOMLDecodeError as exc:

@@ -24,7 +24,8 @@ from migrator.model.srctext import CODEC
 from migrator.packs.nd_lock.stage3_shape import RENAMED, _decl, _located, _rename, _unlock_after
 from migrator.rules.context import Candidate, RuleContext
 
-_LOCK_COMMENT = "/* a fresh private lock: never contended, trylock keeps lockdep quiet */"
+# a fresh private lock: the trylock succeeds (nothing else holds it) and tells lockdep
+_LOCK_COMMENT = "/* never contended: the trylock keeps lockdep quiet */"
 _EXIT_TYPES = ("return_statement", "goto_statement", "break_statement", "continue_statement")
 _RESULT_NAMES = ("err", "ret", "rc", "error")
 

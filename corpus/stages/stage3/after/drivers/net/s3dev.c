@@ -172,7 +172,7 @@ static int s3_event(struct notifier_block *nb, unsigned long event, void *ptr)
 		err = -ENOMEM;
 		goto out_free;
 	}
-	/* a fresh private lock: never contended, trylock keeps lockdep quiet */
+	/* never contended: the trylock keeps lockdep quiet */
 	WARN_ON_ONCE(!mutex_trylock(&nd_lock->mutex));
 	attach_nd_lock(twin, nd_lock);
 	err = __register_netdevice(twin);

@@ -18,7 +18,7 @@ static int t5_tested(struct net_device *real)
 	nd_lock = alloc_nd_lock();
 	if (!nd_lock)
 		goto out_free;
-	/* a fresh private lock: never contended, trylock keeps lockdep quiet */
+	/* never contended: the trylock keeps lockdep quiet */
 	WARN_ON_ONCE(!mutex_trylock(&nd_lock->mutex));
 	attach_nd_lock(dev, nd_lock);
 	if (__register_netdevice(dev)) {
@@ -51,7 +51,7 @@ static int t5_tested_braced(struct net_device *real)
 		free_netdev(dev);
 		return -EBUSY;
 	}
-	/* a fresh private lock: never contended, trylock keeps lockdep quiet */
+	/* never contended: the trylock keeps lockdep quiet */
 	WARN_ON_ONCE(!mutex_trylock(&nd_lock->mutex));
 	attach_nd_lock(dev, nd_lock);
 	if (__register_netdevice(dev) < 0) {
@@ -84,7 +84,7 @@ static int t5_assigned(struct net_device *real)
 		return t5_give_up(port, dev,
 				  err);
 	}
-	/* a fresh private lock: never contended, trylock keeps lockdep quiet */
+	/* never contended: the trylock keeps lockdep quiet */
 	WARN_ON_ONCE(!mutex_trylock(&nd_lock->mutex));
 	attach_nd_lock(dev, nd_lock);
 	if ((err = __register_netdevice(dev))) {
@@ -115,7 +115,7 @@ static int t5_stored_neg(struct net_device *real)
 		free_netdev(dev);
 		return err;
 	}
-	/* a fresh private lock: never contended, trylock keeps lockdep quiet */
+	/* never contended: the trylock keeps lockdep quiet */
 	WARN_ON_ONCE(!mutex_trylock(&nd_lock->mutex));
 	attach_nd_lock(dev, nd_lock);
 	err = __register_netdevice(dev);
@@ -143,7 +143,7 @@ static int t5_returned(struct net_device *dev, struct net_device *real)
 	nd_lock = alloc_nd_lock();
 	if (!nd_lock)
 		return -ENOMEM;
-	/* a fresh private lock: never contended, trylock keeps lockdep quiet */
+	/* never contended: the trylock keeps lockdep quiet */
 	WARN_ON_ONCE(!mutex_trylock(&nd_lock->mutex));
 	attach_nd_lock(dev, nd_lock);
 	ret = __register_netdevice(dev);
@@ -163,7 +163,7 @@ static int t5_returned_bare(struct net_device *dev)
 	nd_lock = alloc_nd_lock();
 	if (!nd_lock)
 		return -ENOMEM;
-	/* a fresh private lock: never contended, trylock keeps lockdep quiet */
+	/* never contended: the trylock keeps lockdep quiet */
 	WARN_ON_ONCE(!mutex_trylock(&nd_lock->mutex));
 	attach_nd_lock(dev, nd_lock);
 	err = __register_netdevice(dev);
