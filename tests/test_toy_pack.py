@@ -49,6 +49,10 @@ def test_packs_lists_both(capsys: pytest.CaptureFixture[str]) -> None:
     assert rc == 0
     assert "nd_lock:" in out and "toy: foo_lock() -> bar_lock()" in out
     assert "stage 2: Call frob() under bar_lock()" in out
+    rc, out, _ = run(capsys, "packs", "--packs-dir", str(PACKS), "--rules")
+    assert "rule toy2-frob-in-irq: stage 2, bracket, confidence high, finder.py" in out
+    assert "rule toy2-bracket-frob: stage 2, bracket, confidence medium, data fix, after " \
+        "toy2-frob-in-irq" in out
 
 
 def test_flags_come_from_the_pack(capsys: pytest.CaptureFixture[str]) -> None:
@@ -115,6 +119,11 @@ def test_series_of_the_toy_pack(toy_repo: Path, tmp_path: Path,
         in text
     cover2 = (out / "stage-2" / "0000-cover-letter.patch").read_text()
     assert "foo_poll() at drivers/net/foo.c:18" in cover2  # the review site, listed
+    # the pack's finder (toy2-frob-in-irq/finder.py) claims the interrupt handler's call
+    # before the data rule brackets: review with its reason, no bracket there
+    assert "foo_irq() at drivers/net/foo.c:25" in cover2
+    assert "interrupt handler" in cover2 and "bar_lock(dev);\n \tfrob(dev);\n \treturn" \
+        not in text
     # the result applies and a second run finds nothing to do
     for patch in [patch1, patch2]:
         git(toy_repo, "-c", "user.name=T", "-c", "user.email=t@t", "am", "-q", str(patch))

@@ -196,12 +196,13 @@ def commit_message(
     # a rule's own text (core declarations, .dellink) says why by itself
     own_text = bool(set(keys) & (pack.prose.own_texts | {"core"}))
     why = "" if own_text else " ".join(module.why(stage, everything).split())
-    # Two short paragraphs: why (with the first, direct consequence), then the rest.
+    # Short paragraphs: why (with the first, direct consequence), then one per further
+    # kind of change (a new parameter and a link_deps table are two things to review).
     first = " ".join(part for part in (why, what[0] if what else "") if part)
     message = render(
         "commit.j2",
         subject=subject,
-        paragraphs=[paragraph for paragraph in (first, " ".join(what[1:])) if paragraph],
+        paragraphs=[paragraph for paragraph in (first, *what[1:]) if paragraph],
         signoff=signoff,
     )
     return subject, message

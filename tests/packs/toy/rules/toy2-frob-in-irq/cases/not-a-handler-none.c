@@ -1,0 +1,4 @@
+static void foo_kick(struct foo_dev *dev)
+{
+	frob(dev);
+}
