@@ -99,14 +99,16 @@ def toy(tmp_path: Path) -> Path:
     bracket rule runs after."""
     packs = tmp_path / "packs"
     shutil.copytree(TOY, packs / "toy")
-    rule_file(packs / "toy" / "rules", "toy2-frob-in-a",
+    rule_file(packs / "toy" / "rules", "toy2-frob-in-a", after='["toy2-frob-in-irq"]',
               extra='in_dirs = "{frob_dirs}"\n[options]\nfrob_dirs = ["drivers/a"]\n')
     path = packs / "toy" / "rules" / "toy2-frob-in-a" / "rule.toml"
     path.write_text(path.read_text().replace('outcome = "review"\n', 'outcome = "review"\n'
                                              'reason = "frob() under {in_dir}"\n'))
     bracket = packs / "toy" / "rules" / "toy2-bracket-frob" / "rule.toml"
-    bracket.write_text(bracket.read_text().replace(
-        '[select]\ncalls = ["frob"]\n', '[select]\ncalls = ["frob"]\nafter = ["toy2-frob-in-a"]\n'))
+    text = bracket.read_text()
+    assert 'after = ["toy2-frob-in-irq"]\n' in text
+    bracket.write_text(text.replace('after = ["toy2-frob-in-irq"]\n',
+                                    'after = ["toy2-frob-in-a"]\n'))
     return packs
 
 
@@ -133,6 +135,10 @@ def test_a_claimed_call_is_not_seen_by_a_later_rule(toy: Path, tmp_path: Path) -
 def test_without_after_both_rules_see_the_call(toy: Path, tmp_path: Path) -> None:
     bracket = toy / "toy" / "rules" / "toy2-bracket-frob" / "rule.toml"
     bracket.write_text(bracket.read_text().replace('after = ["toy2-frob-in-a"]\n', ""))
+    # outside any chain: the pack's interrupt-handler rule (in the chain) goes too
+    shutil.rmtree(toy / "toy" / "rules" / "toy2-frob-in-irq")
+    in_a = toy / "toy" / "rules" / "toy2-frob-in-a" / "rule.toml"
+    in_a.write_text(in_a.read_text().replace('after = ["toy2-frob-in-irq"]', "after = []"))
     sites = {(s.rule, s.file) for s in plan_toy(toy, tmp_path)}
     assert ("toy2-bracket-frob", "drivers/a/x.c") in sites
     assert ("toy2-frob-in-a", "drivers/a/x.c") in sites
