@@ -183,3 +183,172 @@ def test_bracket_unbraced_iterator_body(tmp_path: Path) -> None:
     after = before.replace("\tlist_for_each_entry", "\tmutex_lock(&big);\n\tlist_for_each_entry"
                            ).replace("break;\n", "break;\n\tmutex_unlock(&big);\n")
     assert_migration(before, after, rule="m1-fix", pack="meta", packs_dirs=[packs])
+
+
+# add_param / kdoc_param: the signature vocabulary a finder applies where it decides.
+
+SIGNATURE_FIX = ('kdoc_param = "@lk: lock of the device {function}() makes"\n'
+                 '[fix.add_param]\nparam = "struct lk *lk"\n'
+                 'arg = { held = "{dev}->lk", passed_on = "lk" }\n')
+# A finder threading the parameter: the function holding the selected call gains it
+# (definition, prototypes before it, kernel-doc), each of its calls passes `held`.
+SIGNATURE_FINDER = '''
+import re
+
+from migrator.edit.cedit import NeedsReview
+
+
+def find(ctx):
+    for cand in ctx.candidates:
+        fn = cand.function
+        src = ctx.index.source(fn.file)
+        try:
+            added = ctx.add_param(fn)
+            edits = added.edits
+            for m in re.finditer(rb"\\b" + fn.name.encode() + rb"\\b", src[:fn.start]):
+                proto = ctx.add_param_prototype(fn.file, m.start(), fn.name)
+                edits += [proto] if proto is not None else []
+            for call in ctx.graph.callers(fn):
+                edits.append(ctx.add_arg(call, ctx.options.get("kind", "held"), dev="dev"))
+        except NeedsReview as exc:
+            yield ctx.review(cand, str(exc))
+            continue
+        yield ctx.rewrite(cand, edits, f"{fn.name}() gains {added.decl}"
+                          + (" (kernel-doc)" if added.kdoc else ""))
+'''
+SIGNATURE_BEFORE = """static int make_dev(int a);
+
+/**
+ * make_dev - make a device
+ * @a: how many
+ *	(a continuation line)
+ *
+ * Return: 0 or an error
+ */
+static int make_dev(int a)
+{
+	frob(a);
+	return 0;
+}
+
+int user(struct dev *dev)
+{
+	return make_dev(1);
+}
+"""
+SIGNATURE_AFTER = SIGNATURE_BEFORE.replace(
+    "static int make_dev(int a)", "static int make_dev(int a, struct lk *lk)").replace(
+    " *\t(a continuation line)\n", " *\t(a continuation line)\n"
+    " * @lk: lock of the device make_dev() makes\n").replace(
+    "make_dev(1);", "make_dev(1, dev->lk);")
+
+
+def _finder_pack(tmp_path: Path, fix: str, finder: str = SIGNATURE_FINDER) -> Path:
+    packs = _pack(tmp_path, fix)
+    (packs / "meta" / "rules" / "m1-fix" / "finder.py").write_text(finder)
+    return packs
+
+
+def test_add_param_and_kdoc_param_parse() -> None:
+    spec = parse_fix({"add_param": {"param": "struct lk *{name}", "arg": "{name}"},
+                      "kdoc_param": "@{name}: the lock"}, RULE)
+    assert spec.add_param is not None and spec.add_param.param == "struct lk *{name}"
+    assert spec.add_param.arg() == "{name}" and spec.add_param.arg("held") is None
+    assert spec.names() == {"name"} and not spec.statement_level
+    table = parse_fix({"add_param": {"param": "int n", "arg": {"own": "n", "held": "{d}->n"}}},
+                      RULE).add_param
+    assert table is not None and table.arg("held") == "{d}->n" and table.arg() is None
+
+
+def test_add_param_threads_definition_prototype_kdoc_and_calls(tmp_path: Path) -> None:
+    """The function the finder binds gains `param` in its definition and prototype, the
+    kdoc_param line after its last parameter line (a continuation line included, the
+    {function} metavariable filled), each call it names the `arg` of its kind; a
+    kernel-doc documenting the name already gets no second line."""
+    packs = _finder_pack(tmp_path, SIGNATURE_FIX)
+    sites = assert_migration(SIGNATURE_BEFORE, SIGNATURE_AFTER, rule="m1-fix", pack="meta",
+                             packs_dirs=[packs])
+    assert sites[0].reason == "make_dev() gains struct lk *lk (kernel-doc)"
+    documented = SIGNATURE_BEFORE.replace(" * @a: how many\n", " * @a: how many\n * @lk: x\n")
+    assert_migration(documented, SIGNATURE_AFTER.replace(
+        " * @a: how many\n", " * @a: how many\n * @lk: x\n").replace(
+        " * @lk: lock of the device make_dev() makes\n", ""), rule="m1-fix", pack="meta",
+        packs_dirs=[packs])
+
+
+def test_add_param_string_arg_void_list_no_kdoc(tmp_path: Path) -> None:
+    """`arg` as a string (the finder names no kind); `(void)` becomes the parameter; a
+    function without kernel-doc gets none."""
+    packs = _finder_pack(tmp_path, SIGNATURE_FIX.replace(
+        'arg = { held = "{dev}->lk", passed_on = "lk" }', 'arg = "NULL"'))
+    before = ("static int make_dev(void)\n{\n\tfrob(1);\n\treturn 0;\n}\n\n"
+              "int user(struct dev *dev)\n{\n\treturn make_dev();\n}\n")
+    assert_migration(before, before.replace("make_dev(void)", "make_dev(struct lk *lk)")
+                     .replace("make_dev();", "make_dev(NULL);"), rule="m1-fix", pack="meta",
+                     packs_dirs=[packs], options={"kind": ""})
+
+
+def test_add_param_wraps_at_80_columns(tmp_path: Path) -> None:
+    """A list that would pass 80 columns continues under its opening parenthesis (tabs,
+    then spaces); a list with continuation lines keeps their indentation."""
+    packs = _finder_pack(tmp_path, SIGNATURE_FIX)
+    before = ("static int make_device_with_a_long_name(struct something *first_argument,"
+              " int b)\n{\n\tfrob(b);\n\treturn 0;\n}\n\nint user(struct dev *dev)\n{\n"
+              "\treturn make_device_with_a_long_name(dev->first_argument_too, 22);\n}\n")
+    after = before.replace(" int b)\n", " int b,\n\t\t\t\t\tstruct lk *lk)\n").replace(
+        "dev->first_argument_too, 22);", "dev->first_argument_too, 22,\n"
+        "\t\t\t\t\t    dev->lk);")
+    assert_migration(before, after, rule="m1-fix", pack="meta", packs_dirs=[packs])
+    wrapped = before.replace("(struct something *first_argument, int b)",
+                             "(struct something *first_argument,\n\t\t\t\t\t"
+                             "       int b_with_a_long_name_too)").replace(
+        "frob(b)", "frob(b_with_a_long_name_too)")
+    assert_migration(wrapped, wrapped.replace(
+        "int b_with_a_long_name_too)", "int b_with_a_long_name_too,\n\t\t\t\t\t"
+        "       struct lk *lk)").replace("dev->first_argument_too, 22);",
+                                        "dev->first_argument_too, 22,\n"
+                                        "\t\t\t\t\t    dev->lk);"),
+        rule="m1-fix", pack="meta", packs_dirs=[packs])
+
+
+def test_add_param_refusals(tmp_path: Path) -> None:
+    """A parameter of that name already: review with the reason; a kind the rule's
+    `arg` table has no text for: an error naming the rule.toml."""
+    packs = _finder_pack(tmp_path, SIGNATURE_FIX)
+    taken = SIGNATURE_BEFORE.replace("make_dev(int a)\n{", "make_dev(int a, int lk)\n{")
+    assert_migration(taken, rule="m1-fix", pack="meta", packs_dirs=[packs],
+                     review=["make_dev() already has an lk parameter"])
+    with pytest.raises(MigratorError, match=r"rule\.toml: \[fix\] add_param.arg has no text "
+                       r"for calls of kind 'taken'.*kinds: held, passed_on"):
+        assert_migration(SIGNATURE_BEFORE, rule="m1-fix", pack="meta", packs_dirs=[packs],
+                         options={"kind": "taken"})
+
+
+def test_add_param_needs_a_finder(tmp_path: Path) -> None:
+    """A data-only rule cannot say where a parameter goes: an error naming the file."""
+    packs = _pack(tmp_path, '[fix.add_param]\nparam = "int n"\narg = "0"\n')
+    with pytest.raises(MigratorError, match=r"m1-fix/rule\.toml: \[fix\] add_param needs a "
+                       "finder.py"):
+        assert_migration(SIGNATURE_BEFORE, rule="m1-fix", pack="meta", packs_dirs=[packs])
+
+
+@pytest.mark.parametrize(("table", "problem"), [
+    ({"add_param": "struct lk *lk"}, "add_param must be a table"),
+    ({"add_param": {"param": "int n", "arg": "n", "kdoc": "x"}},
+     "add_param has unknown key(s) kdoc"),
+    ({"add_param": {"arg": "n"}}, "add_param needs a 'param' string"),
+    ({"add_param": {"param": "struct lk *", "arg": "n"}}, "declaration ending with its name"),
+    ({"add_param": {"param": "int n"}}, "add_param needs an 'arg' string"),
+    ({"add_param": {"param": "int n", "arg": 0}}, "add_param needs an 'arg' string"),
+    ({"add_param": {"param": "int n", "arg": {"two words": "n"}}}, "a table of them by kind"),
+    ({"add_param": {"param": "int n", "arg": {"own": ["n"]}}}, "a table of them by kind"),
+    ({"add_param": {"param": "int n", "arg": "n"}, "kdoc_param": ["@n: x"]},
+     "kdoc_param must be a string"),
+    ({"add_param": {"param": "int n", "arg": "n"}, "kdoc_param": "n: the count"},
+     "kdoc_param must be a kernel-doc parameter line"),
+    ({"kdoc_param": "@n: the count"}, "kdoc_param documents the parameter add_param adds"),
+])
+def test_malformed_signature_fix_names_the_file(table: dict[str, object], problem: str) -> None:
+    with pytest.raises(MigratorError, match=re.escape(problem)) as caught:
+        parse_fix(table, RULE)
+    assert str(RULE) in str(caught.value)

@@ -13,9 +13,16 @@ from typing import Any
 
 from migrator.callgraph import CallGraph, FnKey, Root, key
 from migrator.edit.fntree import FnTree
+from migrator.edit.params import ParamEdits
 from migrator.index.tree_index import TreeIndex
 from migrator.model import CallSite, Edit, FunctionDef, Outcome, Site
-from migrator.rules.fix import apply_fix, bindings
+from migrator.rules.fix import (
+    apply_add_arg,
+    apply_add_param,
+    apply_add_param_prototype,
+    apply_fix,
+    bindings,
+)
 from migrator.rules.load import Rule
 
 
@@ -140,6 +147,32 @@ class RuleContext:
                          candidate.function, call, self.rule.id,
                          bindings(call, candidate.function, {**candidate.binds, **values}),
                          ft=ft, fixed=self.fixed)
+
+    # The signature part of the rule's [fix] (add_param, kdoc_param), where the finder
+    # says: the function gaining the parameter, its prototypes, the calls passing it.
+    # Raise NeedsReview when the edit cannot be made safely.
+
+    def add_param(self, function: FunctionDef, **values: str) -> ParamEdits:
+        """add_param's `param` appended to `function`'s definition, and kdoc_param's line
+        to its kernel-doc when it has one; `values`: the metavariables the finder binds
+        besides {function} (the function's name)."""
+        return apply_add_param(self.rule.fix, self.rule.path, self.index.source(function.file),
+                               function, self.rule.id, values)
+
+    def add_param_prototype(self, file: str, at: int, name: str, **values: str
+                            ) -> Edit | None:
+        """add_param's `param` appended to the prototype `type name(...);` at offset `at`
+        of `file`; None when the text there is not a prototype."""
+        return apply_add_param_prototype(self.rule.fix, self.rule.path, file,
+                                         self.index.source(file), at, name, self.rule.id,
+                                         values)
+
+    def add_arg(self, call: CallSite, kind: str = "", **values: str) -> Edit:
+        """add_param's `arg` (the text for calls of `kind` when it is a table) appended to
+        the arguments of `call`, with {arg0}.. {callee} {function} (the caller) and the
+        finder's `values`."""
+        return apply_add_arg(self.rule.fix, self.rule.path, self.index.source(call.file),
+                             call, kind, self.rule.id, values)
 
     def macro_sites(self, keep: Callable[[Candidate], bool] | None = None) -> list[Site]:
         """Review sites for the hidden candidates (those `keep` selects: an analysis that

@@ -38,11 +38,36 @@ lines and ast-grep's `fix`. The vocabulary, applied to each selected call:
                                               rule's context is the converted form: the
                                               engine selects it too, as already done
 
+Two keys change a function's signature rather than the call's statement. A finder
+applies them where it decides (`RuleContext.add_param(fn)`, `.add_param_prototype(...)`,
+`.add_arg(call, kind)`); a rule using them needs a finder:
+
+    add_param = { param = "struct foo *foo", arg = "foo" }
+                                              `param`, a declaration ending with its
+                                              name, is appended to the parameter list of
+                                              the function the finder binds and of its
+                                              prototypes (review when the list has a
+                                              parameter of that name already); `arg` is
+                                              appended to the arguments of the calls the
+                                              finder names. `arg` may be a table, one
+                                              text per kind of call the finder tells
+                                              apart (`arg = { passed_on = "foo", held =
+                                              "{dev}->foo" }`: `add_arg(call, "held")`;
+                                              a kind it lacks is an error naming the
+                                              rule.toml)
+    kdoc_param = "@foo: what foo is"          the kernel-doc line added after the last
+                                              `@name:` line of the function's kernel-doc
+                                              comment, when it has one that does not
+                                              document `@foo` yet; needs add_param
+A list that would pass 80 columns is wrapped under its opening parenthesis (or at the
+indentation its continuation lines use).
+
 `done_when` is the one definition of "converted": the re-run's idempotence and
 `migrate status` (done = the rule's ALREADY_DONE sites) both read it.
 
 Text may use metavariables bound from the match: {arg0}, {arg1}... (the call's
-arguments as written), {callee}, {function} (the caller), and any name a finder binds
+arguments as written), {callee}, {function} (the caller; for add_param's `param` and
+kdoc_param, the function gaining the parameter), and any name a finder binds
 (`RuleContext.fix(candidate, name=value)`: a finder decides where, the fix says what).
 An argument a text uses must be a plain expression (it is evaluated again).
 A statement-level fix needs the call to be a statement of its own (`f(x);` or
@@ -59,6 +84,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from migrator.edit import params
 from migrator.edit.cedit import NeedsReview
 from migrator.edit.fntree import FnTree, Node
 from migrator.model import CallSite, Edit, FunctionDef
@@ -66,12 +92,17 @@ from migrator.model.errors import MigratorError
 from migrator.parse.tree import declared_names, parse, walk
 
 FIX_KEYS = frozenset({"outcome", "reason", "rename", "bracket", "guard", "insert_before",
-                      "insert_after", "declare", "done_when"})
+                      "insert_after", "declare", "done_when", "add_param", "kdoc_param"})
+ADD_PARAM_KEYS = frozenset({"param", "arg"})
 BRACKET_KEYS = frozenset({"before", "after", "region"})
 REGIONS = ("statement", "enclosing_loop")
 GUARD_KEYS = frozenset({"condition", "prologue", "epilogue", "on_failure"})
 DONE_KEYS = frozenset({"preceded_by", "guarded_by", "callee"})
 PLAIN_ARG = re.compile(r"[\w.\->\[\]&* ]+")
+# a declaration ends with the name it declares, or with a metavariable giving it
+PARAM_DECL = re.compile(r".*(?:\w|\{\w+\})\s*", re.S)
+# `@name: text`, the name possibly a metavariable
+KDOC_LINE = re.compile(r"@(?:\w+|\{\w+\})\s*:\s*\S.*", re.S)
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +121,20 @@ class Bracket:
 
 
 @dataclass(frozen=True, slots=True)
+class AddParam:
+    """`add_param`: the declaration a function gains, the argument its calls gain (one
+    per kind of call when `arg` is a table: `args` holds (kind, text), kind "" for the
+    one text of a plain string)."""
+
+    param: str
+    args: tuple[tuple[str, str], ...]
+
+    def arg(self, kind: str = "") -> str | None:
+        """The argument text for calls of `kind` (None: the rule has none for it)."""
+        return dict(self.args).get(kind)
+
+
+@dataclass(frozen=True, slots=True)
 class FixSpec:
     """A rule's `[fix]`; `statement_level` when it edits around the call's statement."""
 
@@ -102,6 +147,8 @@ class FixSpec:
     done_when: str | None = None  # preceded_by text
     done_callees: tuple[str, ...] = ()  # done_when callee: the converted call's names
     done_guarded_by: str | None = None  # done_when.guarded_by text
+    add_param: AddParam | None = None
+    kdoc_param: str | None = None  # the `@name: text` kernel-doc line add_param adds
 
     @property
     def statement_level(self) -> bool:
@@ -112,7 +159,10 @@ class FixSpec:
         out = [*(self.bracket.before if self.bracket else ()),
                *(self.bracket.after if self.bracket else ()),
                *self.insert_before, *self.insert_after, self.declare or "",
-               self.done_when or "", self.done_guarded_by or "", self.rename or ""]
+               self.done_when or "", self.done_guarded_by or "", self.rename or "",
+               self.kdoc_param or ""]
+        if self.add_param is not None:
+            out += [self.add_param.param, *(text for _, text in self.add_param.args)]
         if self.guard is not None:
             out += [self.guard.condition, *self.guard.prologue, *self.guard.epilogue,
                     self.guard.on_failure]
@@ -150,6 +200,26 @@ def _text(value: Any, where: str) -> str | None:
     return value
 
 
+def _add_param(table: Mapping[str, Any], path: Path) -> AddParam | None:
+    """`add_param = { param = "...", arg = "..." | { kind = "...", ... } }`."""
+    if "add_param" not in table:
+        return None
+    value = _table(table, "add_param", ADD_PARAM_KEYS, path, "param, arg")
+    param = value.get("param")
+    if not isinstance(param, str) or not PARAM_DECL.fullmatch(param):
+        raise MigratorError(f"{path}: [fix] add_param needs a 'param' string, a "
+                            "declaration ending with its name (\"struct foo *foo\")")
+    arg = value.get("arg")
+    if isinstance(arg, str) and arg.strip():
+        return AddParam(param, (("", arg),))
+    if isinstance(arg, dict) and arg and all(
+            isinstance(kind, str) and kind.isidentifier() and isinstance(text, str)
+            and text.strip() for kind, text in arg.items()):
+        return AddParam(param, tuple(arg.items()))
+    raise MigratorError(f"{path}: [fix] add_param needs an 'arg' string, or a table of "
+                        "them by kind of call ({ kind = \"...\" })")
+
+
 def parse_fix(table: Mapping[str, Any], path: Path) -> FixSpec:
     """The `[fix]` table -> FixSpec. Raises MigratorError naming the file and the key."""
     unknown = set(table) - FIX_KEYS
@@ -181,6 +251,14 @@ def parse_fix(table: Mapping[str, Any], path: Path) -> FixSpec:
                                 "guarded_by = \"...\", callee = \"name\" }")
         done = table["done_when"]
     callees = _lines(done.get("callee", []), f"{path}: fix.done_when.callee")
+    add_param = _add_param(table, path)
+    kdoc = _text(table.get("kdoc_param"), f"{path}: [fix] kdoc_param")
+    if kdoc is not None and not KDOC_LINE.fullmatch(kdoc):
+        raise MigratorError(f"{path}: [fix] kdoc_param must be a kernel-doc parameter line "
+                            f"\"@name: text\", not {kdoc!r}")
+    if kdoc is not None and add_param is None:
+        raise MigratorError(f"{path}: [fix] kdoc_param documents the parameter add_param "
+                            "adds: it needs add_param")
     if ("callee" in done and not callees) or not all(name.isidentifier() for name in callees):
         raise MigratorError(f"{path}: [fix] done_when.callee must name functions")
     return FixSpec(
@@ -193,6 +271,8 @@ def parse_fix(table: Mapping[str, Any], path: Path) -> FixSpec:
         done_when=_text(done.get("preceded_by"), f"{path}: fix.done_when.preceded_by"),
         done_guarded_by=_text(done.get("guarded_by"), f"{path}: fix.done_when.guarded_by"),
         done_callees=callees,
+        add_param=add_param,
+        kdoc_param=kdoc,
     )
 
 
@@ -334,3 +414,43 @@ def apply_fix(spec: FixSpec, path: Path, src: bytes, function: FunctionDef, call
     if fixed is not None:
         fixed.add(where)
     return edits
+
+
+def _add_param_of(spec: FixSpec, path: Path) -> AddParam:
+    if spec.add_param is None:
+        raise MigratorError(f"{path}: the finder adds a parameter, but [fix] has no "
+                            "add_param = { param = \"...\", arg = \"...\" }")
+    return spec.add_param
+
+
+def apply_add_param(spec: FixSpec, path: Path, src: bytes, function: FunctionDef, rule: str,
+                    values: Mapping[str, str]) -> params.ParamEdits:
+    """add_param's `param` appended to `function`'s definition, with kdoc_param's line
+    when it has kernel-doc ({function}: its name)."""
+    values = {"function": function.name, **values}
+    kdoc = _fill(spec.kdoc_param, values, path) if spec.kdoc_param else None
+    return params.add_param(function.file, src, function,
+                            _fill(_add_param_of(spec, path).param, values, path), rule, kdoc)
+
+
+def apply_add_param_prototype(spec: FixSpec, path: Path, file: str, src: bytes, at: int,
+                              name: str, rule: str, values: Mapping[str, str]
+                              ) -> Edit | None:
+    """add_param's `param` appended to the prototype of `name` at offset `at` of `file`
+    (None: the text there is not a prototype)."""
+    decl = _fill(_add_param_of(spec, path).param, {"function": name, **values}, path)
+    return params.prototype_param(file, src, at, name, decl, rule)
+
+
+def apply_add_arg(spec: FixSpec, path: Path, src: bytes, call: CallSite, kind: str, rule: str,
+                  values: Mapping[str, str]) -> Edit:
+    """add_param's `arg` (of `kind`, when it is a table) appended to `call`'s arguments."""
+    add = _add_param_of(spec, path)
+    text = add.arg(kind)
+    if text is None:
+        kinds = ", ".join(k for k, _ in add.args if k) or "none: arg is a string"
+        raise MigratorError(f"{path}: [fix] add_param.arg has no text for calls of kind "
+                            f"{kind!r}, which the finder names (kinds: {kinds})")
+    values = {**{f"arg{i}": arg for i, arg in enumerate(call.args)},
+              "callee": call.callee, "function": call.caller, **values}
+    return params.add_arg(call.file, src, call, _fill(text, values, path), rule)

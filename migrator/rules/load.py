@@ -174,6 +174,9 @@ def load_rule(path: Path, *, pack: str = "", stages: tuple[int, ...] = (),
         raise MigratorError(f"{path}: a rule has a {FINDER_FILE} or an 'analysis', not both")
     if rule.analysis is None and rule.finder is None and not rule.calls:
         raise MigratorError(f"{path}: a rule needs 'select.calls' or a {FINDER_FILE}")
+    if rule.fix.add_param is not None and rule.analysis is None and rule.finder is None:
+        raise MigratorError(f"{path}: [fix] add_param needs a {FINDER_FILE}: the finder says "
+                            "which function gains the parameter and which calls pass it")
     return rule
 
 

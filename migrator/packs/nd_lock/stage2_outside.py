@@ -1,6 +1,7 @@
-"""Stage 2, T3/T4: callers outside rtnetlink of a function T1 made
-__register_netdevice-only (T6 families, whose helper creates the device itself, are
-stage2_threaded's).
+"""Stage 2, T3/T4/T6: the calls from outside rtnetlink of a function T1 made
+__register_netdevice-only (outside_calls: the walk stage2-t3-outside-callers and
+stage2-t6-thread-lock share), and T3/T4 for a helper registering the device it is
+passed (outside_call). T6, the helper creating the device itself, is stage2_threaded's.
 
 The child's lock (parent detection, the bracket around the registration, a private
 lock) is shared with stage 3.
@@ -9,6 +10,9 @@ lock) is shared with stage 3.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from enum import Enum
 
 from migrator.callgraph import FnKey, key
 from migrator.edit import cedit
@@ -25,23 +29,39 @@ from migrator.packs.nd_lock.stage2_common import (
     _registered_param,
     _result_var,
 )
-from migrator.packs.nd_lock.stage2_threaded import threaded_lock
 from migrator.rules.context import Candidate, RuleContext
 
 
-def outside_callers(ctx: RuleContext) -> list[Site]:
-    """T3/T4/T6: a function made __register_netdevice-only by T1 (or a helper on the way
-    to it) that is also called from outside .newlink/.changelink paths."""
+class Via(Enum):
+    """How an outside call reaches the registration, which says whose it is."""
+
+    POINTER = "pointer"  # through a function pointer: review (stage2-t3-outside-callers)
+    CHILD = "child"  # the helper registers a device it is passed: T3/T4 (the same)
+    CREATES = "creates"  # the helper creates the device itself: T6 (stage2-t6-thread-lock)
+
+
+@dataclass(frozen=True, slots=True)
+class OutsideCall:
+    """A call from outside .newlink/.changelink paths of `helper`, a function reaching
+    the registration `cand` (itself or a caller of it)."""
+
+    cand: Candidate
+    helper: FunctionDef
+    caller: FunctionDef
+    call: CallSite
+    renamed: bool  # the registration is __register_netdevice() already (T1 applied)
+    via: Via
+
+
+def outside_calls(ctx: RuleContext) -> Iterator[OutsideCall]:
+    """Each call from outside .newlink/.changelink paths of a function made
+    __register_netdevice-only by T1 (or a helper on the way to it), once: with the first
+    candidate reaching it, the rule's candidates before the calls T1 renamed already
+    (the converted ones: done_when callee)."""
     reach, roots = ctx.view.reach(NEWLINK_ROOTS)
-    sites: list[Site] = []
     done: set[tuple[str, int]] = set()
-    families: dict[FnKey, tuple[Candidate, FunctionDef]] = {}
-    # A registration T1 renamed already (done_when callee) still has its outside
-    # callers: bracketed ones are done, the others stay for review, whatever the run.
-    # The renamed call itself is T1's site (its census row counts it), not one here.
-    ctx.done_sites(keep=lambda _cand: False)
-    converted = [(cand, True) for cand in ctx.converted]
-    for cand, renamed in [*((c, False) for c in ctx.candidates), *converted]:
+    for cand, renamed in [*((c, False) for c in ctx.candidates),
+                          *((c, True) for c in ctx.converted)]:
         for helper in _ancestors(ctx, cand.function, reach):
             for call in ctx.graph.callers(helper):
                 caller = ctx.index.function(call.file, call.caller)
@@ -49,27 +69,32 @@ def outside_callers(ctx: RuleContext) -> list[Site]:
                     continue
                 if call.via_member and key(helper) in roots:
                     continue  # the rtnetlink core dispatching ops->newlink/changelink
-                if call.via_member:
-                    done.add((call.file, call.start))
-                    sites.append(ctx.review(
-                        _at(ctx, caller, call.start, call.end),
-                        f"{helper.name}() also called through a function pointer "
-                        "from a context the tool cannot classify", template="T4",
-                        evidence=[f"{call.file}:{call.line} {call.receiver}->{call.callee}()",
-                                  "netlink path: " + " -> ".join(cand.chain)]))
-                    continue
                 done.add((call.file, call.start))
-                if _registered_param(ctx, helper, reach, set()) is None:
-                    # The helper creates the device itself: its lock is threaded in (T6;
-                    # once threaded, the helper takes the lock as a parameter).
-                    if not renamed:
-                        families.setdefault(key(helper), (cand, helper))
-                    continue
-                sites.append(_outside_call(ctx, cand, helper, caller, call, reach))
-    seen: set[FnKey] = set()
-    for cand, helper in families.values():
-        sites.extend(threaded_lock(ctx, cand, helper, reach, roots, seen))
-    return sites
+                if call.via_member:
+                    via = Via.POINTER
+                elif _registered_param(ctx, helper, reach, set()) is None:
+                    via = Via.CREATES
+                else:
+                    via = Via.CHILD
+                yield OutsideCall(cand, helper, caller, call, renamed, via)
+
+
+def pointer_review(ctx: RuleContext, out: OutsideCall) -> Site:
+    """A helper also called through a function pointer from a context the tool cannot
+    classify: review."""
+    call = out.call
+    return ctx.review(
+        _at(ctx, out.caller, call.start, call.end),
+        f"{out.helper.name}() also called through a function pointer "
+        "from a context the tool cannot classify", template="T4",
+        evidence=[f"{call.file}:{call.line} {call.receiver}->{call.callee}()",
+                  "netlink path: " + " -> ".join(out.cand.chain)])
+
+
+def outside_call(ctx: RuleContext, out: OutsideCall) -> Site:
+    """T3/T4 for an outside call of a helper registering the device it is passed."""
+    reach, _ = ctx.view.reach(NEWLINK_ROOTS)
+    return _outside_call(ctx, out.cand, out.helper, out.caller, out.call, reach)
 
 
 def _outside_call(ctx: RuleContext, cand: Candidate, helper: FunctionDef, caller: FunctionDef,
@@ -83,7 +108,7 @@ def _outside_call(ctx: RuleContext, cand: Candidate, helper: FunctionDef, caller
         f"{helper.name}({', '.join(call.args)})",
     ]
     registered = _registered_param(ctx, helper, reach, set())
-    assert registered is not None  # T6 families are handled by threaded_lock()
+    assert registered is not None  # T6 families are stage2-t6-thread-lock's
     index, param = registered
     child = call.args[index].strip() if index < len(call.args) else ""
     if not child.isidentifier():

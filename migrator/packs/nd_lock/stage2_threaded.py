@@ -1,6 +1,8 @@
-"""Stage 2, T6: a lock threaded through the helper that creates the device.
-
-The edits of parameter lists, calls, kernel-doc and prototypes are stage2_signature's;
+"""Stage 2, T6 (stage2-t6-thread-lock): a lock threaded through the helper that creates
+the device. The decisions are here: which functions form the family, which one creates
+the device, where each call's lock comes from, what is left for review. The texts of
+the parameter, of each call's argument and of the kernel-doc line are the rule's
+`[fix] add_param` / `kdoc_param` (ctx.add_param, ctx.add_arg, ctx.add_param_prototype);
 how an outside caller leaves when lock_netdev() fails is stage2_exits'.
 """
 
@@ -11,11 +13,11 @@ import re
 from migrator.callgraph import FnKey, Root, key
 from migrator.edit import cedit
 from migrator.edit.edits import line_of
+from migrator.index.discover import grep_hits, is_git_tree
 from migrator.model import CallSite, Edit, FunctionDef, Site
 from migrator.model.srctext import CODEC
 from migrator.packs.nd_lock.stage2_common import (
     _ASSIGN_FROM_CALL,
-    LOCK_FROM_DEV,
     _ancestors,
     _at,
     _error_branch,
@@ -26,15 +28,12 @@ from migrator.packs.nd_lock.stage2_common import (
     _result_var,
 )
 from migrator.packs.nd_lock.stage2_exits import _lock_failure
-from migrator.packs.nd_lock.stage2_signature import (
-    ND_LOCK_PARAM,
-    _append_arg,
-    _kdoc_edit,
-    _param_list,
-    _prototype_edit,
-    _text_references,
-)
 from migrator.rules.context import Candidate, RuleContext
+
+# The kinds of call add_param's `arg` table has a text for (rule.toml):
+PASSED_ON = "passed_on"  # a function of the family passes its own parameter on
+HELD = "held"  # a .newlink/.changelink path: the lock the core holds on {dev}
+TAKEN = "taken"  # outside rtnetlink: the lock lock_netdev() took around the call
 
 REGISTER_CALLS = ("register_netdevice", "__register_netdevice")
 NETLINK_MEMBERS = ("newlink", "changelink")
@@ -169,33 +168,29 @@ def _family_review(ctx: RuleContext, helper: FunctionDef, reach: dict[FnKey, lis
 def _thread(ctx: RuleContext, creator: FunctionDef, reg_call: CallSite, dev: str,
             members: list[FunctionDef], reach: dict[FnKey, list[str]],
             roots: dict[FnKey, Root], base: list[str]) -> list[Site]:
-    rule = ctx.rule.id
     member_keys = {key(f) for f in members}
     definitions: list[tuple[FunctionDef, list[Edit], list[str]]] = []
     sites: list[Site] = []  # the calls; the definitions' sites are made last
     accounted: dict[str, set[int]] = {}  # file -> offsets of names already handled
+    param = ""  # the name of the parameter the members gain
 
     # 1. definitions (+ kernel-doc), the creator's attach/detach
     for fn in members:
         if key(fn) in roots:
             raise _Review(f"{fn.name}() is itself the .{roots[key(fn)].member} callback")
         src = ctx.index.source(fn.file)
-        open_paren, close_paren = _param_list(src, fn)
-        if re.search(r"\bnd_lock\b", src[open_paren:close_paren].decode(*CODEC)):
-            raise _Review(f"{fn.name}() already has an nd_lock parameter")
-        edits = [_append_arg(fn.file, src, open_paren, close_paren, ND_LOCK_PARAM, rule)]
-        kdoc = _kdoc_edit(fn.file, src, fn.start, fn.name, rule)
-        if kdoc is not None:
-            edits.append(kdoc)
+        added = ctx.add_param(fn)  # the rule's add_param (and kdoc_param)
+        edits = added.edits
         accounted.setdefault(fn.file, set()).update(
             m.start() + fn.start for m in re.finditer(
                 rb"\b" + re.escape(fn.name.encode()) + rb"\b", src[fn.start:fn.body_start]))
         evidence = [*base, f"definition: {fn.file}:{fn.line} {fn.name}() gains "
-                           f"`{ND_LOCK_PARAM}`" + (" (kernel-doc @nd_lock added)" if kdoc
-                                                   else "")]
+                           f"`{added.decl}`" + (f" (kernel-doc @{added.name} added)"
+                                                if added.kdoc else "")]
         if fn is creator:
             edits += _creator_edits(ctx, fn, src, reg_call, dev, evidence)
         definitions.append((fn, edits, evidence))
+        param = added.name
 
     # 2. every call of a member
     declared: set[FnKey] = set()
@@ -209,22 +204,18 @@ def _thread(ctx: RuleContext, creator: FunctionDef, reg_call: CallSite, dev: str
                 raise _Review(f"called through a function pointer at {where}")
             accounted.setdefault(call.file, set()).add(call.start)
             src = ctx.index.source(call.file)
-            open_paren = src.index(b"(", call.start + len(call.callee))
-            close_paren = call.end - 1
-            if src[close_paren:call.end] != b")":
+            if src[call.end - 1:call.end] != b")":
                 raise _Review(f"call at {where} does not end with ')'")
             if key(caller) in member_keys:
-                arg, how = "nd_lock", "passes its own nd_lock parameter on"
-                edits = [_append_arg(call.file, src, open_paren, close_paren, arg, rule)]
+                how = f"passes its own {param} parameter on"
+                edits = [ctx.add_arg(call, PASSED_ON)]
             elif key(caller) in reach:
                 held, how = _netlink_dev(ctx, caller, reach, roots, 0)
                 if held is None:
                     raise _Review(f"netlink-path caller {where}: {how}")
-                arg = LOCK_FROM_DEV.format(dev=held)
-                edits = [_append_arg(call.file, src, open_paren, close_paren, arg, rule)]
+                edits = [ctx.add_arg(call, HELD, dev=held)]
             else:
-                edits, how = _outside_edits(ctx, caller, call, fn, src, open_paren,
-                                            close_paren, declared)
+                edits, how = _outside_edits(ctx, caller, call, src, declared)
             sites.append(ctx.rewrite(_at(ctx, caller, call.start, call.end), edits,
                                      f"{fn.name}() call: {how}", template="T6",
                                      evidence=[*base, f"call: {where}; {how}"]))
@@ -242,7 +233,7 @@ def _thread(ctx: RuleContext, creator: FunctionDef, reg_call: CallSite, dev: str
                 continue
             name = re.match(rb"\w+", src[at:at + 200])
             assert name is not None
-            proto = _prototype_edit(ctx, path, src, at, name.group(0).decode())
+            proto = ctx.add_param_prototype(path, at, name.group(0).decode())
             if proto is None:
                 raise _Review(f"{name.group(0).decode()} is used at {path}:"
                               f"{line_of(src, at)} in a way the tool does not follow: "
@@ -332,9 +323,8 @@ def _creator_edits(ctx: RuleContext, fn: FunctionDef, src: bytes, reg_call: Call
             *detach]
 
 
-def _outside_edits(ctx: RuleContext, caller: FunctionDef, call: CallSite, fn: FunctionDef,
-                   src: bytes, open_paren: int, close_paren: int, declared: set[FnKey]
-                   ) -> tuple[list[Edit], str]:
+def _outside_edits(ctx: RuleContext, caller: FunctionDef, call: CallSite, src: bytes,
+                   declared: set[FnKey]) -> tuple[list[Edit], str]:
     where = f"{call.file}:{call.line} {caller.name}()"
     devs = _net_device_params(caller)
     if len(devs) != 1:
@@ -370,6 +360,27 @@ def _outside_edits(ctx: RuleContext, caller: FunctionDef, call: CallSite, fn: Fu
                             ctx.rule.id)
     except cedit.NeedsReview as exc:
         raise _Review(f"outside caller {where}: {exc}") from exc
-    edits.append(_append_arg(call.file, src, open_paren, close_paren, "nd_lock", ctx.rule.id))
+    edits.append(ctx.add_arg(call, TAKEN))
     return edits, (f"outside rtnetlink: lock_netdev({devs[0]}) around the call, -ENODEV "
                    f"when {devs[0]} is being unregistered (exit modelled on {model})")
+
+
+def _text_references(ctx: RuleContext, members: list[FunctionDef]
+                     ) -> dict[str, list[int]]:
+    """Offsets of every whole-word occurrence of the members' names in the tree's C files
+    where they can be seen (static: their own file)."""
+    out: dict[str, list[int]] = {}
+    global_names = {f.name for f in members if not f.is_static}
+    paths: set[str] = {f.file for f in members}
+    if global_names:
+        paths |= set(grep_hits(ctx.view.tree, global_names,
+                               git=is_git_tree(ctx.view.tree), files_only=True))
+    for path in sorted(paths):
+        names = [f.name for f in members if not f.is_static or f.file == path]
+        if not names:
+            continue
+        src = ctx.index.source(path)
+        pattern = re.compile(rb"\b(?:" + b"|".join(re.escape(n.encode()) for n in names) +
+                             rb")\b")
+        out[path] = [m.start() for m in pattern.finditer(src)]
+    return out
