@@ -39,10 +39,6 @@ REGISTER_CALLS = ("register_netdevice", "__register_netdevice")
 NETLINK_MEMBERS = ("newlink", "changelink")
 
 
-class _Review(Exception):
-    """The whole T6 family needs a human (never half-rewritten)."""
-
-
 def _creators(ctx: RuleContext, fn: FunctionDef, reach: dict[FnKey, list[str]],
               seen: set[FnKey]) -> list[tuple[FunctionDef, CallSite, str]]:
     """(function, call, device) where a device created by the function itself (not one of
@@ -140,7 +136,7 @@ def threaded_lock(ctx: RuleContext, cand: Candidate, helper: FunctionDef,
     try:
         return _thread(ctx, creator, reg_call, dev, list(members.values()), reach, roots,
                        base)
-    except (cedit.NeedsReview, _Review) as exc:
+    except cedit.NeedsReview as exc:  # the whole family: never half-rewritten
         return _family_review(ctx, helper, reach, base, str(exc),
                               members=list(members.values()))
 
@@ -177,7 +173,7 @@ def _thread(ctx: RuleContext, creator: FunctionDef, reg_call: CallSite, dev: str
     # 1. definitions (+ kernel-doc), the creator's attach/detach
     for fn in members:
         if key(fn) in roots:
-            raise _Review(f"{fn.name}() is itself the .{roots[key(fn)].member} callback")
+            raise cedit.NeedsReview(f"{fn.name}() is itself the .{roots[key(fn)].member} callback")
         src = ctx.index.source(fn.file)
         added = ctx.add_param(fn)  # the rule's add_param (and kdoc_param)
         edits = added.edits
@@ -199,20 +195,20 @@ def _thread(ctx: RuleContext, creator: FunctionDef, reg_call: CallSite, dev: str
             caller = ctx.index.function(call.file, call.caller)
             where = f"{call.file}:{call.line} {call.caller}() calls {fn.name}()"
             if caller is None:
-                raise _Review(f"caller at {where} not parsed")
+                raise cedit.NeedsReview(f"caller at {where} not parsed")
             if call.via_member:
-                raise _Review(f"called through a function pointer at {where}")
+                raise cedit.NeedsReview(f"called through a function pointer at {where}")
             accounted.setdefault(call.file, set()).add(call.start)
             src = ctx.index.source(call.file)
             if src[call.end - 1:call.end] != b")":
-                raise _Review(f"call at {where} does not end with ')'")
+                raise cedit.NeedsReview(f"call at {where} does not end with ')'")
             if key(caller) in member_keys:
                 how = f"passes its own {param} parameter on"
                 edits = [ctx.add_arg(call, PASSED_ON)]
             elif key(caller) in reach:
                 held, how = _netlink_dev(ctx, caller, reach, roots, 0)
                 if held is None:
-                    raise _Review(f"netlink-path caller {where}: {how}")
+                    raise cedit.NeedsReview(f"netlink-path caller {where}: {how}")
                 edits = [ctx.add_arg(call, HELD, dev=held)]
             else:
                 edits, how = _outside_edits(ctx, caller, call, src, declared)
@@ -235,7 +231,7 @@ def _thread(ctx: RuleContext, creator: FunctionDef, reg_call: CallSite, dev: str
             assert name is not None
             proto = ctx.add_param_prototype(path, at, name.group(0).decode())
             if proto is None:
-                raise _Review(f"{name.group(0).decode()} is used at {path}:"
+                raise cedit.NeedsReview(f"{name.group(0).decode()} is used at {path}:"
                               f"{line_of(src, at)} in a way the tool does not follow: "
                               f"{line.strip()}")
             protos.setdefault(name.group(0).decode(), []).append(proto)
@@ -299,14 +295,14 @@ def _creator_edits(ctx: RuleContext, fn: FunctionDef, src: bytes, reg_call: Call
     if cond is not None and cond.start_byte <= reg_call.start < cond.end_byte:
         branch: cedit.Node | None = stmt  # `if (f(dev) < 0) goto fail;`
     elif var is None:
-        raise _Review(f"{fn.name}(): the result of {reg_call.callee}() at line "
+        raise cedit.NeedsReview(f"{fn.name}(): the result of {reg_call.callee}() at line "
                       f"{reg_call.line} is not stored in a variable: no failure path to "
                       "detach the lock on")
     else:
         branch = _error_branch(src, stmt, var)
     free = _free_netdev_on_path(src, fn_node, branch, dev) if branch is not None else None
     if free is None:
-        raise _Review(f"{fn.name}(): no free_netdev({dev}) on the failure path of "
+        raise cedit.NeedsReview(f"{fn.name}(): no free_netdev({dev}) on the failure path of "
                       f"{reg_call.callee}() at line {reg_call.line}")
     evidence.append(f"attach: before line {stmt.start_point[0] + 1}; detach: before line "
                     f"{free.start_point[0] + 1}: {cedit.text(src, free)}")
@@ -315,7 +311,7 @@ def _creator_edits(ctx: RuleContext, fn: FunctionDef, src: bytes, reg_call: Call
                                       [f"detach_nd_lock({dev});"], ctx.rule.id,
                                       label=f"err_detach_{dev}", notes=evidence)
     except cedit.NeedsReview as exc:
-        raise _Review(f"{fn.name}(): detach_nd_lock({dev}) before line "
+        raise cedit.NeedsReview(f"{fn.name}(): detach_nd_lock({dev}) before line "
                       f"{free.start_point[0] + 1}: {exc}; paths: "
                       + "; ".join(exc.evidence)) from exc
     return [cedit.insert_before_statement(fn.file, src, stmt,
@@ -328,24 +324,24 @@ def _outside_edits(ctx: RuleContext, caller: FunctionDef, call: CallSite, src: b
     where = f"{call.file}:{call.line} {caller.name}()"
     devs = _net_device_params(caller)
     if len(devs) != 1:
-        raise _Review(f"outside caller {where} has {len(devs)} net_device parameters: no "
+        raise cedit.NeedsReview(f"outside caller {where} has {len(devs)} net_device parameters: no "
                       "single existing device to take the lock of")
     fn_node = cedit.function_node(src, call.start)
     if fn_node is None:
-        raise _Review(f"{where} not re-parsed")
+        raise cedit.NeedsReview(f"{where} not re-parsed")
     try:
         stmt = cedit.innermost_statement(fn_node, call.start)
     except cedit.NeedsReview as exc:
-        raise _Review(f"outside caller {where}: {exc}") from exc
+        raise cedit.NeedsReview(f"outside caller {where}: {exc}") from exc
     if stmt.type != "expression_statement":
-        raise _Review(f"outside caller {where}: the call is inside a {stmt.type}, not a "
+        raise cedit.NeedsReview(f"outside caller {where}: the call is inside a {stmt.type}, not a "
                       "statement of its own (no place for unlock_netdev() right after it)")
     if cedit.exits(src, fn_node, stmt.start_byte, stmt.end_byte):
-        raise _Review(f"outside caller {where}: the statement can leave the function")
+        raise cedit.NeedsReview(f"outside caller {where}: the statement can leave the function")
     try:
         fail, model = _lock_failure(src, fn_node, stmt)
     except cedit.NeedsReview as exc:
-        raise _Review(f"outside caller {where}: {exc}") from exc
+        raise cedit.NeedsReview(f"outside caller {where}: {exc}") from exc
     edits: list[Edit] = []
     if key(caller) not in declared:
         declared.add(key(caller))
@@ -359,7 +355,7 @@ def _outside_edits(ctx: RuleContext, caller: FunctionDef, call: CallSite, src: b
         edits += cedit.wrap(call.file, src, stmt, lock, ["unlock_netdev(nd_lock);"],
                             ctx.rule.id)
     except cedit.NeedsReview as exc:
-        raise _Review(f"outside caller {where}: {exc}") from exc
+        raise cedit.NeedsReview(f"outside caller {where}: {exc}") from exc
     edits.append(ctx.add_arg(call, TAKEN))
     return edits, (f"outside rtnetlink: lock_netdev({devs[0]}) around the call, -ENODEV "
                    f"when {devs[0]} is being unregistered (exit modelled on {model})")
