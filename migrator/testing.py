@@ -15,15 +15,18 @@ the sites found when the expectation is not met; returns the rule's sites.
 
 from __future__ import annotations
 
+import sys
 import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from types import ModuleType
 
 from migrator.edit.edits import apply_edits
 from migrator.engine.plan import PlanOptions
 from migrator.engine.planner import open_engine
 from migrator.model import Outcome, Site
 from migrator.packs import load_pack
+from migrator.rules.load import load_finder
 
 CASE_KINDS = ("rewrite", "review", "none")  # cases/<name>-<kind>.c
 
@@ -72,6 +75,17 @@ def assert_migration(before: str, after: str | None = None, *, rule: str,
     if after is None and not review:
         assert not rewrites, f"{rule}: expected no rewrite, found {_describe(rewrites)}"
     return sites
+
+
+def finder_module(rule: str, *, pack: str | None = None,
+                  packs_dirs: Sequence[Path] = ()) -> ModuleType:
+    """The module of `rule`'s finder.py, loaded as the engine loads it
+    (migrator.rules.load.load_finder): its helpers, to test one on its own."""
+    loaded = load_pack(pack, packs_dirs)
+    rules = {r.id: r for r in loaded.rules()}
+    if rule not in rules or rules[rule].finder is None:
+        raise AssertionError(f"pack {loaded.name} has no rule {rule!r} with a finder.py")
+    return sys.modules[load_finder(rules[rule]).__module__]
 
 
 def case_header(text: str) -> dict[str, str]:

@@ -8,7 +8,9 @@ from pathlib import Path
 import pytest
 
 from migrator.model.errors import MigratorError
+from migrator.packs import load_pack
 from migrator.rules.load import load_finder, load_rule
+from migrator.testing import finder_module
 
 RULE = """id = "{id}"
 stage = 1
@@ -61,3 +63,14 @@ def test_finder_and_analysis_together_is_an_error(tmp_path: Path) -> None:
                        extra='analysis = "m:f"')
     with pytest.raises(MigratorError, match=r"finder\.py or an 'analysis', not both"):
         load_rule(path)
+
+
+def test_finder_module_is_the_module_the_engine_loads() -> None:
+    """migrator.testing.finder_module: a finder's helpers for a test of their own; the
+    module is the one load_finder() runs (same `find`), a data rule has none."""
+    module = finder_module("stage3-t5-notifier")
+    rule = next(r for r in load_pack(None).rules() if r.id == "stage3-t5-notifier")
+    assert module.find is load_finder(rule)
+    assert callable(module._failure_test)
+    with pytest.raises(AssertionError, match="stage2-t1-register-netdevice"):
+        finder_module("stage2-t1-register-netdevice")

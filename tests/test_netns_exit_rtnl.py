@@ -33,18 +33,20 @@ from migrator.engine.planner import open_engine
 from migrator.model import Site
 from migrator.packs import load_pack
 from migrator.packs.netns_rtnl import csrc
-from migrator.packs.netns_rtnl.exit_rtnl import plan_forwards
 from migrator.packs.netns_rtnl.exit_rtnl_file import new_name, plan_file
+from migrator.testing import finder_module
 from migrator.verify import source as verify_source
 
 HERE = Path(__file__).resolve().parent
 FIXTURES = HERE / "fixtures" / "netns_rtnl"
 TREE = FIXTURES / "tree"
 AFTER = FIXTURES / "after"
+# The rule's finder.py, loaded as the engine loads it: plan_forwards() is its own.
+plan_forwards = finder_module("1-exit-rtnl", pack="netns_rtnl").plan_forwards
 
 
 def plan_tree(root: Path) -> list[Site]:
-    """The analysis on a plain directory, without the engine."""
+    """The rule's planning on a plain directory, without the engine."""
     sites: list[Site] = []
     forwards = []
     for path in sorted(root.rglob("*.c")):

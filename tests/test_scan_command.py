@@ -123,7 +123,7 @@ def test_scan_result_is_reused_until_the_tree_changes(
     # the renamed call is the rule's converted form (done_when callee): done, not a rewrite
     assert [s["outcome"] for s in json.loads(second.read_text())
             if s["file"].endswith("trivnet.c") and s["template"] == "T1"] == ["already_done"]
-    # Other code (an upgrade, a local change to an analysis) never reuses the result.
+    # Other code (an upgrade, a local change to a finder) never reuses the result.
     assert main([*args, "--json", str(second)]) == 0
     assert len(opened) == 1
     monkeypatch.setattr(engine, "FACTS_VERSION", "other-code")

@@ -13,10 +13,11 @@ from migrator.edit import cedit
 from migrator.edit.edits import apply_edits, group_by_file
 from migrator.engine.plan import PlanOptions
 from migrator.engine.planner import open_engine
-from migrator.packs.nd_lock import stage3_notifier
 from migrator.parse.tree import count_errors
+from migrator.testing import finder_module
 
 FIX = Path(__file__).resolve().parent.parent / "corpus" / "stages" / "stage3"
+T5_FINDER = finder_module("stage3-t5-notifier")  # the rule's finder.py, as the engine loads it
 OPTS = {"families": ["net/wfam", "net/wlock"], "t5": "rewrite"}
 # drivers/net/s3t5.c: one function per registration shape, all run by t5_event().
 T5_REWRITE = ("t5_tested", "t5_tested_braced", "t5_assigned", "t5_stored_neg", "t5_returned",
@@ -215,7 +216,7 @@ def test_t5_failure_test(cond: str, want: str | None) -> None:
     fn = cedit.function_node(data, data.index(b"if"))
     assert fn is not None
     check = cedit.enclosing_statement(fn, data.index(b"if"))
-    assert stage3_notifier._failure_test(data, check, "dev") == want
+    assert T5_FINDER._failure_test(data, check, "dev") == want
 
 
 def test_census_counts_the_t0_form_as_done(converted) -> None:  # type: ignore[no-untyped-def]

@@ -1,7 +1,7 @@
 """What a rule's finder gets: the rule, the tree's index and call graph, its candidates.
 
-The engine builds a TreeView once per tree and a RuleContext per rule; a pack's
-finder (`analysis = "module:function"`) turns the context into sites.
+The engine builds a TreeView once per tree and a RuleContext per rule; a rule's
+finder (`find(ctx)` of the rule folder's finder.py) turns the context into sites.
 """
 
 from __future__ import annotations
@@ -102,7 +102,7 @@ class Candidate:
 
 @dataclass(slots=True)
 class RuleContext:
-    """What an analysis function gets: the rule, the tree's index, its candidates."""
+    """What a finder gets: the rule, the tree's index, its candidates."""
 
     rule: Rule
     index: TreeIndex
@@ -111,14 +111,14 @@ class RuleContext:
     options: dict[str, Any]
     view: TreeView
     # Candidates whose call is hidden in a macro's text (CallSite.via_macro): never handed
-    # to the analysis as candidates; they become review sites (macro_sites()).
+    # to the finder as candidates; they become review sites (macro_sites()).
     hidden: list[Candidate] = field(default_factory=list)
     macros_listed: bool = False
     # Calls (call_key) that rules this one runs after claimed (`[select] after`): not
     # among its candidates; a finder re-locating calls in a function skips them.
     taken: frozenset[tuple[str, int]] = frozenset()
     # Selected calls of the converted name (the rule's done_when callee): never handed to
-    # the analysis as candidates; they become already-done sites (done_sites()).
+    # the finder as candidates; they become already-done sites (done_sites()).
     converted: list[Candidate] = field(default_factory=list)
     converted_listed: bool = False
     # (file, offset) of the regions fix() edited: one edit per region (a loop holding
@@ -129,7 +129,7 @@ class RuleContext:
         """Already-done sites for the calls of the converted name (those `keep` selects:
         a finder that selects only some callers applies the same choice, so the census
         counts each converted call under the rule that converted it). The engine lists
-        them all unless the analysis called this itself."""
+        them all unless the finder called this itself."""
         self.converted_listed = True
         return [self.already_done(c, f"{c.call.callee}() is the converted form")
                 for c in self.converted if keep is None or keep(c)]
@@ -175,9 +175,9 @@ class RuleContext:
                              call, kind, self.rule.id, values)
 
     def macro_sites(self, keep: Callable[[Candidate], bool] | None = None) -> list[Site]:
-        """Review sites for the hidden candidates (those `keep` selects: an analysis that
+        """Review sites for the hidden candidates (those `keep` selects: a finder that
         selects only some callers applies the same choice). The engine lists them all
-        after the analysis unless the analysis called this itself."""
+        after the finder unless the finder called this itself."""
         self.macros_listed = True
         return [self.review(c, hidden_reason(c.call))
                 for c in self.hidden if keep is None or keep(c)]

@@ -4,7 +4,9 @@ checked here, with `explain.md` (the commit-log paragraph) and `cases/` beside i
 A rule selects calls (`[select] calls`), keeps those whose function satisfies the
 context (`[context] reachable_from` / `not_reachable_from`: callbacks named as
 `struct_type.member`), and either applies a data fix (`[fix] rename`) or hands
-the candidates to a Python finder of its pack (`analysis = "module:function"`).
+the candidates to its Python finder, `find(ctx)` of `finder.py` in its folder
+(load_finder; the older `analysis = "module:function"`, naming a function of a pack
+module, is still read).
 
 More of the selection is data:
 

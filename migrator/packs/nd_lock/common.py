@@ -1,5 +1,6 @@
-"""What several nd_lock finders share: families, notifier roots, the locks a function
-holds. The edit helpers are migrator.edit.fntree (FnTree) and migrator.edit.cedit."""
+"""What several nd_lock finders share: a rule's calls re-located in the parsed function
+(real_calls) and the netdevice notifier roots (stage 3's T5, stage 4, stage 6's report).
+The edit helpers are migrator.edit.fntree (FnTree) and migrator.edit.cedit."""
 
 from __future__ import annotations
 
@@ -113,51 +114,3 @@ def netdev_notifier_roots(ctx: object) -> list[object]:
                     add(fn, init)
     out.sort(key=lambda r: (r.function.file, r.function.name))
     return out
-
-
-# --- stage 3 helpers (wrappers around stage 2 / cedit, which other sessions own) ----------
-
-ND_LOCK_DECL = "struct nd_lock *nd_lock;"
-_NON_RTNL_ASSERT = re.compile(r"\blockdep_assert_held\s*\(\s*&?\s*([^)]+?)\s*\)")
-_LOCK_CALL = re.compile(r"\b(mutex_lock\w*|spin_lock\w*|down_write|down_read|wiphy_lock|"
-                        r"rtnl_net_lock|read_lock\w*|write_lock\w*)\s*\(\s*([^;]*?)\s*\)\s*;")
-_UNLOCK_FOR = {"mutex_lock": "mutex_unlock", "spin_lock": "spin_unlock",
-               "down_write": "up_write", "down_read": "up_read", "wiphy_lock": "wiphy_unlock",
-               "read_lock": "read_unlock", "write_lock": "write_unlock"}
-
-
-def other_rule_calls(ctx: object) -> dict[str, str]:
-    """Selected call name -> id of the rule selecting it, for every rule but this one: a
-    function so named *is* an API another rule migrates the callers of."""
-    out: dict[str, str] = {}
-    for rule in ctx.view.rules:  # type: ignore[attr-defined]
-        if rule.id == ctx.rule.id:  # type: ignore[attr-defined]
-            continue
-        for name in rule.calls:
-            out.setdefault(name, rule.id)
-    return out
-
-
-def asserted_locks(src: bytes, fn: FunctionDef) -> list[str]:
-    """Locks other than RTNL the function asserts held (`lockdep_assert_held(&x->mtx)`):
-    its callers hold them at the call."""
-    body = src[fn.body_start:fn.body_end].decode(*CODEC)
-    return [m.group(1) for m in _NON_RTNL_ASSERT.finditer(body) if "rtnl" not in m.group(1)]
-
-
-def held_locks_before(src: bytes, fn: FunctionDef, offset: int) -> list[str]:
-    """Locks taken in `fn` before `offset` and not released in between (textual: a
-    `mutex_lock(&x)` without a later `mutex_unlock(&x)` before the offset)."""
-    text = src[fn.body_start:offset].decode(*CODEC)
-    held: list[str] = []
-    for m in _LOCK_CALL.finditer(text):
-        name, arg = m.group(1), re.sub(r"\s+", "", m.group(2))
-        if name.startswith("rtnl") or "rtnl" in arg:
-            continue
-        base = re.sub(r"_(nested|interruptible|killable|irqsave|irq|bh|io)$", "", name)
-        unlock = _UNLOCK_FOR.get(base, base.replace("lock", "unlock"))
-        rest = text[m.end():]
-        if not re.search(rf"\b{re.escape(unlock)}\w*\s*\(\s*{re.escape(m.group(2).strip())}",
-                         rest):
-            held.append(f"{name}({m.group(2).strip()})")
-    return held

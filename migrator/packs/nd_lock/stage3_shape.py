@@ -1,5 +1,19 @@
 """Stage 3: the registration's shape and the edits every stage 3 template makes (the
-rename to __register_netdevice(), the nd_lock declaration, the unlock after it).
+rename to __register_netdevice(), the nd_lock declaration, the unlock after it), shared
+by the finders of T3/T4, T5 and T7.
+
+Stage 3's rules split the register_netdevice() calls outside .newlink/.changelink; the
+engine applies their precedence (`[select] after`: a rule does not see the calls the
+rules before it claimed):
+
+1. stage3-core-api: the function is itself an API another rule migrates the callers of
+   (register_netdev() in net/core): review "core API", never rewritten;
+2. stage3-t7-fallback-family: configured fallback family (`families`): T7;
+3. stage3-t5-notifier: reached from a netdevice notifier: T5, review unless
+   `t5 = "rewrite"`;
+4. stage3-t7-known-family: known, unconfigured family: review (pure data);
+5. stage3-t3-t4-parent-or-private: T3 (a parent device) or T4 (a private lock); the T0
+   form stage 1 writes is already done.
 """
 
 from __future__ import annotations
@@ -9,10 +23,10 @@ import re
 from migrator.edit import cedit
 from migrator.edit.cedit import NeedsReview
 from migrator.model import Edit
-from migrator.packs.nd_lock.common import ND_LOCK_DECL
 from migrator.rules.context import Candidate, RuleContext
 
 RENAMED = "__register_netdevice"
+ND_LOCK_DECL = "struct nd_lock *nd_lock;"
 
 
 def _located(ctx: RuleContext, cand: Candidate, tag: str = "", *, unbraced: bool = False

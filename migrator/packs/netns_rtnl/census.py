@@ -6,8 +6,8 @@ definitions are not counted)."""
 from __future__ import annotations
 
 from migrator.model import CallSite
+from migrator.packs.netns_rtnl.lockflow import API
 from migrator.packs.netns_rtnl.netns import scope_of
-from migrator.packs.netns_rtnl.stage2 import API
 from migrator.packs.rtnetlink_handlers import HEADER, aliases, calls, flag_definitions, handlers
 from migrator.rules.context import TreeView
 

@@ -2,7 +2,7 @@
 file into a per-namespace `.exit_rtnl` one (ASSERT_RTNL_NET(), rtnl_net_dereference(),
 the loop unrolled, a new name and signature, or a static helper collapsed into the
 callback), or leaves it for review; callbacks handing the batch to a helper go back as
-`forwards` for plan_forwards() (exit_rtnl)."""
+`forwards` for plan_forwards() (the finder of rules/1-exit-rtnl)."""
 
 from __future__ import annotations
 

@@ -1,9 +1,21 @@
-"""Stage 1: T0 (register_netdev() -> rtnl_lock_killable() + register_netdevice()) and
-the optional core declarations patch."""
+"""stage1-t0-register-netdev (T0): which register_netdev() callers take RTNL themselves
+with rtnl_lock_killable() and call register_netdevice(), and the edit, written here for
+each statement shape (`v = register_netdev(d);`, `return register_netdev(d);`, an if
+condition; a result variable is reused or added).
+
+Selected callers (option `t0`): those reached from a pernet_operations .init ("pernet",
+the chain bound as the site's evidence), "all" or "none", plus calls under a
+`t0_families` directory; the others are no site (status counts them as remaining). A
+selected call is review when RTNL is already held there (rtnl_lock() earlier in the
+function, or every caller of the function calls it with RTNL held: call
+register_netdevice() instead) or when the statement shape is not covered (a stored
+result that is not a plain variable, an unbraced branch, a call nested in an
+expression...). Calls hidden in a macro are review where a direct call would be
+converted.
+"""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 
 from migrator.edit.cedit import NeedsReview
@@ -28,24 +40,6 @@ def rtnl_held_at(ft: FnTree, offset: int) -> bool:
     return held
 
 
-def is_t0_form(ft: FnTree, call: Node) -> bool:
-    """The registration sits where T0 puts it: first statement of `if (!v) {` right after
-    `v = rtnl_lock_killable();` (a private lock by design, nothing left to convert)."""
-    stmt = ft.statement_of(call)
-    check = ft.guarding_if(stmt)
-    if check is None or stmt.prev_named_sibling is not None:
-        return False
-    cond = check.child_by_field_name("condition")
-    prev = check.prev_named_sibling
-    while prev is not None and prev.type == "comment":
-        prev = prev.prev_named_sibling
-    if cond is None or prev is None:
-        return False
-    m = re.fullmatch(r"(\w+)\s*=\s*rtnl_lock_killable\s*\(\s*\)\s*;", ft.text(prev))
-    return m is not None and re.fullmatch(rf"\(\s*!\s*{m.group(1)}\s*\)", ft.text(cond)) \
-        is not None
-
-
 def callers_hold_rtnl(ctx: RuleContext, cand: Candidate, depth: int = 3) -> list[str]:
     """Evidence when every caller of the function calls it with RTNL held."""
     callers = ctx.graph.callers(cand.function)
@@ -63,7 +57,7 @@ def callers_hold_rtnl(ctx: RuleContext, cand: Candidate, depth: int = 3) -> list
     return out
 
 
-def t0(ctx: RuleContext) -> Iterable[Site]:
+def find(ctx: RuleContext) -> Iterable[Site]:
     mode = str(ctx.options.get("t0", "pernet"))
     families = list(ctx.options.get("t0_families", []))
     pernet, _ = ctx.view.reach(("pernet_operations.init",))

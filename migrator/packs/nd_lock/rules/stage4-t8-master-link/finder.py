@@ -1,9 +1,16 @@
-"""Stage 4, T8: master links under double_lock_netdev(), at the link call or at the
-legacy enslave entry point (ioctl/sysfs caller of a function reaching the link).
+"""stage4-t8-master-link (T8): master links under double_lock_netdev(), at the link call
+or at the legacy enslave entry point (ioctl/sysfs caller of a function reaching the link).
 
-This finder decides where the locks go (at the link, at each entry point, or review)
-and binds the two devices; the edit itself is the rule's `[fix]` (rule.toml), applied
-with `ctx.fix()` at either place."""
+This finder decides where the locks go and binds {a} and {b}, the two devices (as the
+link call writes them, or carried up the call chain to the entry point's arguments); the
+edit itself is the rule's `[fix]` (rule.toml), applied with `ctx.fix()` at either place.
+At the link when its callers do not hold the locks. When every path to the link goes
+through an ioctl/sysfs entry point or a callback the core runs with both locks held
+(.ndo_add_slave, .newlink, .changelink), at each entry point instead, and the link is a
+review site without edit saying why; so is a link reached only from those callbacks.
+Review: a link made from a netdevice notifier (it needs deferral to a work item), a
+link reached both with the locks held and without them (each unlocked caller is then a
+review site of its own), and a call or argument the fix cannot place."""
 
 from __future__ import annotations
 
@@ -33,7 +40,7 @@ def is_sysfs_handler(fn: FunctionDef) -> bool:
     return any(SYSFS_PARAM.search(p.type) for p in fn.params)
 
 
-def t8(ctx: RuleContext) -> Iterable[Site]:
+def find(ctx: RuleContext) -> Iterable[Site]:
     ioctl, _ = ctx.view.reach(IOCTL_ROOTS)
     locked, _ = ctx.view.reach(LOCKED_ROOTS)
     notif, _ = ctx.view.reach(NOTIFIER_ROOTS)

@@ -1,5 +1,11 @@
-"""Stage 3, T5: a registration from a netdevice notifier gets a private lock
-(alloc_nd_lock(), mutex_trylock(), attach) right before it.
+"""stage3-t5-notifier (T5): register_netdevice() reached from the .notifier_call of a
+notifier_block that is passed to register_netdevice_notifier*() (common.
+netdev_notifier_roots(): other notifier blocks do not count, so it is not a plain
+`reachable_from`; the chain is bound as the site's evidence). The registration runs
+under another device's lock, so the new device gets a private lock (alloc_nd_lock(),
+mutex_trylock(), attach) right before it. Review by default (option `t5`, --t5=rewrite
+applies it), and review when the shape is none of those below. The calls it leaves are
+the next rules' (stage3-t7-known-family, stage3-t3-t4-parent-or-private).
 
 Shapes, all starting with `nd_lock = alloc_nd_lock();` + the registration's own error
 branch on allocation failure + trylock + attach, right before the registration:
@@ -16,11 +22,14 @@ exactly as a failing register_netdevice() did.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
+from migrator.callgraph import key
 from migrator.edit import cedit
 from migrator.edit.cedit import NeedsReview
 from migrator.model import Edit, Site
 from migrator.model.srctext import CODEC
+from migrator.packs.nd_lock.common import netdev_notifier_roots, real_calls
 from migrator.packs.nd_lock.stage3_shape import RENAMED, _decl, _located, _rename, _unlock_after
 from migrator.rules.context import Candidate, RuleContext
 
@@ -28,6 +37,37 @@ from migrator.rules.context import Candidate, RuleContext
 _LOCK_COMMENT = "/* never contended: the trylock keeps lockdep quiet */"
 _EXIT_TYPES = ("return_statement", "goto_statement", "break_statement", "continue_statement")
 _RESULT_NAMES = ("err", "ret", "rc", "error")
+
+
+def netdev_notifiers(ctx: RuleContext) -> dict[tuple[str, str], list[str]]:
+    """Functions reachable from the .notifier_call of a notifier_block that is passed to
+    register_netdevice_notifier*() somewhere in the index."""
+    return ctx.graph.reach(netdev_notifier_roots(ctx))  # type: ignore[arg-type]
+
+
+def find(ctx: RuleContext) -> Iterable[Site]:
+    """Binds the chain from a netdevice notifier: only the notifier_blocks passed to
+    register_netdevice_notifier*() count (netdev_notifier_roots), so it is not a plain
+    `reachable_from`. T5: review unless `t5 = "rewrite"`."""
+    notif = netdev_notifiers(ctx)
+    rewrite = str(ctx.options.get("t5", "review")) == "rewrite"
+    for cand, _ft, _node in real_calls(ctx):
+        assert isinstance(cand, Candidate)
+        chain = notif.get(key(cand.function))
+        if chain is None:
+            continue
+        cand.chain = chain
+        if not rewrite:
+            yield ctx.review(cand, reason="registration from a netdevice notifier: T5 "
+                             "(private lock via alloc_nd_lock()/mutex_trylock()); "
+                             "review by default, --t5=rewrite to apply")
+            continue
+        try:
+            yield _t5(ctx, cand)
+        except NeedsReview as exc:
+            yield ctx.review(cand, reason=str(exc))
+    yield from ctx.macro_sites(lambda c: key(c.function) in notif)
+    yield from ctx.done_sites(lambda c: key(c.function) in notif)
 
 
 def _t5(ctx: RuleContext, cand: Candidate) -> Site:
@@ -212,9 +252,9 @@ def _t5_return(ctx: RuleContext, cand: Candidate, src: bytes, fn_node: cedit.Nod
 
 def _result_var(ctx: RuleContext, cand: Candidate, src: bytes, fn_node: cedit.Node
                 ) -> tuple[str, list[Edit]]:
-    """Like stage1._result_var (T0): an int err/ret/rc/error, else a new `int err;`. Only
-    an int declared once, at the top of the body, is reused: one declared in an inner
-    block may be out of scope or shadowed at the return."""
+    """Like T0's _result_var (stage1-t0-register-netdev): an int err/ret/rc/error, else a
+    new `int err;`. Only an int declared once, at the top of the body, is reused: one
+    declared in an inner block may be out of scope or shadowed at the return."""
     fn = cand.function
     counts: dict[str, int] = {}
     for p in (*fn.params, *fn.locals):

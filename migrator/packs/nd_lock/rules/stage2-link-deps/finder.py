@@ -1,5 +1,17 @@
-"""Stage 2, link_deps: the attributes naming other devices that .newlink/.changelink
-look up, declared as the ops' link_deps tables.
+"""stage2-link-deps: the attributes naming other devices that .newlink/.changelink look
+up, declared as the ops' link_deps tables (.newlink_deps/.changelink_deps), so that the
+rtnetlink core locks those devices before the callback runs.
+
+For each struct rtnl_link_ops initializer, every function its .newlink/.changelink reaches
+in the driver's own directory is read for __dev_get_by_index() and friends whose ifindex
+is a `tb[X]`/`data[X]` read (directly, through a local, or through a field another of
+those functions sets from it); an attribute is mandatory when the callback (or the
+lookup's function) returns an error without it, else optional. Per ops: one rewrite site
+(the tables before the initializer, the members in it: `&generic_newlink_deps` for the
+lone mandatory IFLA_LINK), already done when the ops declare their tables already,
+review when a member line cannot be found. When the stage rewrites any, a core site
+declares struct link_deps and the rtnl_link_ops members in include/net/rtnetlink.h
+(rtnetlink_core(), placed with core.py), and generic_newlink_deps when used.
 """
 
 from __future__ import annotations
@@ -9,6 +21,8 @@ from collections.abc import Iterable
 
 from migrator.callgraph import Root
 from migrator.edit import cedit
+from migrator.edit.cedit import line_end, line_start
+from migrator.edit.edits import line_of
 from migrator.model import CallSite, Edit, FunctionDef, Outcome, Site, StructInit
 from migrator.model.srctext import CODEC
 from migrator.packs.nd_lock import core
@@ -17,6 +31,9 @@ from migrator.rules.context import At, RuleContext
 LOOKUPS = ("__dev_get_by_index", "dev_get_by_index", "dev_get_by_index_rcu",
            "netdev_get_by_index")
 _ATTR = re.compile(r"\b(tb|data)\s*\[\s*(\w+)\s*\]")
+RTNETLINK_H = "include/net/rtnetlink.h"
+RTNETLINK_C = "net/core/rtnetlink.c"
+GENERIC_DEPS = "generic_newlink_deps"
 
 
 def _attr_reads(body: str, expr: str) -> list[tuple[str, str]]:
@@ -64,7 +81,7 @@ def _is_mandatory(src: bytes, fn: FunctionDef, table: str, attr: str) -> bool:
     return re.search(pattern, body) is not None
 
 
-def link_deps(ctx: RuleContext) -> list[Site]:
+def find(ctx: RuleContext) -> list[Site]:
     sites: list[Site] = []
     for init in ctx.index.inits_of("rtnl_link_ops"):
         if init.is_array:
@@ -109,9 +126,9 @@ def link_deps(ctx: RuleContext) -> list[Site]:
             sites.append(ctx.already_done(_at(init), f"{init.var}: declares "
                                           + ", ".join(f".{m}_deps" for m in declared)))
     if any(s.outcome is Outcome.REWRITE for s in sites):
-        uses_generic = any(f"&{core.GENERIC_DEPS}" in e.replacement
+        uses_generic = any(f"&{GENERIC_DEPS}" in e.replacement
                            for s in sites if s.outcome is Outcome.REWRITE for e in s.edits)
-        core_site = core.rtnetlink_core(ctx, uses_generic, ctx.options)
+        core_site = rtnetlink_core(ctx, uses_generic, ctx.options)
         if core_site is not None:
             sites.append(core_site)
     return sites
@@ -130,7 +147,7 @@ def _deps_site(ctx: RuleContext, init: StructInit, tables: dict[str, dict[str, l
     member_lines: dict[str, str] = {}
     for member, found in tables.items():
         if found == {"mandatory.tb": ["IFLA_LINK"]}:
-            member_lines[member] = f"&{core.GENERIC_DEPS}"
+            member_lines[member] = f"&{GENERIC_DEPS}"
             continue
         body = "".join(f"\t.{slot} = {{ {', '.join(ids)}, }},\n"
                        for slot, ids in sorted(found.items()))
@@ -169,3 +186,74 @@ def _deps_site(ctx: RuleContext, init: StructInit, tables: dict[str, dict[str, l
 
 def _at(init: StructInit) -> At:
     return At(init.file, init.var, init.line, init.start, init.end)
+
+
+# --- include/net/rtnetlink.h (+ generic_newlink_deps in net/core/rtnetlink.c) --------------
+
+
+def _fn_pointer_member(struct: core.StructDef, src: bytes, name: str) -> core.Member | None:
+    return next((m for m in struct.members if m.kind == "field_declaration"
+                 and name in m.names), None)
+
+
+def rtnetlink_core(ctx: RuleContext, uses_generic: bool, options: dict[str, object]
+                   ) -> Site | None:
+    """struct link_deps, MAX_LINK_DEPS and the two rtnl_link_ops members in
+    include/net/rtnetlink.h; generic_newlink_deps declared there, and defined and
+    exported in net/core/rtnetlink.c, when the series uses it. None when the tree has
+    it all."""
+    rule = ctx.rule.id
+    src = core.read_source(ctx, RTNETLINK_H)
+    if src is None:
+        return None
+    edits: list[Edit] = []
+    evidence: list[str] = []
+    ops = core.find_struct(src, "rtnl_link_ops")
+    if ops is None:
+        return core.file_review(ctx, RTNETLINK_H, "struct rtnl_link_ops definition not found")
+    deps = core.find_struct(src, "link_deps")
+    declare = uses_generic and core.find_declaration(src, GENERIC_DEPS, extern=True) is None
+    if deps is None:
+        at = core.doc_start(src, line_start(src, ops.start))
+        edits.append(Edit(RTNETLINK_H, at, at, core.render("link_deps", generic=declare), rule))
+        evidence.append(f"{RTNETLINK_H}:{line_of(src, at)} struct link_deps before "
+                        "struct rtnl_link_ops")
+    elif declare:
+        at = line_end(src, deps.close)
+        edits.append(Edit(RTNETLINK_H, at, at,
+                          f"\nextern struct link_deps {GENERIC_DEPS};\n", rule))
+        evidence.append(f"{RTNETLINK_H}:{line_of(src, at)} declares {GENERIC_DEPS}")
+    for callback in ("newlink", "changelink"):
+        if ops.has_member(f"{callback}_deps"):
+            continue
+        member = _fn_pointer_member(ops, src, callback)
+        if member is None:
+            return core.file_review(ctx, RTNETLINK_H,
+                           f"struct rtnl_link_ops has no (*{callback}) member")
+        at = line_start(src, member.start)
+        indent = re.match(rb"[ \t]*", src[at:]).group(0).decode()  # type: ignore[union-attr]
+        edits.append(Edit(RTNETLINK_H, at, at, core.render("ops_member", indent=indent,
+                                                       name=callback), rule))
+        evidence.append(f"{RTNETLINK_H}:{line_of(src, at)} rtnl_link_ops.{callback}_deps "
+                        f"before (*{callback})")
+        doc = re.compile(rb"(?m)^([ \t]*\*[ \t]*)@" + callback.encode() + rb":")
+        head = src[:line_start(src, ops.start)]
+        kdoc = core.doc_start(src, line_start(src, ops.start))
+        m = doc.search(head, kdoc)
+        if m is not None:
+            edits.append(Edit(RTNETLINK_H, m.start(), m.start(),
+                              core.render("ops_doc", name=callback,
+                                      prefix=m.group(1).decode()), rule))
+    csrc = core.read_source(ctx, RTNETLINK_C)
+    if uses_generic and csrc is not None and \
+            core.find_declaration(csrc, GENERIC_DEPS, extern=False) is None:
+        edits.append(core.define_object(csrc, RTNETLINK_C, list(options.get(  # type: ignore[call-overload]
+            "generic_deps_after", [])), core.render("generic_deps"), rule))
+        evidence.append(f"{RTNETLINK_C}: defines and exports {GENERIC_DEPS}")
+    if not edits:
+        return None
+    return ctx.rewrite(
+        At(RTNETLINK_H, "struct rtnl_link_ops", line_of(src, ops.start), ops.start, ops.start),
+        edits, "declare struct link_deps and the rtnl_link_ops *_deps members",
+        evidence=["link_deps tables are used by this stage's rewrites", *evidence],
+        template="core")

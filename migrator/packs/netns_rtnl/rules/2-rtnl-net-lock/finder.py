@@ -1,4 +1,5 @@
-"""Stage 2: rtnl_lock() -> rtnl_net_lock(net) where the function knows its namespace.
+"""2-rtnl-net-lock (netns_rtnl stage 2): rtnl_lock() -> rtnl_net_lock(net) where the
+function knows its namespace.
 
 One decision per function: its rtnl_lock()/rtnl_trylock()/rtnl_unlock() calls become
 rtnl_net_lock(net)/rtnl_net_trylock(net)/rtnl_net_unlock(net) together, or none does.
@@ -24,7 +25,7 @@ from migrator.callgraph import FnKey, key
 from migrator.edit.cedit import NeedsReview
 from migrator.edit.fntree import FnTree, Node
 from migrator.model import Edit, FunctionDef, Site
-from migrator.packs.netns_rtnl.lockflow import LOCK, RTNL_CALLS, TRYLOCK, UNLOCK, Flow
+from migrator.packs.netns_rtnl.lockflow import API, LOCK, RTNL_CALLS, TRYLOCK, UNLOCK, Flow
 from migrator.packs.netns_rtnl.netns import (
     DEV_FIELD,
     ITER,
@@ -45,10 +46,6 @@ from migrator.parse.tree import walk
 from migrator.rules.context import Candidate, RuleContext
 
 NEW_NAME = {LOCK: "rtnl_net_lock", UNLOCK: "rtnl_net_unlock", TRYLOCK: "rtnl_net_trylock"}
-# The RTNL API itself (include/linux/rtnetlink.h, net/core/rtnetlink.c): not sites.
-API = frozenset({"rtnl_lock", "rtnl_unlock", "rtnl_trylock", "rtnl_lock_killable",
-                 "rtnl_net_lock", "rtnl_net_unlock", "rtnl_net_trylock", "__rtnl_net_lock",
-                 "__rtnl_net_unlock"})
 _BARE_CALL = re.compile(r"rtnl_\w+\s*\(\s*\)")
 _EVERY_NET = re.compile(r"for_each_net(?:_\w+)?$")
 _MEMBER_ARG = re.compile(r"^(?:h?list|llist)_\w*(?:for_each|entry)\w*$|^container_of\w*$|"
@@ -60,8 +57,9 @@ def _option(ctx: RuleContext, name: str) -> frozenset[str]:
     return frozenset(str(v) for v in ctx.options.get(name, []))
 
 
-def rtnl_net_lock(ctx: RuleContext) -> Iterable[Site]:
-    """The finder of rule 2-rtnl-net-lock."""
+def find(ctx: RuleContext) -> Iterable[Site]:
+    """One decision per function holding a selected call (the RTNL API's own definitions
+    are not sites); a pernet callback is named in the evidence."""
     by_function: dict[tuple[str, str], list[Candidate]] = {}
     for cand in ctx.candidates:
         by_function.setdefault(key(cand.function), []).append(cand)

@@ -1,8 +1,15 @@
-"""Stage 2, T2: a newlink's peer device inherits the new device's nd_lock.
+"""stage2-t2-peer-inherits: a .newlink-reachable function registering a second device it
+allocated itself (the peer: `peer = rtnl_create_link()/alloc_netdev*()...` in the same
+function, another struct net_device * parameter being the new device) attaches the new
+device's lock to the peer before the registration and detaches it before the
+free_netdev(peer) of the registration's failure path. It binds the peer and the new
+device from the function itself; review when the failure path has no free_netdev(peer)
+or the edits cannot be placed (cedit.NeedsReview). A registration of the function's own
+`dev` or of a device from elsewhere is no site (T1 only).
 
-T1 (the renames) stays data (rules/stage2-t1-*.toml). T2 inserts whole lines at the
-start of a statement's line, which never shares a byte with T1's rename of the callee,
-so both rules edit the same statement without conflict.
+T1 (the renames) stays data (rules/stage2-t1-*). T2 inserts whole lines at the start of a
+statement's line, which never shares a byte with T1's rename of the callee, so both rules
+edit the same statement without conflict.
 """
 
 from __future__ import annotations
@@ -25,7 +32,7 @@ from migrator.packs.nd_lock.stage2_common import (
 from migrator.rules.context import RuleContext
 
 
-def peer_inherits(ctx: RuleContext) -> list[Site]:
+def find(ctx: RuleContext) -> list[Site]:
     """T2: a newlink that registers a device it created itself (the peer) attaches the
     peer to the new device's lock first and detaches it before freeing it on failure."""
     sites = []

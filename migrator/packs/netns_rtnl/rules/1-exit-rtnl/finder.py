@@ -1,5 +1,5 @@
-"""netns_rtnl stage 1: pernet `.exit_batch_rtnl` callbacks that only loop over the batch
-become per-namespace `.exit_rtnl` callbacks.
+"""1-exit-rtnl (netns_rtnl stage 1): pernet `.exit_batch_rtnl` callbacks that only loop
+over the batch become per-namespace `.exit_rtnl` callbacks.
 
 The core (net/core/net_namespace.c, ops_exit_rtnl_list()) calls
 `ops->exit_rtnl(net, &dev_kill_list)` once per dying namespace, under RTNL and that
@@ -27,9 +27,10 @@ per-namespace variant of that helper, added (with its prototype) by a patch of i
 Everything else is review, with the reason in plain words and the lines as evidence.
 
 Layout: pure functions over (file bytes, parsed tree) -- `plan_file()` for one file
-(exit_rtnl_file, over exit_rtnl_ops for the initializers and exit_rtnl_shape for the
-batch loop), `plan_forwards()` for the batch helpers shared across files (here) -- and
-`exit_rtnl(ctx)`, the rule analysis wiring them to today's engine.
+(the pack's exit_rtnl_file, over exit_rtnl_ops for the initializers and exit_rtnl_shape
+for the batch loop), `plan_forwards()` for the batch helpers shared across files (here)
+-- and `find(ctx)`, the rule's finder wiring them to the engine: the files it examines,
+and an initializer that already sets `.exit_rtnl` (and no `.exit_batch_rtnl`) as done.
 """
 
 from __future__ import annotations
@@ -279,7 +280,7 @@ def _forward_site(path: str, src: bytes, fwd: Forward, member: OpsMember, varian
                  edits)
 
 
-# --- the rule analysis ------------------------------------------------------------------
+# --- the rule's finder ------------------------------------------------------------------
 
 
 def candidate_files(ctx: object) -> list[str]:
@@ -295,10 +296,10 @@ def candidate_files(ctx: object) -> list[str]:
     return sorted(found)
 
 
-def exit_rtnl(ctx: object) -> list[Site]:
-    """Rule analysis (`analysis = "migrator.packs.netns_rtnl.exit_rtnl:exit_rtnl"`): needs
-    the index to parse the initializers that mention `exit_batch_rtnl`
-    (`[options] index_names = ["exit_batch_rtnl"]`)."""
+def find(ctx: object) -> list[Site]:
+    """The rule's sites, sorted by file and line: needs the index to parse the
+    initializers that mention `exit_batch_rtnl` (`[options] index_names =
+    ["exit_batch_rtnl"]`)."""
     index = ctx.index  # type: ignore[attr-defined]
     rule = ctx.rule.id  # type: ignore[attr-defined]
     sites: list[Site] = []

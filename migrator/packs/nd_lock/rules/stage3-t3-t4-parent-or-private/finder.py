@@ -1,105 +1,58 @@
-"""Stage 3: register_netdevice() outside .newlink/.changelink, split into rules whose
-precedence the engine applies (`[select] after`: a rule does not see the calls the
-rules before it claimed):
+"""stage3-t3-t4-parent-or-private, last of stage 3's precedence chain: the
+register_netdevice() calls outside .newlink/.changelink the rules before it left.
 
-1. stage3-core-api: the function is itself an API another rule migrates the callers
-   of (e.g. register_netdev() in net/core): review "core API", never rewritten;
-2. stage3-t7-fallback-family: configured fallback family (`families`): T7, the helper
-   attaches &fallback_nd_lock and its in-tree callers take fallback_nd_lock.mutex
-   around the call on every exit path; review when a caller already holds another
-   lock there;
-3. stage3-t5-notifier: reached from a netdevice notifier: T5, review unless
-   `t5 = "rewrite"`;
-4. stage3-t7-known-family: known, unconfigured family: review (pure data);
-5. stage3-t3-t4-parent-or-private: T3 (a parent device is identifiable) or T4
-   (private lock), rewritten when the statement shape and the error path are ones
-   the templates cover. The T0 form stage 1 writes (`v = rtnl_lock_killable(); if
-   (!v) { v = register_netdevice(d); ...`) is already done: register_netdevice()
-   gives the device its private lock by design.
+T3 when a parent device is identifiable (parent_candidates(): another struct
+net_device * parameter of the function, else the upper-link field stage 2 detects,
+stage2_outside._parent_device()): the child shares the parent's nd_lock, taken with
+lock_netdev(parent) around __register_netdevice(); else T4, a private nd_lock attached
+right after the allocation check. It binds the parent (or none) and the registered
+device. Review when the statement is not `err = register_netdevice(dev);`
+(stage3_shape), when an exit between the allocation and the registration would leave the
+attached lock behind, or when the error path is not one the templates cover. The T0
+form stage 1 writes (`v = rtnl_lock_killable(); if (!v) { v = register_netdevice(d);
+...`) is already done: register_netdevice() gives the device its private lock by design.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
-from migrator.callgraph import key
 from migrator.edit import cedit
 from migrator.edit.cedit import NeedsReview
+from migrator.edit.fntree import FnTree, Node
 from migrator.model import FunctionDef, Site
-from migrator.packs.nd_lock import stage1, stage2_common, stage2_outside
-from migrator.packs.nd_lock.common import (
-    netdev_notifier_roots,
-    other_rule_calls,
-    real_calls,
-)
-from migrator.packs.nd_lock.stage3_fallback import _t7
-from migrator.packs.nd_lock.stage3_notifier import _t5
+from migrator.packs.nd_lock import stage2_common, stage2_outside
+from migrator.packs.nd_lock.common import real_calls
 from migrator.packs.nd_lock.stage3_shape import _decl, _rename, _shape
 from migrator.rules.context import Candidate, RuleContext
 
 
-def netdev_notifiers(ctx: RuleContext) -> dict[tuple[str, str], list[str]]:
-    """Functions reachable from the .notifier_call of a notifier_block that is passed to
-    register_netdevice_notifier*() somewhere in the index."""
-    return ctx.graph.reach(netdev_notifier_roots(ctx))  # type: ignore[arg-type]
+def is_t0_form(ft: FnTree, call: Node) -> bool:
+    """The registration sits where T0 puts it: first statement of `if (!v) {` right after
+    `v = rtnl_lock_killable();` (a private lock by design, nothing left to convert)."""
+    stmt = ft.statement_of(call)
+    check = ft.guarding_if(stmt)
+    if check is None or stmt.prev_named_sibling is not None:
+        return False
+    cond = check.child_by_field_name("condition")
+    prev = check.prev_named_sibling
+    while prev is not None and prev.type == "comment":
+        prev = prev.prev_named_sibling
+    if cond is None or prev is None:
+        return False
+    m = re.fullmatch(r"(\w+)\s*=\s*rtnl_lock_killable\s*\(\s*\)\s*;", ft.text(prev))
+    return m is not None and re.fullmatch(rf"\(\s*!\s*{m.group(1)}\s*\)", ft.text(cond)) \
+        is not None
 
 
-def core_api(ctx: RuleContext) -> Iterable[Site]:
-    """Binds the rule migrating the callers of the function the call is in: a function so
-    named *is* that API, its lock handling the core patch's."""
-    api = other_rule_calls(ctx)
-    for cand, _ft, _node in real_calls(ctx):
-        assert isinstance(cand, Candidate)
-        name = cand.function.name
-        if name in api:
-            yield ctx.review(cand, reason=f"core API: {name}() is itself the registration "
-                             f"API migrated by rule {api[name]}; its lock handling belongs "
-                             "to the core patch")
-    yield from ctx.macro_sites(lambda c: c.function.name in api)
-
-
-def t7_fallback(ctx: RuleContext) -> Iterable[Site]:
-    """The calls of the configured families (`[select] in_dirs = "{families}"`): T7."""
-    for cand, _ft, _node in real_calls(ctx):
-        assert isinstance(cand, Candidate)
-        try:
-            yield from _t7(ctx, cand, cand.binds["in_dir"])
-        except NeedsReview as exc:
-            yield ctx.review(cand, reason=str(exc))
-
-
-def t5_notifier(ctx: RuleContext) -> Iterable[Site]:
-    """Binds the chain from a netdevice notifier: only the notifier_blocks passed to
-    register_netdevice_notifier*() count (netdev_notifier_roots), so it is not a plain
-    `reachable_from`. T5: review unless `t5 = "rewrite"`."""
-    notif = netdev_notifiers(ctx)
-    rewrite = str(ctx.options.get("t5", "review")) == "rewrite"
-    for cand, _ft, _node in real_calls(ctx):
-        assert isinstance(cand, Candidate)
-        chain = notif.get(key(cand.function))
-        if chain is None:
-            continue
-        cand.chain = chain
-        if not rewrite:
-            yield ctx.review(cand, reason="registration from a netdevice notifier: T5 "
-                             "(private lock via alloc_nd_lock()/mutex_trylock()); "
-                             "review by default, --t5=rewrite to apply")
-            continue
-        try:
-            yield _t5(ctx, cand)
-        except NeedsReview as exc:
-            yield ctx.review(cand, reason=str(exc))
-    yield from ctx.macro_sites(lambda c: key(c.function) in notif)
-    yield from ctx.done_sites(lambda c: key(c.function) in notif)
-
-
-def t3_t4(ctx: RuleContext) -> Iterable[Site]:
+def find(ctx: RuleContext) -> Iterable[Site]:
     """What the rules before left: T3 (a parent device) or T4 (a private lock); the T0
     form stage 1 writes is already done (a private lock by design)."""
     for cand, ft, node in real_calls(ctx):
         assert isinstance(cand, Candidate)
         try:
-            if stage1.is_t0_form(ft, node):
+            if is_t0_form(ft, node):
                 # What stage 1 writes (the loopback reference): register_netdevice() under
                 # the function's own rtnl_lock_killable() gives the device a private lock.
                 yield ctx.already_done(cand, "T0 form: a private lock by design")

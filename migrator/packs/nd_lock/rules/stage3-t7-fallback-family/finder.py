@@ -1,20 +1,46 @@
-"""Stage 3, T7: a configured fallback family registers on fallback_nd_lock, its
-in-tree callers taking fallback_nd_lock.mutex around the call on every exit path.
+"""stage3-t7-fallback-family (T7), second of stage 3's precedence chain: the
+register_netdevice() calls of a configured fallback family (`[select] in_dirs =
+"{families}"` binds the family). The helper registering the device attaches
+&fallback_nd_lock and detaches it when the registration fails; each in-tree caller of
+the helper takes fallback_nd_lock.mutex around the call, released on every exit. All or
+nothing: a caller holding another lock at the call (or a helper asserting one held:
+fallback_nd_lock.mutex goes after RTNL and before the subsystem's own lock), or one the
+bracket cannot be placed in, is a review site of its own, and then the helper and every
+other caller are review too. A registration that is not `err = register_netdevice(dev);`
+is review.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 from migrator.edit import cedit
 from migrator.edit.cedit import NeedsReview
-from migrator.model import CallSite, Edit, Site
-from migrator.packs.nd_lock.common import FnTree, asserted_locks, held_locks_before
+from migrator.model import CallSite, Edit, FunctionDef, Site
+from migrator.model.srctext import CODEC
+from migrator.packs.nd_lock.common import FnTree, real_calls
 from migrator.packs.nd_lock.stage3_shape import _rename, _shape
 from migrator.rules.context import At, Candidate, RuleContext
 
 FALLBACK_LOCK = "mutex_lock(&fallback_nd_lock.mutex);"
 FALLBACK_UNLOCK = "mutex_unlock(&fallback_nd_lock.mutex);"
+_NON_RTNL_ASSERT = re.compile(r"\blockdep_assert_held\s*\(\s*&?\s*([^)]+?)\s*\)")
+_LOCK_CALL = re.compile(r"\b(mutex_lock\w*|spin_lock\w*|down_write|down_read|wiphy_lock|"
+                        r"rtnl_net_lock|read_lock\w*|write_lock\w*)\s*\(\s*([^;]*?)\s*\)\s*;")
+_UNLOCK_FOR = {"mutex_lock": "mutex_unlock", "spin_lock": "spin_unlock",
+               "down_write": "up_write", "down_read": "up_read", "wiphy_lock": "wiphy_unlock",
+               "read_lock": "read_unlock", "write_lock": "write_unlock"}
+
+
+def find(ctx: RuleContext) -> Iterable[Site]:
+    """The calls of the configured families (`[select] in_dirs = "{families}"`): T7."""
+    for cand, _ft, _node in real_calls(ctx):
+        assert isinstance(cand, Candidate)
+        try:
+            yield from _t7(ctx, cand, cand.binds["in_dir"])
+        except NeedsReview as exc:
+            yield ctx.review(cand, reason=str(exc))
 
 
 def _t7(ctx: RuleContext, cand: Candidate, fam: str) -> Iterable[Site]:
@@ -99,3 +125,28 @@ def _t7(ctx: RuleContext, cand: Candidate, fam: str) -> Iterable[Site]:
     yield from (ctx.rewrite(At.call(call), cedits, f"T7: caller of {helper.name}() holds "
                             "fallback_nd_lock.mutex", evidence=evidence, template="T7")
                 for call, cedits, evidence in plans)
+
+
+def asserted_locks(src: bytes, fn: FunctionDef) -> list[str]:
+    """Locks other than RTNL the function asserts held (`lockdep_assert_held(&x->mtx)`):
+    its callers hold them at the call."""
+    body = src[fn.body_start:fn.body_end].decode(*CODEC)
+    return [m.group(1) for m in _NON_RTNL_ASSERT.finditer(body) if "rtnl" not in m.group(1)]
+
+
+def held_locks_before(src: bytes, fn: FunctionDef, offset: int) -> list[str]:
+    """Locks taken in `fn` before `offset` and not released in between (textual: a
+    `mutex_lock(&x)` without a later `mutex_unlock(&x)` before the offset)."""
+    text = src[fn.body_start:offset].decode(*CODEC)
+    held: list[str] = []
+    for m in _LOCK_CALL.finditer(text):
+        name, arg = m.group(1), re.sub(r"\s+", "", m.group(2))
+        if name.startswith("rtnl") or "rtnl" in arg:
+            continue
+        base = re.sub(r"_(nested|interruptible|killable|irqsave|irq|bh|io)$", "", name)
+        unlock = _UNLOCK_FOR.get(base, base.replace("lock", "unlock"))
+        rest = text[m.end():]
+        if not re.search(rf"\b{re.escape(unlock)}\w*\s*\(\s*{re.escape(m.group(2).strip())}",
+                         rest):
+            held.append(f"{name}({m.group(2).strip()})")
+    return held
