@@ -58,11 +58,14 @@ def test_a_broken_finder_is_an_error_naming_it(tmp_path: Path, text: str, says: 
     assert says in str(err.value)
 
 
-def test_finder_and_analysis_together_is_an_error(tmp_path: Path) -> None:
-    path = rule_folder(tmp_path, "r-both", "def find(ctx):\n    return []\n",
-                       extra='analysis = "m:f"')
-    with pytest.raises(MigratorError, match=r"finder\.py or an 'analysis', not both"):
+def test_the_older_analysis_key_is_an_error_naming_the_finder(tmp_path: Path) -> None:
+    """A rule written for the older form (a finder named as "module:function") is
+    refused, never silently run as a data rule."""
+    path = rule_folder(tmp_path, "r-old", None, extra='analysis = "m:f"')
+    with pytest.raises(MigratorError) as err:
         load_rule(path)
+    assert str(err.value) == (f"{path}: 'analysis' is no longer read: the rule's finder is "
+                              f"find(ctx) in {tmp_path / 'r-old' / 'finder.py'}")
 
 
 def test_finder_module_is_the_module_the_engine_loads() -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import itertools
 import json
 import re
 import shutil
@@ -248,3 +249,16 @@ def test_series_without_the_core_is_named_incomplete(default_run: Run, core_run:
                      r"declares \(first: [\w/.-]+\.[ch]:\d+: ", default_run.stderr), \
         default_run.stderr
     assert "neither the tree nor the series declares" not in core_run.stderr
+
+
+def test_call_chains_in_the_evidence_name_each_step_once(default_run: Run,
+                                                         core_run: Run) -> None:
+    """Every `call chain:` line of every site (the bridge's ioctl entry point once read
+    "add_del_if -> br_add_if -> br_add_if"): no function follows itself."""
+    chains = [line.removeprefix("call chain: ").split(" -> ")
+              for run in (default_run, core_run)
+              for record in json.loads(run.manifest.read_text())
+              for line in record["evidence"] if line.startswith("call chain: ")]
+    assert any(chain[0] == "add_del_if" for chain in chains)  # the T8 entry point
+    repeated = [chain for chain in chains if any(a == b for a, b in itertools.pairwise(chain))]
+    assert repeated == []

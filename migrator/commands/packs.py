@@ -34,8 +34,7 @@ def run(args: argparse.Namespace) -> int:
             out.write(f"  option {option.name}{flag} (default {option.default})\n")
         if args.rules:
             for rule in pack.rules():
-                how = ("finder.py" if rule.finder else
-                       "finder " + rule.analysis if rule.analysis else "data fix")
+                how = "finder.py" if rule.finder else "data fix"
                 after = f", after {', '.join(rule.after)}" if rule.after else ""
                 out.write(f"  rule {rule.id}: stage {rule.stage}, {rule.template}, "
                           f"confidence {rule.confidence}, {how}{after}: {rule.title}\n")

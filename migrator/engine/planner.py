@@ -120,10 +120,8 @@ class Engine:
         ctx = RuleContext(rule, self.index, self.graph, candidates, options, self.view, hidden,
                           taken=taken, converted=done)
         sites: list[Site] = []
-        if rule.analysis is not None or rule.finder is not None:
-            find = (load_finder(rule) if rule.finder is not None
-                    else self.pack.hook(rule.analysis or ""))
-            found = list(find(ctx))
+        if rule.finder is not None:
+            found = list(load_finder(rule)(ctx))
             sites.extend(found if ctx.converted_listed else [*ctx.done_sites(), *found])
             if not ctx.macros_listed:
                 sites.extend(ctx.macro_sites())

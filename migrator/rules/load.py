@@ -5,8 +5,7 @@ A rule selects calls (`[select] calls`), keeps those whose function satisfies th
 context (`[context] reachable_from` / `not_reachable_from`: callbacks named as
 `struct_type.member`), and either applies a data fix (`[fix] rename`) or hands
 the candidates to its Python finder, `find(ctx)` of `finder.py` in its folder
-(load_finder; the older `analysis = "module:function"`, naming a function of a pack
-module, is still read).
+(load_finder).
 
 More of the selection is data:
 
@@ -68,7 +67,6 @@ class Rule:
     reason: str
     rename: str | None
     fix: FixSpec  # the whole [fix] table (rename included): migrator.rules.fix
-    analysis: str | None  # "module:function" of the rule's pack
     finder: Path | None  # the rule's finder.py, when it has one
     options: dict[str, Any] = field(default_factory=dict)
     path: Path = Path()  # the rule.toml
@@ -161,7 +159,6 @@ def load_rule(path: Path, *, pack: str = "", stages: tuple[int, ...] = (),
         reason=_field(data, "fix.reason", str, path, ""),
         rename=_field(data, "fix.rename", str, path, None),
         fix=fix,
-        analysis=_field(data, "analysis", str, path, None),
         finder=path.parent / FINDER_FILE if (path.parent / FINDER_FILE).is_file() else None,
         options=_field(data, "options", dict, path, {}),
         path=path,
@@ -172,11 +169,12 @@ def load_rule(path: Path, *, pack: str = "", stages: tuple[int, ...] = (),
         raise MigratorError(f"{path}: field 'id' ({rule.id!r}) must match the folder name")
     if set(rule.done_calls) & set(rule.calls):
         raise MigratorError(f"{path}: done_when.callee names a call the rule selects")
-    if rule.analysis is not None and rule.finder is not None:
-        raise MigratorError(f"{path}: a rule has a {FINDER_FILE} or an 'analysis', not both")
-    if rule.analysis is None and rule.finder is None and not rule.calls:
+    if "analysis" in data:  # the older form: a finder named in a module of the pack
+        raise MigratorError(f"{path}: 'analysis' is no longer read: the rule's finder is "
+                            f"find(ctx) in {path.parent / FINDER_FILE}")
+    if rule.finder is None and not rule.calls:
         raise MigratorError(f"{path}: a rule needs 'select.calls' or a {FINDER_FILE}")
-    if rule.fix.add_param is not None and rule.analysis is None and rule.finder is None:
+    if rule.fix.add_param is not None and rule.finder is None:
         raise MigratorError(f"{path}: [fix] add_param needs a {FINDER_FILE}: the finder says "
                             "which function gains the parameter and which calls pass it")
     return rule

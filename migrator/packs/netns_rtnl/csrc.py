@@ -14,7 +14,7 @@ from functools import lru_cache
 
 import tree_sitter
 
-from migrator.edit.cedit import line_end, line_start
+from migrator.edit.cedit import NeedsReview, line_end, line_start
 from migrator.edit.cwrap import columns, indentation
 from migrator.edit.edits import line_of
 from migrator.model.srctext import CODEC
@@ -28,15 +28,6 @@ WIDTH = 80
 ITERATOR = re.compile(r"(for_each|foreach|_walk|for_all)\w*$")
 _NOISE = re.compile(rb"/\*.*?(?:\*/|\Z)|//(?:\\\r?\n|[^\n])*|\"(?:\\.|[^\"\\\n])*\"|"
                     rb"'(?:\\.|[^'\\\n])*'", re.DOTALL)
-
-
-class Unsafe(Exception):
-    """The text has a shape the rewrite does not handle; the message says which, in
-    plain words, and `evidence` shows where."""
-
-    def __init__(self, message: str, evidence: Iterable[str] = ()) -> None:
-        super().__init__(message)
-        self.evidence = list(evidence)
 
 
 # --- text -------------------------------------------------------------------------------
@@ -273,7 +264,7 @@ def _extent(src: bytes, node: Node) -> tuple[int, int]:
 
 def units(src: bytes, block: Node) -> list[Unit]:
     """The statements of a compound statement as whole-line units, in order. Raises
-    Unsafe when two statements share a line or something the parse did not read (a
+    NeedsReview when two statements share a line or something the parse did not read (a
     preprocessor line) sits between them."""
     children = [c for c in block.named_children]
     groups: list[tuple[list[Node], str, Node | None, tuple[Node, ...]]] = []
@@ -295,7 +286,7 @@ def units(src: bytes, block: Node) -> list[Unit]:
                 body.append(children[j])
                 j += 1
             if j >= len(children):
-                raise Unsafe("a loop head without a body",
+                raise NeedsReview("a loop head without a body",
                              [line_text(src, node.start_byte).strip()])
             members.append(children[j])
             body.append(children[j])
@@ -318,16 +309,16 @@ def units(src: bytes, block: Node) -> list[Unit]:
                                last.body or body)
                 prev_end = out[-1].end
                 continue
-            raise Unsafe("two statements share a line", [line_text(src, start).strip()])
+            raise NeedsReview("two statements share a line", [line_text(src, start).strip()])
         between = src[prev_end:start]
         if between.strip():
-            raise Unsafe("a line the parse did not read sits between statements",
+            raise NeedsReview("a line the parse did not read sits between statements",
                          [between.decode(*CODEC).strip().splitlines()[0]])
         out.append(Unit(start, end, tuple(members), kind, b"\n" in between, head, body))
         prev_end = end
     rest = src[prev_end:line_start(src, block.end_byte - 1)]
     if rest.strip():
-        raise Unsafe("a line the parse did not read ends the block",
+        raise NeedsReview("a line the parse did not read ends the block",
                      [rest.decode(*CODEC).strip().splitlines()[0]])
     return out
 
@@ -338,7 +329,7 @@ def body_lines(src: bytes, block: Node) -> tuple[int, int]:
     open_end = line_end(src, block.start_byte)
     close = line_start(src, block.end_byte - 1)
     if src[block.start_byte + 1:open_end].strip() or src[close:block.end_byte - 1].strip():
-        raise Unsafe("a statement shares a line with a brace of the block",
+        raise NeedsReview("a statement shares a line with a brace of the block",
                      [line_text(src, block.start_byte).strip()])
     return open_end, close
 

@@ -10,12 +10,12 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
+from migrator.edit.cedit import NeedsReview
 from migrator.edit.cwrap import columns
 from migrator.model import Edit, Outcome, Site
 from migrator.packs.netns_rtnl.csrc import (
     Node,
     Unit,
-    Unsafe,
     assignments,
     body_lines,
     call_args,
@@ -197,7 +197,7 @@ def signature_edit(path: str, src: bytes, fn: Node, name: str, items: list[str],
     decl = function_declarator(fn)
     plist = decl.child_by_field_name("parameters") if decl is not None else None
     if name_node is None or plist is None:
-        raise Unsafe("the function's declarator is not `name(parameters)`")
+        raise NeedsReview("the function's declarator is not `name(parameters)`")
     lead = src[line_start(src, name_node.start_byte):name_node.start_byte].decode()
     extra = "__net_exit " if add_net_exit else ""
     return Edit(path, name_node.start_byte, plist.end_byte,
@@ -281,7 +281,7 @@ def plan_file(path: str, src: bytes, rule: str = "netns-exit-rtnl") -> FilePlan:
             continue
         try:
             shape = batch_shape(path, src, fn)
-        except Unsafe as exc:
+        except NeedsReview as exc:
             review(str(exc), exc.evidence, at=name_node)
             continue
         if isinstance(shape, Forward):
@@ -289,7 +289,7 @@ def plan_file(path: str, src: bytes, rule: str = "netns-exit-rtnl") -> FilePlan:
             continue
         try:
             site, new = _rewrite(path, src, code, shape, member, taken, rule, evidence)
-        except Unsafe as exc:
+        except NeedsReview as exc:
             review(str(exc), exc.evidence, at=name_node)
             continue
         claimed.add(new)
@@ -318,7 +318,7 @@ def _rewrite(path: str, src: bytes, code: bytes, shape: Shape, member: OpsMember
                             f"with the namespace and the list"], edits), new
     new = new_name(shape.name, taken)
     if new is None:
-        raise Unsafe(f"the names {shape.name.removesuffix('_exit_batch_rtnl')}_exit_rtnl and "
+        raise NeedsReview(f"the names {shape.name.removesuffix('_exit_batch_rtnl')}_exit_rtnl and "
                      "..._exit_rtnl_net are both taken in this file")
     kill = [p.text for i, p in enumerate(shape.params) if i != shape.batch]
     inner = namespace_edits(src, shape.fn, shape.cursor)
@@ -432,7 +432,7 @@ def _collapse(path: str, src: bytes, code: bytes, shape: Shape, taken: Callable[
     if wrapper_asserts and body is not None and not calls_in(src, body, ASSERT):
         try:
             hunits = units(src, body)
-        except Unsafe:
+        except NeedsReview:
             return None
         first = next((u for u in hunits if u.kind != "decl"), None)
         if first is None:

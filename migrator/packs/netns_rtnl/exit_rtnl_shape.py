@@ -1,6 +1,6 @@
 """netns_rtnl stage 1, the batch loop: how an `.exit_batch_rtnl` callback uses its list
 of namespaces -- one list_for_each_entry() loop the per-namespace rewrite can follow
-(Shape), or one call handing the batch to a helper (Forward); Unsafe with the reason
+(Shape), or one call handing the batch to a helper (Forward); NeedsReview with the reason
 when it does anything else."""
 
 from __future__ import annotations
@@ -8,11 +8,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from migrator.edit.cedit import NeedsReview
 from migrator.packs.netns_rtnl.csrc import (
     Node,
     Parameter,
     Unit,
-    Unsafe,
     body_lines,
     call_args,
     callee,
@@ -114,20 +114,20 @@ def _flow_out(src: bytes, region: tuple[Node, ...], labels: set[str]) -> Node | 
 
 
 def batch_shape(path: str, src: bytes, fn: Node, batch: int = 0) -> Shape | Forward:
-    """How `fn` uses its list of namespaces (parameter `batch`); Unsafe with the reason
+    """How `fn` uses its list of namespaces (parameter `batch`); NeedsReview with the reason
     when it does anything the per-namespace rewrite cannot follow."""
     name = function_name(src, fn)
     params = parameters(src, fn)
     if len(params) <= batch or params[batch].type != LIST_TYPE:
-        raise Unsafe(f"{name}() does not take the list of namespaces as parameter "
+        raise NeedsReview(f"{name}() does not take the list of namespaces as parameter "
                      f"{batch + 1}", [where(path, src, fn.start_byte)])
     batch_name = params[batch].name
     body = fn.child_by_field_name("body")
     if body is None:
-        raise Unsafe(f"{name}() has no body")
+        raise NeedsReview(f"{name}() has no body")
     if any(n.type.startswith("preproc") for n in walk(body)) or \
             re.search(rb"(?m)^[ \t]*#", src[body.start_byte:body.end_byte]):
-        raise Unsafe(f"{name}() has preprocessor lines; unrolling its loop is left to a "
+        raise NeedsReview(f"{name}() has preprocessor lines; unrolling its loop is left to a "
                      "human", [where(path, src, body.start_byte)])
     body_lines(src, body)
     us = units(src, body)
@@ -139,7 +139,7 @@ def batch_shape(path: str, src: bytes, fn: Node, batch: int = 0) -> Shape | Forw
         if u.kind != "decl":
             decl_seen_other = True
         elif decl_seen_other:
-            raise Unsafe(f"{name}() has a declaration after a comment or statement; "
+            raise NeedsReview(f"{name}() has a declaration after a comment or statement; "
                          "the order of its declarations would be a guess",
                          [where(path, src, u.start)])
     if not loops:
@@ -148,9 +148,9 @@ def batch_shape(path: str, src: bytes, fn: Node, batch: int = 0) -> Shape | Forw
             return forward
         uses = [n for n in walk(body) if n.type == "identifier" and text(src, n) == batch_name]
         if uses:
-            raise Unsafe(f"{name}() does not loop over {batch_name} with {LOOP}()",
+            raise NeedsReview(f"{name}() does not loop over {batch_name} with {LOOP}()",
                          [where(path, src, n.start_byte) for n in uses[:3]])
-        raise Unsafe(f"{name}() does not use its list of namespaces {batch_name}",
+        raise NeedsReview(f"{name}() does not use its list of namespaces {batch_name}",
                      [where(path, src, body.start_byte)])
     loop = loops[0]
     head = loop.head
@@ -158,50 +158,50 @@ def batch_shape(path: str, src: bytes, fn: Node, batch: int = 0) -> Shape | Forw
     args = call_args(head)
     head_name = callee(src, head)
     if head_name != LOOP or len(args) != 3:
-        raise Unsafe(f"the loop of {name}() is {head_name}(), not {LOOP}() over the "
+        raise NeedsReview(f"the loop of {name}() is {head_name}(), not {LOOP}() over the "
                      "batch", [where(path, src, head.start_byte)])
     if text(src, args[1]) != batch_name:
-        raise Unsafe(f"the loop of {name}() walks {text(src, args[1])}, not its first "
+        raise NeedsReview(f"the loop of {name}() walks {text(src, args[1])}, not its first "
                      f"parameter {batch_name}", [where(path, src, head.start_byte)])
     if text(src, args[2]) != LOOP_MEMBER or args[0].type != "identifier":
-        raise Unsafe(f"the loop of {name}() is not {LOOP}(net, {batch_name}, "
+        raise NeedsReview(f"the loop of {name}() is not {LOOP}(net, {batch_name}, "
                      f"{LOOP_MEMBER})", [where(path, src, head.start_byte)])
     cursor = text(src, args[0])
     after = [u for u in us if u.start > loop.start and u.kind != "comment"]
     for u in after:
         if cursor in {text(src, n) for node in u.nodes for n in walk(node)
                       if n.type == "identifier"}:
-            raise Unsafe(f"{name}() uses the loop cursor {cursor} after the loop",
+            raise NeedsReview(f"{name}() uses the loop cursor {cursor} after the loop",
                          [where(path, src, u.start)])
     if len(loops) > 1 or others:
         extra = [u for u in (*loops[1:], *others)]
-        raise Unsafe(f"{name}() does more than loop over the batch: it runs code outside "
+        raise NeedsReview(f"{name}() does more than loop over the batch: it runs code outside "
                      "the loop", [where(path, src, u.start) for u in extra[:3]])
     region = loop.body
     batch_uses = [n for top in region for n in walk(top)
                   if (n.type == "identifier" and text(src, n) == batch_name)
                   or (n.type == "field_identifier" and text(src, n) == LOOP_MEMBER)]
     if batch_uses:
-        raise Unsafe(f"the loop body of {name}() uses the batch ({batch_name} or "
+        raise NeedsReview(f"the loop body of {name}() uses the batch ({batch_name} or "
                      f"{LOOP_MEMBER}), so it depends on the other namespaces",
                      [where(path, src, n.start_byte) for n in batch_uses[:3]])
     labels = {text(src, lab) for top in region for n in walk(top)
               if n.type == "labeled_statement" and (lab := n.child_by_field_name("label"))}
     out = _flow_out(src, region, labels)
     if out is not None:
-        raise Unsafe(f"the loop body of {name}() leaves the loop ({squash(text(src, out))}), "
+        raise NeedsReview(f"the loop body of {name}() leaves the loop ({squash(text(src, out))}), "
                      "which would mean something else once it runs per namespace",
                      [where(path, src, out.start_byte)])
     cursor_units = [u for u in us if u.kind == "decl" and cursor in u.names(src)]
     if len(cursor_units) != 1:
-        raise Unsafe(f"the loop cursor {cursor} is not a local of {name}()",
+        raise NeedsReview(f"the loop cursor {cursor} is not a local of {name}()",
                      [where(path, src, head.start_byte)])
     cursor_unit = cursor_units[0]
     decls = [n for n in cursor_unit.nodes if n.type == "declaration"]
     plain = [p for d in decls for p in declared_names(src, d)]
     if len(decls) != 1 or len(plain) != 1 or plain[0].type != NET_TYPE \
             or "=" in text(src, decls[0]):
-        raise Unsafe(f"the loop cursor {cursor} is not declared alone as "
+        raise NeedsReview(f"the loop cursor {cursor} is not declared alone as "
                      f"`struct net *{cursor};`", [where(path, src, cursor_unit.start)])
     braced = len(region) == 1 and region[0].type == "compound_statement"
     if braced:
@@ -217,10 +217,10 @@ def batch_shape(path: str, src: bytes, fn: Node, batch: int = 0) -> Shape | Forw
         if u.kind != "decl":
             seen_other = True
         elif seen_other:
-            raise Unsafe(f"the loop body of {name}() has a declaration after a comment or "
+            raise NeedsReview(f"the loop body of {name}() has a declaration after a comment or "
                          "statement; moving it up would be a guess", [where(path, src, u.start)])
         elif any(c.type == "storage_class_specifier" for n in u.nodes for c in n.children):
-            raise Unsafe(f"the loop body of {name}() declares a static or extern local",
+            raise NeedsReview(f"the loop body of {name}() declares a static or extern local",
                          [where(path, src, u.start)])
     shape = Shape(fn, name, params, batch, body, us, loop, cursor, cursor_unit, inner, braced)
     _check_locals(path, src, shape)
@@ -259,7 +259,7 @@ def _check_locals(path: str, src: bytes, shape: Shape) -> None:
                                    if i != shape.batch}
     clash = [n for n in inner_names if n in outer or n in new_params]
     if clash:
-        raise Unsafe(f"the loop body of {shape.name}() declares {clash[0]}, a name the "
+        raise NeedsReview(f"the loop body of {shape.name}() declares {clash[0]}, a name the "
                      "function already has", [where(path, src, shape.loop.start)])
     region = shape.loop.body
     for local, unit in outer.items():
@@ -273,7 +273,7 @@ def _check_locals(path: str, src: bytes, shape: Shape) -> None:
                           if n.type == "identifier" and text(src, n) == local), None)
         ok = not initialised and first_use is not None and _plain_store(src, first_use, region)
         if not ok:
-            raise Unsafe(f"{shape.name}() keeps {local} across loop iterations; per "
+            raise NeedsReview(f"{shape.name}() keeps {local} across loop iterations; per "
                          "namespace it would start afresh each call",
                          [where(path, src, w.start_byte) for w in writes[:2]])
 

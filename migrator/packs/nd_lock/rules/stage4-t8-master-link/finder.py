@@ -222,7 +222,10 @@ def _entries(ctx: RuleContext, cand: Candidate, ft: FnTree, node: object,
                          if a.type != "comment")
             call = replace(_call, start=gft.start(gnode), end=gft.end(gnode), args=args,
                            line=line_of(gft.src, gft.start(gnode)))
-            entry = Candidate(call, g, [g.name, *(f.name for f in chain)], None)
+            # the call is g's; the path from its callee down to the link is evidence below
+            entry = Candidate(call, g, [g.name], None)
+            path = ([f"path to the link: {' -> '.join(f.name for f in chain)}"]
+                    if len(chain) > 1 else [])
             try:
                 lifted = _lift(ctx, list(cand.call.args[:2]), chain)
                 devs = _substitute(lifted, top, args)
@@ -241,7 +244,7 @@ def _entries(ctx: RuleContext, cand: Candidate, ft: FnTree, node: object,
                 yield ctx.already_done(entry)
                 continue
             yield ctx.rewrite(entry, edits=edits,
-                              evidence=[*entry.evidence(),
+                              evidence=[*entry.evidence(), *path,
                                         f"{fn.file}:{cand.call.line} {fn.name}() links "
                                         f"{', '.join(cand.call.args[:2])}"],
                               reason=f"T8: legacy enslave entry point {top.name}() under "

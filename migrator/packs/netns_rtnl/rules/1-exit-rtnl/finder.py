@@ -39,11 +39,11 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
+from migrator.edit.cedit import NeedsReview
 from migrator.index.discover import grep_hits, is_git_tree
 from migrator.model import Edit, Outcome, Site
 from migrator.packs.netns_rtnl.csrc import (
     Node,
-    Unsafe,
     call_args,
     callee,
     code_only,
@@ -106,7 +106,7 @@ def plan_forwards(forwards: list[tuple[Forward, OpsMember, str, bytes]], root: P
     for helper, items in sorted(by_helper.items()):
         try:
             sites.extend(_shared_helper(helper, items, read, search, rule))
-        except Unsafe as exc:
+        except NeedsReview as exc:
             for fwd, member, path, src in items:
                 name_node = function_name_node(fwd.fn)
                 assert name_node is not None
@@ -133,21 +133,21 @@ def _shared_helper(helper: str, items: list[tuple[Forward, OpsMember, str, bytes
             if fn is not None:
                 defs.append((f, fsrc, fn))
     if len(defs) != 1:
-        raise Unsafe(f"{lead}, which is defined {len(defs)} times in the tree")
+        raise NeedsReview(f"{lead}, which is defined {len(defs)} times in the tree")
     hpath, hsrc, hfn = defs[0]
     if is_static(hsrc, hfn):
-        raise Unsafe(f"{lead}, a static helper of {hpath}; convert it by hand")
+        raise NeedsReview(f"{lead}, a static helper of {hpath}; convert it by hand")
     args = {fwd.arg for fwd, *_ in items}
     if len(args) != 1:
-        raise Unsafe(f"{lead}, whose callers pass the batch at different positions")
+        raise NeedsReview(f"{lead}, whose callers pass the batch at different positions")
     arg = args.pop()
     try:
         shape = batch_shape(hpath, hsrc, hfn, arg)
-    except Unsafe as exc:
-        raise Unsafe(f"{lead}, which cannot be split per namespace: {exc}",
+    except NeedsReview as exc:
+        raise NeedsReview(f"{lead}, which cannot be split per namespace: {exc}",
                      exc.evidence) from exc
     if isinstance(shape, Forward):
-        raise Unsafe(f"{lead}, which hands it on to {shape.helper}()")
+        raise NeedsReview(f"{lead}, which hands it on to {shape.helper}()")
     # every use of the helper: its definition, exports, prototypes and these callers
     ours = {(path, fwd.call.start_byte) for fwd, _m, path, _s in items}
     foreign: list[str] = []
@@ -179,12 +179,12 @@ def _shared_helper(helper: str, items: list[tuple[Forward, OpsMember, str, bytes
                 continue
             foreign.append(where(f, fsrc, at))
     if foreign:
-        raise Unsafe(f"{lead}, which other code uses too ({len(foreign)} more uses); "
+        raise NeedsReview(f"{lead}, which other code uses too ({len(foreign)} more uses); "
                      f"{helper}() needs a per-namespace variant for the callbacks and "
                      "its other users decided by hand", foreign[:6])
     variant = variant_name(helper)
     if search([variant]):
-        raise Unsafe(f"{lead}; its per-namespace variant would be {variant}(), a name "
+        raise NeedsReview(f"{lead}; its per-namespace variant would be {variant}(), a name "
                      "the tree already uses")
     cursor = shape.cursor
     sites = [_variant_site(hpath, hsrc, shape, variant, export, protos, arg, rule, items)]
@@ -192,7 +192,7 @@ def _shared_helper(helper: str, items: list[tuple[Forward, OpsMember, str, bytes
         try:
             sites.append(_forward_site(path, src, fwd, member, variant, cursor, rule,
                                        hpath))
-        except Unsafe as exc:
+        except NeedsReview as exc:
             name_node = function_name_node(fwd.fn)
             assert name_node is not None
             sites.append(_site(path, src, name_node, fwd.name, Outcome.REVIEW, str(exc), rule,
@@ -254,10 +254,10 @@ def _forward_site(path: str, src: bytes, fwd: Forward, member: OpsMember, varian
     code = code_only(src)
     if word_offsets(code, cursor) and any(
             text(src, n) == cursor for n in walk(fwd.fn) if n.type == "identifier"):
-        raise Unsafe(f"{fwd.name}() already uses the name {cursor}")
+        raise NeedsReview(f"{fwd.name}() already uses the name {cursor}")
     new = new_name(fwd.name, lambda n: bool(word_offsets(code, n)))
     if new is None:
-        raise Unsafe(f"no free name for the per-namespace callback of {fwd.name}()")
+        raise NeedsReview(f"no free name for the per-namespace callback of {fwd.name}()")
     kill = [p.text for i, p in enumerate(fwd.params) if i != fwd.batch]
     edits = [signature_edit(path, src, fwd.fn, new, [f"{NET_TYPE}{cursor}", *kill], rule)]
     args = [cursor if i == fwd.arg else squash(text(src, a))
