@@ -1,7 +1,8 @@
 """Stage 2 analyses: what the T2, T3/T4/T6 and link_deps finders share.
 
-Stage 2 covers T2 peer inherits (stage2_peer), T3/T4/T6 callers outside rtnetlink
-(stage2_outside, stage2_threaded) and link_deps (link_deps).  Every decision is
+Stage 2's finders are in its rule folders (rules/stage2-*/finder.py): T2 peer
+inherits, T3/T4 callers outside rtnetlink (their walk: stage2_outside), T6 (its
+decisions: stage2_threaded) and link_deps.  Every decision is
 derived from the code of the tree (assignments, error branches, parameter positions);
 when a shape is not one the templates cover, the site is a review with the evidence
 that led there, never a partial rewrite.
