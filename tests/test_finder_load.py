@@ -3,10 +3,14 @@ the file, never a crash or a silently skipped rule."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
 
+from migrator.engine.plan import PlanOptions
+from migrator.engine.planner import open_engine
+from migrator.model import Outcome, StagePlan
 from migrator.model.errors import MigratorError
 from migrator.packs import load_pack
 from migrator.rules.load import load_finder, load_rule
@@ -77,3 +81,67 @@ def test_finder_module_is_the_module_the_engine_loads() -> None:
     assert callable(module._failure_test)
     with pytest.raises(AssertionError, match="stage2-t1-register-netdevice"):
         finder_module("stage2-t1-register-netdevice")
+
+
+# --- a finder at work: what it gives the engine ---------------------------------------------
+
+TOY = Path(__file__).resolve().parent / "packs" / "toy"
+DRIVER = (Path(__file__).resolve().parent / "fixtures" / "toy" / "foo.c").read_text()
+
+
+def toy_plan(tmp_path: Path, finder: str | None = None, *, unordered: bool = False
+             ) -> StagePlan:
+    """Stage 2 of a copy of the toy pack on its driver; `finder` replaces the text of
+    toy2-frob-in-irq/finder.py; `unordered` drops the bracket rule's `after`."""
+    packs = tmp_path / "packs"
+    shutil.copytree(TOY, packs / "toy")
+    rules = packs / "toy" / "rules"
+    if finder is not None:
+        (rules / "toy2-frob-in-irq" / "finder.py").write_text(finder)
+    if unordered:
+        bracket = rules / "toy2-bracket-frob" / "rule.toml"
+        bracket.write_text(bracket.read_text().replace('after = ["toy2-frob-in-irq"]\n', ""))
+    tree = tmp_path / "tree"
+    (tree / "drivers/net").mkdir(parents=True)
+    (tree / "drivers/net/foo.c").write_text(DRIVER)
+    engine = open_engine(tree, PlanOptions(pack="toy", packs_dirs=(packs,), use_cache=False,
+                                           jobs=1))
+    return engine.plan(2)
+
+
+@pytest.mark.parametrize(("body", "says"), [
+    ("    return None\n", "find() returned None: it returns the rule's sites"),
+    ("    return ['drivers/net/foo.c']\n", "find() gave a str, not a site"),
+    ("    for cand in ctx.candidates:\n        yield ctx.fix(cand)\n",
+     "find() gave a list, not a site: wrap what ctx.fix() returns with ctx.rewrite"),
+    ("    return {}['missing']\n", "find() of rule toy2-frob-in-irq failed: KeyError: "
+                                 "'missing' (at "),
+])
+def test_a_finder_giving_no_sites_is_an_error_naming_it(tmp_path: Path, body: str,
+                                                         says: str) -> None:
+    with pytest.raises(MigratorError) as err:
+        toy_plan(tmp_path, f"def find(ctx):\n{body}")
+    finder = tmp_path / "packs" / "toy" / "rules" / "toy2-frob-in-irq" / "finder.py"
+    assert str(err.value).startswith(f"{finder}: {says}"), str(err.value)
+    if "failed" in says:
+        assert str(err.value).endswith(f"(at {finder}:2)")  # the line of the body
+
+
+def test_review_and_rewrite_of_one_call_leave_it_for_review(tmp_path: Path) -> None:
+    """The interrupt handler's frob() is review for toy2-frob-in-irq; without `after`
+    the bracket rule also rewrites it: the review stands, nothing is edited there, and
+    a warning names both rule files."""
+    plan = toy_plan(tmp_path, unordered=True)
+    at_irq = [s for s in plan.sites if s.function == "foo_irq"]
+    assert [(s.rule, s.outcome) for s in at_irq] == [("toy2-frob-in-irq", Outcome.REVIEW)]
+    assert at_irq[0].evidence[-1].startswith("rule toy2-bracket-frob would rewrite it (")
+    assert not any(e.start <= at_irq[0].start < e.end or e.start == at_irq[0].start
+                   for e in plan.edits)
+    [warning] = plan.warnings
+    assert warning.startswith("drivers/net/foo.c:25: rules toy2-bracket-frob and "
+                              "toy2-frob-in-irq both claim this call, one for review")
+    assert "toy2-bracket-frob/rule.toml" in warning and "toy2-frob-in-irq/rule.toml" in warning
+    # ordered (the pack as shipped): one site, no warning
+    ordered = toy_plan(tmp_path / "ordered")
+    assert [s.rule for s in ordered.sites if s.function == "foo_irq"] == ["toy2-frob-in-irq"]
+    assert ordered.warnings == []

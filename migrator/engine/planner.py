@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import hashlib
 import os
+import traceback
+from collections import defaultdict
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -121,7 +123,7 @@ class Engine:
                           taken=taken, converted=done)
         sites: list[Site] = []
         if rule.finder is not None:
-            found = list(load_finder(rule)(ctx))
+            found = run_finder(rule, ctx)
             sites.extend(found if ctx.converted_listed else [*ctx.done_sites(), *found])
             if not ctx.macros_listed:
                 sites.extend(ctx.macro_sites())
@@ -171,8 +173,65 @@ class Engine:
                         continue
                     macro_uses.add(use)
                 plan.sites.append(site)
+        plan.sites = settle_disputes(plan.sites, {r.id: r for r in self.rules}, plan.warnings)
         plan.sites.sort(key=lambda s: (s.file, s.line, s.rule))
         return plan
+
+
+def run_finder(rule: Rule, ctx: RuleContext) -> list[Site]:
+    """The sites of the rule's `find(ctx)`. A finder that fails, returns None, or gives
+    something other than sites is an error naming its finder.py (exit 2), not a
+    traceback: the message says what it gave and where it failed."""
+    where = rule.finder
+    try:
+        result = load_finder(rule)(ctx)
+        if result is None:
+            raise MigratorError(f"{where}: find() returned None: it returns the rule's sites "
+                                "(an iterable of ctx.rewrite/review/already_done/report)")
+        found = list(result)
+    except MigratorError:
+        raise
+    except Exception as exc:
+        frame = traceback.extract_tb(exc.__traceback__)[-1]
+        raise MigratorError(f"{where}: find() of rule {rule.id} failed: "
+                            f"{type(exc).__name__}: {exc} (at {frame.filename}:{frame.lineno})"
+                            ) from exc
+    for item in found:
+        if not isinstance(item, Site):
+            raise MigratorError(f"{where}: find() gave a {type(item).__name__}, not a site: "
+                                "wrap what ctx.fix() returns with ctx.rewrite(candidate, "
+                                "edits, reason), ctx.already_done() or ctx.review()")
+    return found
+
+
+def settle_disputes(sites: list[Site], rules: Mapping[str, Rule], warnings: list[str]
+                    ) -> list[Site]:
+    """A call one rule leaves for review and another rewrites (two rules of a stage
+    selecting it with neither `after` the other): the review stands and the rewrite is
+    not applied (wrong is worse than review); the review site names the other rule's
+    rewrite, and a warning names both rule files and what orders them."""
+    reviews: dict[tuple[str, int], list[int]] = defaultdict(list)
+    for i, site in enumerate(sites):
+        if site.outcome is Outcome.REVIEW:
+            reviews[(site.file, site.start)].append(i)
+    out = list(sites)
+    dropped: set[int] = set()
+    for i, site in enumerate(sites):
+        held = [j for j in reviews.get((site.file, site.start), ())
+                if sites[j].rule != site.rule]
+        if site.outcome is not Outcome.REWRITE or not held:
+            continue
+        dropped.add(i)
+        for j in held:
+            out[j] = replace(out[j], evidence=(*out[j].evidence,
+                                               f"rule {site.rule} would rewrite it ("
+                                               f"{site.reason}): not applied"))
+        names = sorted({site.rule, *(sites[j].rule for j in held)})
+        files = ", ".join(str(rules[name].path) for name in names if name in rules)
+        warnings.append(f"{site.file}:{site.line}: rules {' and '.join(names)} both claim "
+                        f"this call, one for review: it is left for review; order them "
+                        f"with [select] after ({files})")
+    return [site for i, site in enumerate(out) if i not in dropped]
 
 
 def expand_dirs(rule: Rule, name: str, options: Mapping[str, Any]) -> list[str]:
