@@ -145,3 +145,26 @@ def test_review_and_rewrite_of_one_call_leave_it_for_review(tmp_path: Path) -> N
     ordered = toy_plan(tmp_path / "ordered")
     assert [s.rule for s in ordered.sites if s.function == "foo_irq"] == ["toy2-frob-in-irq"]
     assert ordered.warnings == []
+
+
+# --- a rule.toml's keys ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("extra", "after_select", "says"), [
+    ("bogus = 5\n", "", "unknown key 'bogus' (known: confidence, context, description"),
+    ("", 'not_in_dir = ["drivers"]\n', "[select] unknown key 'not_in_dir' (known: after, "
+                                       "calls, in_dirs, not_in_dirs, scope)"),
+    ("", '[context]\nreachable = ["a.b"]\n', "[context] unknown key 'reachable' (known: "
+                                             "not_reachable_from, reachable_from)"),
+    ("", '[fix]\noutcome = "rewrite"\nrename = "new lock(x); evil"\n',
+     "[fix] rename must be a function name (metavariables such as {callee} allowed), "
+     "not 'new lock(x); evil'"),
+])
+def test_a_misspelt_or_wrong_key_is_named(tmp_path: Path, extra: str, after_select: str,
+                                          says: str) -> None:
+    path = rule_folder(tmp_path, "r-keys", None, extra=extra)
+    path.write_text(path.read_text() + after_select)
+    with pytest.raises(MigratorError) as err:
+        load_rule(path)
+    message = str(err.value)
+    assert message.startswith(f"{path}: ") and says in message, message

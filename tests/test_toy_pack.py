@@ -84,6 +84,13 @@ def test_a_pack_with_broken_texts_is_named(toy_repo: Path, tmp_path: Path,
                      "--tree", str(toy_repo), "--out", str(out), "--no-cache")
     assert rc == 2 and f"{texts}: missing" in err
     assert not out.exists()
+    texts.write_text("")  # there, but defining nothing: which names it lacks
+    rc, _, err = run(capsys, "stage", "1", "--pack", "toy", "--packs-dir", str(packs),
+                     "--tree", str(toy_repo), "--out", str(out), "--no-cache")
+    assert rc == 2 and "Traceback" not in err
+    assert f"{texts}: does not define summary, why, what, depends, review_actions, " \
+        "template_words" in err
+    assert not out.exists()
     texts.write_text(good.replace("{%- if stage == 1 %}", "{{ d.fns }}{%- if stage == 1 %}"))
     rc, _, err = run(capsys, "stage", "1", "--pack", "toy", "--packs-dir", str(packs),
                      "--tree", str(toy_repo), "--out", str(out), "--no-cache")
@@ -152,3 +159,18 @@ def test_assert_migration_on_the_toy_pack() -> None:
         assert_migration("void f(struct foo_dev *d)\n{\n\tfoo_lock(d);\n}\n",
                          rule="toy1-rename-lock", pack="toy", packs_dirs=[PACKS],
                          already_done=True)
+
+
+def test_packs_one_pack_and_its_broken_finder(tmp_path: Path,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    """`migrate packs --pack NAME` lists that pack alone; `--rules` loads each finder.py,
+    so a broken one is found there, named, before any run."""
+    rc, out, _ = run(capsys, "packs", "--pack", "toy", "--packs-dir", str(PACKS))
+    assert rc == 0 and out.startswith("toy: ") and "nd_lock:" not in out
+    packs = tmp_path / "packs"
+    shutil.copytree(PACKS / "toy", packs / "toy")
+    finder = packs / "toy" / "rules" / "toy2-frob-in-irq" / "finder.py"
+    finder.write_text("def find(ctx)\n    return []\n")
+    rc, _, err = run(capsys, "packs", "--pack", "toy", "--packs-dir", str(packs), "--rules")
+    assert rc == 2 and f"{finder}: cannot load the rule's finder: SyntaxError" in err
+    assert "Traceback" not in err

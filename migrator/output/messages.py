@@ -65,15 +65,29 @@ def render(template: str, pack: Pack | None = None, **context: object) -> str:
     return env.get_template(template).render(texts=texts(pack), **context)
 
 
+# What a pack's texts.j2 defines: macros summary(key, d) (a subject), why(stage, d)
+# and what(key, d) (commit-log paragraphs), depends(with_core) (the cover letter's
+# dependency line); dicts review_actions (template -> what a reviewer does) and
+# template_words (template -> plain words for it).
+TEXTS_NAMES = ("summary", "why", "what", "depends", "review_actions", "template_words")
+
+
 def texts(pack: Pack | None = None) -> jinja2.environment.TemplateModule:
     """The per-template summaries and explanations of the pack's templates/texts.j2.
-    Raises MigratorError naming the file when the pack has none (a pack that only
-    scans needs none; writing a series does)."""
+    Raises MigratorError naming the file when the pack has none, or when it lacks one
+    of TEXTS_NAMES (a pack that only scans needs none; writing a series does)."""
     folder = _pack(pack).templates_dir
-    if not (folder / "texts.j2").is_file():
-        raise MigratorError(f"{folder / 'texts.j2'}: missing: the pack's commit and "
+    path = folder / "texts.j2"
+    if not path.is_file():
+        raise MigratorError(f"{path}: missing: the pack's commit and "
                             "cover-letter texts (see the packs shipped with migrator)")
-    return _environment(folder).get_template("texts.j2").module
+    module = _environment(folder).get_template("texts.j2").module
+    missing = [name for name in TEXTS_NAMES if not hasattr(module, name)]
+    if missing:
+        raise MigratorError(f"{path}: does not define {', '.join(missing)} (a pack's texts "
+                            f"define the macros summary(key, d), why(stage, d), what(key, d), "
+                            "depends(with_core) and the dicts review_actions, template_words)")
+    return module
 
 
 def template_error(exc: jinja2.TemplateError) -> str:

@@ -45,9 +45,12 @@ applies them where it decides (`RuleContext.add_param(fn)`, `.add_param_prototyp
     add_param = { param = "struct foo *foo", arg = "foo" }
                                               `param`, a declaration ending with its
                                               name, is appended to the parameter list of
-                                              the function the finder binds and of its
-                                              prototypes (review when the list has a
-                                              parameter of that name already); `arg` is
+                                              the function the finder names
+                                              (ctx.add_param(fn)) and of each prototype
+                                              it names (ctx.add_param_prototype(file,
+                                              at, name): the finder finds them); review
+                                              when the list has a parameter of that
+                                              name already; `arg` is
                                               appended to the arguments of the calls the
                                               finder names. `arg` may be a table, one
                                               text per kind of call the finder tells
@@ -98,6 +101,8 @@ BRACKET_KEYS = frozenset({"before", "after", "region"})
 REGIONS = ("statement", "enclosing_loop")
 GUARD_KEYS = frozenset({"condition", "prologue", "epilogue", "on_failure"})
 DONE_KEYS = frozenset({"preceded_by", "guarded_by", "callee"})
+# a name, or one built of metavariables: "__{callee}", "{callee}_locked"
+RENAME = re.compile(r"(?:[A-Za-z_]|\{\w+\})(?:\w|\{\w+\})*")
 PLAIN_ARG = re.compile(r"[\w.\->\[\]&* ]+")
 # a declaration ends with the name it declares, or with a metavariable giving it
 PARAM_DECL = re.compile(r".*(?:\w|\{\w+\})\s*", re.S)
@@ -261,8 +266,12 @@ def parse_fix(table: Mapping[str, Any], path: Path) -> FixSpec:
                             "adds: it needs add_param")
     if ("callee" in done and not callees) or not all(name.isidentifier() for name in callees):
         raise MigratorError(f"{path}: [fix] done_when.callee must name functions")
+    rename = _text(table.get("rename"), f"{path}: fix.rename")
+    if rename is not None and not RENAME.fullmatch(rename):
+        raise MigratorError(f"{path}: [fix] rename must be a function name (metavariables "
+                            f"such as {{callee}} allowed), not {rename!r}")
     return FixSpec(
-        rename=_text(table.get("rename"), f"{path}: fix.rename"),
+        rename=rename,
         bracket=bracket,
         guard=guard,
         insert_before=_lines(table.get("insert_before", []), f"{path}: fix.insert_before"),
@@ -373,7 +382,10 @@ def apply_fix(spec: FixSpec, path: Path, src: bytes, function: FunctionDef, call
         end = call.start + len(call.callee)
         if src[call.start:end] != call.callee.encode():
             raise NeedsReview("source changed since indexing; not rewritten")
-        edits.append(Edit(call.file, call.start, end, _fill(spec.rename, values, path), rule))
+        name = _fill(spec.rename, values, path)
+        if not name.isidentifier():  # a metavariable bound to more than a name
+            raise NeedsReview(f"the new name {name!r} is not a C identifier")
+        edits.append(Edit(call.file, call.start, end, name, rule))
     if not spec.statement_level:
         return edits
     for i, arg in enumerate(call.args):

@@ -115,6 +115,7 @@ def load_rule(path: Path, *, pack: str = "", stages: tuple[int, ...] = (),
               templates: tuple[str, ...] = ()) -> Rule:
     """One rule.toml, checked against its pack's `stages` and `templates` (when given)."""
     data = read_toml(path, "rule file")
+    _known_keys(data, path)
     template = _field(data, "template", str, path)
     if templates and template not in templates:
         raise MigratorError(f"{path}: field 'template' must be one of {', '.join(templates)}")
@@ -210,6 +211,26 @@ def load_finder(rule: Rule) -> Callable[..., Iterable[Any]]:
         raise MigratorError(f"{rule.finder}: a finder defines {FINDER_FUNCTION}(ctx)")
     _FINDERS[rule.finder] = function
     return function  # type: ignore[no-any-return]
+
+
+RULE_KEYS = frozenset({"id", "stage", "template", "title", "description", "confidence",
+                       "select", "context", "fix", "options", "analysis"})
+SELECT_KEYS = frozenset({"calls", "scope", "in_dirs", "not_in_dirs", "after"})
+CONTEXT_KEYS = frozenset({"reachable_from", "not_reachable_from"})
+
+
+def _known_keys(data: dict[str, Any], path: Path) -> None:
+    """A misspelt key (`not_in_dir`) would silently widen or change the rule: an error
+    naming the file and the key. [fix] checks its own (migrator.rules.fix)."""
+    for table, known, where in ((data, RULE_KEYS, ""),
+                                (data.get("select"), SELECT_KEYS, "[select] "),
+                                (data.get("context"), CONTEXT_KEYS, "[context] ")):
+        if not isinstance(table, dict):
+            continue
+        unknown = sorted(set(table) - known)
+        if unknown:
+            raise MigratorError(f"{path}: {where}unknown key {unknown[0]!r} (known: "
+                                f"{', '.join(sorted(known - {'analysis'}))})")
 
 
 def _dirs(data: dict[str, Any], name: str, path: Path) -> tuple[str, ...]:
