@@ -159,6 +159,8 @@ def test_review_and_rewrite_of_one_call_leave_it_for_review(tmp_path: Path) -> N
     ("", '[fix]\noutcome = "rewrite"\nrename = "new lock(x); evil"\n',
      "[fix] rename must be a function name (metavariables such as {callee} allowed), "
      "not 'new lock(x); evil'"),
+    ("", '[fix]\noutcome = "rewrite"\nrename = "{nosuchvar}"\n',
+     "[fix] uses {nosuchvar}, which a rule without a finder.py never binds"),
 ])
 def test_a_misspelt_or_wrong_key_is_named(tmp_path: Path, extra: str, after_select: str,
                                           says: str) -> None:

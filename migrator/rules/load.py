@@ -30,6 +30,8 @@ chain see every call they select, as before.
 from __future__ import annotations
 
 import importlib.util
+import re
+import string
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -175,6 +177,14 @@ def load_rule(path: Path, *, pack: str = "", stages: tuple[int, ...] = (),
                             f"find(ctx) in {path.parent / FINDER_FILE}")
     if rule.finder is None and not rule.calls:
         raise MigratorError(f"{path}: a rule needs 'select.calls' or a {FINDER_FILE}")
+    if rule.finder is None:  # a data rule: its texts may use only what a call binds
+        bound = {"callee", "function", *(("in_dir",) if rule.in_dirs else ())}
+        unbound = sorted(name for name in rule.fix.names() | _names(rule.reason)
+                         if name not in bound and not re.fullmatch(r"arg\d+", name))
+        if unbound:
+            raise MigratorError(f"{path}: [fix] uses {{{unbound[0]}}}, which a rule without "
+                                f"a {FINDER_FILE} never binds (a call binds {{arg0}}.., "
+                                "{callee}, {function}, and {in_dir} with [select] in_dirs)")
     if rule.fix.add_param is not None and rule.finder is None:
         raise MigratorError(f"{path}: [fix] add_param needs a {FINDER_FILE}: the finder says "
                             "which function gains the parameter and which calls pass it")
@@ -217,6 +227,14 @@ RULE_KEYS = frozenset({"id", "stage", "template", "title", "description", "confi
                        "select", "context", "fix", "options", "analysis"})
 SELECT_KEYS = frozenset({"calls", "scope", "in_dirs", "not_in_dirs", "after"})
 CONTEXT_KEYS = frozenset({"reachable_from", "not_reachable_from"})
+
+
+def _names(text: str) -> set[str]:
+    """The {metavariables} of `text` (a [fix] reason)."""
+    try:
+        return {name for _, name, _, _ in string.Formatter().parse(text) if name}
+    except ValueError:
+        return set()
 
 
 def _known_keys(data: dict[str, Any], path: Path) -> None:
