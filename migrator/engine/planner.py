@@ -206,10 +206,13 @@ def run_finder(rule: Rule, ctx: RuleContext) -> list[Site]:
 
 def settle_disputes(sites: list[Site], rules: Mapping[str, Rule], warnings: list[str]
                     ) -> list[Site]:
-    """A call one rule leaves for review and another rewrites (two rules of a stage
-    selecting it with neither `after` the other): the review stands and the rewrite is
-    not applied (wrong is worse than review); the review site names the other rule's
-    rewrite, and a warning names both rule files and what orders them."""
+    """A call one rule leaves for review and another rule of the same template (the
+    same kind of change) rewrites, the two selecting it with neither `after` the other:
+    the review stands and the rewrite is not applied (wrong is worse than review); the
+    review site names the other rule's rewrite, and a warning names both rule files and
+    what orders them. Rules of different templates make different changes at one call
+    (one renames a registration, another leaves the lock it needs for review): both
+    stand."""
     reviews: dict[tuple[str, int], list[int]] = defaultdict(list)
     for i, site in enumerate(sites):
         if site.outcome is Outcome.REVIEW:
@@ -218,7 +221,7 @@ def settle_disputes(sites: list[Site], rules: Mapping[str, Rule], warnings: list
     dropped: set[int] = set()
     for i, site in enumerate(sites):
         held = [j for j in reviews.get((site.file, site.start), ())
-                if sites[j].rule != site.rule]
+                if sites[j].rule != site.rule and sites[j].template == site.template]
         if site.outcome is not Outcome.REWRITE or not held:
             continue
         dropped.add(i)
