@@ -1,0 +1,32 @@
+struct hail {
+	struct list_head hail_list;
+	struct net_device *dev;
+};
+
+struct hail_net {
+	struct list_head dev_list;
+};
+
+static unsigned int hail_net_id __read_mostly;
+
+static void __net_exit hail_net_exit_batch_rtnl(struct list_head *net_list,
+						struct list_head *dev_kill_list)
+{
+	struct hail_net *hn;
+	struct net *net;
+
+	/* Kill off any devices created after unregistering the rtnl ops */
+	list_for_each_entry(net, net_list, exit_list) {
+		struct hail *hail, *tmp;
+
+		hn = net_generic(net, hail_net_id);
+		list_for_each_entry_safe(hail, tmp, &hn->dev_list, hail_list)
+			unregister_netdevice_queue(hail->dev, dev_kill_list);
+	}
+}
+
+static struct pernet_operations hail_net_ops = {
+	.exit_batch_rtnl = hail_net_exit_batch_rtnl,
+	.id   = &hail_net_id,
+	.size = sizeof(struct hail_net),
+};
