@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import functools
 import io
 import multiprocessing
 import os
@@ -62,16 +61,6 @@ MACRO_LINES = (
 )
 
 
-_COUNT_ERRORS = parse.count_errors
-
-
-@functools.lru_cache(maxsize=4096)
-def count_errors(src: bytes) -> int:
-    """parse.count_errors, memoised: the same originals are counted stage after stage."""
-    return _COUNT_ERRORS(src)
-
-
-parse.count_errors = count_errors  # type: ignore[assignment]  # rewrite_checked's too
 
 
 # --- mutations --------------------------------------------------------------------------
@@ -231,7 +220,7 @@ def check_mutant(tree: Path, seed: int, path: str, src: bytes, mutations: list[s
                     if file not in str(exc):
                         return _set(out, "crash", f"error without a file name: {exc}")
                     continue
-                if count_errors(new) > count_errors(original):
+                if parse.count_errors(new) > parse.count_errors(original):
                     return _set(out, "invalid", f"stage {stage}: {file}: more parse errors")
                 out.files_rewritten += 1
         if snapshot(tree) != before:

@@ -29,16 +29,7 @@ def _load_fuzz():  # type: ignore[no-untyped-def]
 
 
 fuzz = _load_fuzz()
-parse.count_errors = fuzz._COUNT_ERRORS  # the bench memoises it; keep the suite's unpatched
 FILES = fuzz.sample_files()
-
-
-@pytest.fixture(autouse=True)
-def _memoised_count_errors(monkeypatch: pytest.MonkeyPatch) -> None:
-    """While a test of this module runs, parse.count_errors is the bench's memoised one:
-    it is a pure function of the bytes, and each mutant counts the same originals stage
-    after stage (a third of the CPU of these tests); other modules keep the unpatched."""
-    monkeypatch.setattr(parse, "count_errors", fuzz.count_errors)
 
 
 @pytest.fixture(scope="module")

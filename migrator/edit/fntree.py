@@ -275,7 +275,3 @@ class FnTree:
                           "".join(f"{x}\n{ind}" for x in before)),
                 self.edit(self.end(last), self.end(last),
                           "".join(f"\n{ind}{x}" for x in after))]
-
-
-def arg_is_simple(text: str) -> bool:
-    return re.fullmatch(r"[\w.\->\[\]&* ()]+", text) is not None

@@ -175,8 +175,12 @@ class FixSpec:
 
     def names(self) -> set[str]:
         """The metavariables the texts use."""
-        return {name for text in self.texts() for _, name, _, _ in string.Formatter().parse(text)
-                if name}
+        return {name for text in self.texts() for name in metavariables(text)}
+
+
+def metavariables(text: str) -> set[str]:
+    """The {names} of a fix text or reason (ValueError: a malformed one)."""
+    return {name for _, name, _, _ in string.Formatter().parse(text) if name}
 
 
 def _lines(value: Any, where: str) -> tuple[str, ...]:

@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import importlib.util
 import re
-import string
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -40,7 +39,7 @@ from typing import Any
 
 from migrator.model import Outcome
 from migrator.model.errors import MigratorError, read_toml
-from migrator.rules.fix import FixSpec, parse_fix
+from migrator.rules.fix import FixSpec, metavariables, parse_fix
 
 RULE_FILE = "rule.toml"
 FINDER_FILE = "finder.py"
@@ -179,7 +178,7 @@ def load_rule(path: Path, *, pack: str = "", stages: tuple[int, ...] = (),
         raise MigratorError(f"{path}: a rule needs 'select.calls' or a {FINDER_FILE}")
     if rule.finder is None:  # a data rule: its texts may use only what a call binds
         bound = {"callee", "function", *(("in_dir",) if rule.in_dirs else ())}
-        unbound = sorted(name for name in rule.fix.names() | _names(rule.reason)
+        unbound = sorted(name for name in rule.fix.names() | _reason_names(rule)
                          if name not in bound and not re.fullmatch(r"arg\d+", name))
         if unbound:
             raise MigratorError(f"{path}: [fix] uses {{{unbound[0]}}}, which a rule without "
@@ -229,10 +228,11 @@ SELECT_KEYS = frozenset({"calls", "scope", "in_dirs", "not_in_dirs", "after"})
 CONTEXT_KEYS = frozenset({"reachable_from", "not_reachable_from"})
 
 
-def _names(text: str) -> set[str]:
-    """The {metavariables} of `text` (a [fix] reason)."""
+def _reason_names(rule: Rule) -> set[str]:
+    """The metavariables of the rule's [fix] reason (a malformed one is fill_reason's
+    error, where the reason is filled)."""
     try:
-        return {name for _, name, _, _ in string.Formatter().parse(text) if name}
+        return metavariables(rule.reason)
     except ValueError:
         return set()
 
